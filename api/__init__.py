@@ -1,0 +1,1 @@
+"""The edge: Starlette app, strawberry schema, auth, dataloaders, subscriptions and the CLI."""

@@ -1,0 +1,81 @@
+"""The Starlette application: GraphQL, health, readiness and metrics, over one engine."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route, WebSocketRoute
+
+from api.auth import Authenticator
+from api.body_limit import BodySizeLimit
+from api.config import Settings
+from api.context import Services
+from api.graphql_view import GraphQLEndpoint
+from api.metrics import metrics_endpoint
+from api.schema import schema
+from db.engine import create_engine
+from db.queries import ReadQueries
+
+log = logging.getLogger("refunds")
+
+READINESS_TIMEOUT_SECONDS = 2.0
+MAX_BODY_BYTES = 1_048_576
+
+
+def build_services(settings: Settings) -> Services:
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL is not set: start the service with `refunds serve`.")
+    engine = create_engine(settings.database_url)
+    return Services(
+        settings=settings,
+        engine=engine,
+        reads=ReadQueries(engine),
+        authenticator=Authenticator(engine, settings.admin_token),
+    )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    services = build_services(settings or Settings.from_env())
+    graphql = GraphQLEndpoint(services, schema=schema, keep_alive=True)
+
+    async def healthz(_request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    async def readyz(_request: Request) -> JSONResponse:
+        try:
+            async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+                async with services.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+        except Exception as error:  # any failure means "not ready"; say which, not how
+            log.warning("readiness check failed: %s", type(error).__name__)
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+        return JSONResponse({"status": "ok", "database": "reachable"})
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        log.info("refunds API up (pid %s)", os.getpid())
+        yield
+        await services.engine.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
+        ],
+        middleware=[Middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app

@@ -1,0 +1,170 @@
+"""The `refunds` command: serve, migrate, export-schema, merchant create."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from api.config import Settings
+
+DEMO_KEY_FILE = "demo_api_key"
+ADMIN_TOKEN_FILE = "admin_token"
+
+
+def _database_url(settings: Settings) -> tuple[str, bool]:
+    """The URL to use, and whether it is the embedded server (started here if needed)."""
+    if settings.database_url:
+        return settings.database_url, False
+    from db import embedded
+
+    return embedded.start(settings.data_dir), True
+
+
+def _read_or_create(path: Path, make: callable) -> str:  # type: ignore[valid-type]
+    if path.exists():
+        return path.read_text().strip()
+    value: str = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value
+
+
+async def _seed_demo_if_new(url: str, data_dir: Path) -> str:
+    from api import demo
+    from db.engine import create_engine
+
+    key_file = data_dir / DEMO_KEY_FILE
+    if key_file.exists():
+        return key_file.read_text().strip()
+    engine = create_engine(url, pool_size=2)
+    try:
+        key = await demo.seed(engine)
+    finally:
+        await engine.dispose()
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+    return key
+
+
+def prepare(settings: Settings, *, demo: bool | None) -> tuple[str, str, str | None]:
+    """Database up and migrated, admin token known, demo data seeded when wanted.
+
+    Returns (database URL, admin token, demo API key or None)."""
+    from db.migrate import upgrade
+
+    url, embedded = _database_url(settings)
+    upgrade(url)
+    admin_token = settings.admin_token or _read_or_create(
+        settings.data_dir / ADMIN_TOKEN_FILE, lambda: "adm_" + secrets.token_urlsafe(32)
+    )
+    demo_key = None
+    if demo if demo is not None else embedded:
+        demo_key = asyncio.run(_seed_demo_if_new(url, settings.data_dir))
+    return url, admin_token, demo_key
+
+
+def _banner(host: str, port: int, admin_token: str, demo_key: str | None) -> str:
+    url = f"http://{host}:{port}/graphql"
+    lines = [
+        "",
+        f"  Refunds API      {url}   (open it in a browser for GraphiQL)",
+        f"  Admin token      {admin_token}",
+    ]
+    if demo_key:
+        lines += [
+            f"  Demo merchant    {demo_key}",
+            "",
+            "  In GraphiQL, open Headers and paste:",
+            f'    {{"Authorization": "Bearer {demo_key}"}}',
+            "  Then try:  { viewer { name balance } transactions(first: 5) { edges { node { id "
+            "amount status paymentMethod source refundableAmount } } } }",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = Settings.from_env()
+    url, admin_token, demo_key = prepare(settings, demo=args.demo)
+    # Workers (and the app factory) read these; they never start a database of their own.
+    os.environ["DATABASE_URL"] = url
+    os.environ["REFUNDS_ADMIN_TOKEN"] = admin_token
+    print(_banner(args.host, args.port, admin_token, demo_key), flush=True)
+    uvicorn.run(
+        "api.app:create_app", factory=True, host=args.host, port=args.port,
+        workers=args.workers, loop="uvloop", http="httptools", log_level=args.log_level,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def cmd_migrate(_args: argparse.Namespace) -> None:
+    from db.migrate import upgrade
+
+    url, _ = _database_url(Settings.from_env())
+    upgrade(url)
+    print("database is at the newest schema")
+
+
+def cmd_export_schema(_args: argparse.Namespace) -> None:
+    from api.schema import schema
+
+    sys.stdout.write(schema.as_str() + "\n")
+
+
+def cmd_merchant_create(args: argparse.Namespace) -> None:
+    from db.engine import create_engine
+    from db.migrate import upgrade
+    from db.uow import SqlUnitOfWork
+    from domain.use_cases.platform import create_merchant
+
+    url, _ = _database_url(Settings.from_env())
+    upgrade(url)
+
+    async def create() -> tuple[str, str]:
+        engine = create_engine(url, pool_size=1)
+        try:
+            merchant, key = await create_merchant(SqlUnitOfWork(engine), args.name, args.currency)
+        finally:
+            await engine.dispose()
+        return f"mer_{merchant.id.hex}", key
+
+    merchant_id, key = asyncio.run(create())
+    print(f"merchant {merchant_id}\napi key  {key}   (shown once: only its hash is stored)")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="refunds", description="The refunds GraphQL service.")
+    sub = root.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API (embedded PostgreSQL unless DATABASE_URL)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--demo", action=argparse.BooleanOptionalAction, default=None,
+                       help="seed demo data on first start (default: only on the embedded db)")
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("export-schema", help="print the GraphQL schema (SDL)").set_defaults(
+        func=cmd_export_schema
+    )
+    merchant = sub.add_parser("merchant", help="manage merchants")
+    merchant_sub = merchant.add_subparsers(dest="merchant_command", required=True)
+    create = merchant_sub.add_parser("create", help="create a merchant; prints its API key once")
+    create.add_argument("name")
+    create.add_argument("--currency", default="INR")
+    create.set_defaults(func=cmd_merchant_create)
+    return root
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    args = parser().parse_args(argv)
+    args.func(args)

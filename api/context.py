@@ -1,0 +1,79 @@
+"""What every resolver gets as `info.context`: the caller, the app's services, and per-request
+DataLoaders (built on first use, so a WebSocket's events never share stale ones)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from strawberry.dataloader import DataLoader
+
+from api.auth import MerchantPrincipal, Operator, Principal
+from api.config import Settings
+from api.errors import Forbidden, Unauthenticated
+from db.queries import ReadQueries
+from db.uow import SqlUnitOfWork
+from domain.model import Refund, RefundEvent, Transaction
+
+if TYPE_CHECKING:
+    from api.auth import Authenticator
+
+
+@dataclass
+class Services:
+    """One per process: the engine and what is built on it."""
+
+    settings: Settings
+    engine: AsyncEngine
+    reads: ReadQueries
+    authenticator: Authenticator
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)
+
+
+class Loaders:
+    """Per-request batch loaders, scoped to one merchant."""
+
+    def __init__(self, reads: ReadQueries, merchant_id: UUID) -> None:
+        self.transaction = DataLoader[UUID, Transaction | None](
+            lambda ids: reads.transactions_by_id(merchant_id, ids)
+        )
+        self.refund = DataLoader[UUID, Refund | None](
+            lambda ids: reads.refunds_by_id(merchant_id, ids)
+        )
+        self.refunds_of_transaction = DataLoader[UUID, list[Refund]](
+            lambda ids: reads.refunds_by_transaction(merchant_id, ids)
+        )
+        self.events_of_refund = DataLoader[UUID, list[RefundEvent]](
+            lambda ids: reads.events_by_refund(merchant_id, ids)
+        )
+
+
+@dataclass
+class Context:
+    services: Services
+    request: Any
+    response: Any
+    principal: Principal | None = None
+    connection_params: dict[str, Any] | None = field(default=None)
+
+    @property
+    def merchant_id(self) -> UUID:
+        """The calling merchant's id; FORBIDDEN for the operator, UNAUTHENTICATED for nobody."""
+        if isinstance(self.principal, MerchantPrincipal):
+            return self.principal.merchant_id
+        if isinstance(self.principal, Operator):
+            raise Forbidden("This field needs a merchant's API key; the admin token has no data.")
+        raise Unauthenticated("Send a merchant API key: Authorization: Bearer <key>.")
+
+    def require_operator(self) -> None:
+        if not isinstance(self.principal, Operator):
+            raise Forbidden("Only the platform operator (admin token) may do this.")
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        return Loaders(self.services.reads, self.merchant_id)

@@ -1,0 +1,106 @@
+"""How failures reach clients.
+
+Expected failures (the domain's DomainError) become `userErrors` in a mutation's payload.
+Auth, limits and bad requests become top-level `errors` with an `extensions.code`. Anything else
+is a fault: logged here with its traceback, and masked for the client."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from domain.errors import DomainError
+
+log = logging.getLogger("refunds.api")
+
+
+@strawberry.enum
+class UserErrorCode(enum.Enum):
+    TRANSACTION_NOT_FOUND = "TRANSACTION_NOT_FOUND"
+    TRANSACTION_NOT_REFUNDABLE = "TRANSACTION_NOT_REFUNDABLE"
+    REFUND_WINDOW_EXPIRED = "REFUND_WINDOW_EXPIRED"
+    AMOUNT_INVALID = "AMOUNT_INVALID"
+    AMOUNT_EXCEEDS_REFUNDABLE = "AMOUNT_EXCEEDS_REFUNDABLE"
+    CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+    INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    IDEMPOTENCY_KEY_IN_USE = "IDEMPOTENCY_KEY_IN_USE"
+    REFUND_NOT_FOUND = "REFUND_NOT_FOUND"
+    REFUND_NOT_CANCELLABLE = "REFUND_NOT_CANCELLABLE"
+    REFUND_NOT_AWAITING_ACTION = "REFUND_NOT_AWAITING_ACTION"
+    INVALID_DESTINATION = "INVALID_DESTINATION"
+    MERCHANT_NOT_FOUND = "MERCHANT_NOT_FOUND"
+    TRANSACTION_CONFLICT = "TRANSACTION_CONFLICT"
+    INVALID_INPUT = "INVALID_INPUT"
+
+
+@strawberry.type(description="An expected failure: nothing was changed.")
+class UserError:
+    code: UserErrorCode
+    field: list[str] | None = strawberry.field(
+        description="Path to the input field at fault, e.g. [\"input\", \"amount\"]."
+    )
+    message: str
+
+    @classmethod
+    def from_domain(cls, error: DomainError) -> UserError:
+        return cls(
+            code=UserErrorCode(error.code),
+            field=list(error.field) if error.field else None,
+            message=error.message,
+        )
+
+
+class ClientError(GraphQLError):
+    """A top-level error meant for the client, with a stable `extensions.code`."""
+
+    code = "BAD_REQUEST"
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, extensions={"code": self.code}, **kwargs)
+
+
+class Unauthenticated(ClientError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(ClientError):
+    code = "FORBIDDEN"
+
+
+class BadUserInput(ClientError):
+    code = "BAD_USER_INPUT"
+
+
+def is_fault(error: GraphQLError) -> bool:
+    """True for an unexpected exception (to be masked); False for what the client caused."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+class MaskFaults(MaskErrors):
+    """Masks unexpected exceptions only, logs them with their traceback, and gives every error
+    a code: validation and parse errors keep their message."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=is_fault, error_message="Internal server error.")
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        log.error("unexpected error at %s", error.path, exc_info=error.original_error)
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
+        return masked
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        processed = super()._process_errors(errors)
+        for error in processed:
+            if not (error.extensions or {}).get("code"):
+                code = ("BAD_USER_INPUT" if error.message.startswith("Variable ")
+                        else "GRAPHQL_VALIDATION_FAILED")
+                error.extensions = {**(error.extensions or {}), "code": code}
+        return processed

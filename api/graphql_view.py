@@ -1,0 +1,88 @@
+"""The GraphQL endpoint: strawberry's ASGI view with authentication in front of it, JSON error
+bodies instead of plain text, and orjson encoding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from cross_web import HTTPException
+
+from api.context import Context, Services
+from api.metrics import HTTP_REJECTIONS
+
+UNAUTHENTICATED_MESSAGE = (
+    "Missing or unknown API key. Send Authorization: Bearer <key> (a merchant API key or the "
+    "admin token)."
+)
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]},
+        status_code=status,
+    )
+
+
+class GraphQLEndpoint(GraphQL[Context, None]):
+    def __init__(self, services: Services, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        if not self._wants_ide(request):
+            principal = await self.services.authenticator.principal(
+                request.headers.get("authorization")
+            )
+            if principal is None:
+                HTTP_REJECTIONS.labels("unauthenticated").inc()
+                await error_response(401, "UNAUTHENTICATED", UNAUTHENTICATED_MESSAGE)(
+                    scope, receive, send
+                )
+                return
+            scope.setdefault("state", {})["principal"] = principal
+        try:
+            response = await self.run(request)
+        except HTTPException as error:
+            HTTP_REJECTIONS.labels(f"http_{error.status_code}").inc()
+            response = error_response(error.status_code, "BAD_REQUEST", error.reason)
+        await response(scope, receive, send)
+
+    @staticmethod
+    def _wants_ide(request: Request) -> bool:
+        return (
+            request.method == "GET"
+            and "query" not in request.query_params
+            and "text/html" in request.headers.get("accept", "")
+        )
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        principal = request.scope.get("state", {}).get("principal")
+        return Context(self.services, request, response, principal)
+
+    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+        return orjson.dumps(data)
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        params = context.connection_params or {}
+        authorization = params.get("Authorization") or params.get("authorization")
+        principal = await self.services.authenticator.principal(
+            authorization if isinstance(authorization, str) else None
+        )
+        if principal is None:
+            raise ConnectionRejectionError({"message": UNAUTHENTICATED_MESSAGE})
+        context.principal = principal
+        return None
+
+
+__all__ = ["GraphQLEndpoint", "Response"]

@@ -1,0 +1,73 @@
+"""GraphQL types of merchants and their recharge-balance ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Self
+
+import strawberry
+from strawberry.types import Info
+
+from api import ids
+from api.node import Node
+from api.pagination import Connection, build_connection, id_cursor, page_size, parse_id_cursor
+from api.refunds.types import RefundType
+from api.scalars import MinorUnits
+from domain.model import LedgerEntry, LedgerEntryKind, Merchant
+
+LedgerEntryKindEnum = strawberry.enum(LedgerEntryKind, name="LedgerEntryKind")
+
+
+@strawberry.type(name="LedgerEntry", description="One movement of the recharge balance.")
+class LedgerEntryType:
+    id: strawberry.ID
+    kind: LedgerEntryKindEnum
+    amount: MinorUnits
+    balance_after: MinorUnits
+    reference: str | None
+    created_at: datetime
+    domain: strawberry.Private[LedgerEntry]
+
+    @classmethod
+    def from_domain(cls, e: LedgerEntry) -> Self:
+        return cls(
+            id=strawberry.ID(ids.encode(ids.LEDGER_ENTRY, e.id)), kind=e.kind, amount=e.amount,
+            balance_after=e.balance_after, reference=e.reference, created_at=e.created_at,
+            domain=e,
+        )
+
+    @strawberry.field(description="The refund this entry debits or credits back.")
+    async def refund(self, info: Info) -> RefundType | None:
+        if self.domain.refund_id is None:
+            return None
+        found = await info.context.loaders.refund.load(self.domain.refund_id)
+        return RefundType.from_domain(found) if found else None
+
+
+@strawberry.type(name="Merchant")
+class MerchantType(Node):
+    name: str
+    currency: str
+    balance: MinorUnits = strawberry.field(
+        description="The recharge account: what is left to fund refunds."
+    )
+    domain: strawberry.Private[Merchant]
+
+    @classmethod
+    def from_domain(cls, m: Merchant) -> Self:
+        return cls(
+            id=strawberry.ID(ids.encode(ids.MERCHANT, m.id)), name=m.name, currency=m.currency,
+            balance=m.balance, domain=m,
+        )
+
+    @strawberry.field(description="Every movement of the balance, newest first.")
+    async def ledger(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> Connection[LedgerEntryType]:
+        size = page_size(first)
+        reads = info.context.services.reads
+        entries = await reads.ledger(self.domain.id, limit=size + 1, after=parse_id_cursor(after))
+        return build_connection(
+            entries, size, LedgerEntryType.from_domain, lambda e: id_cursor(e.id),
+            lambda: reads.ledger_count(self.domain.id),
+        )

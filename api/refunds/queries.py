@@ -1,0 +1,78 @@
+"""Queries: refund(id:) and refunds(first:, after:, filter:)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import strawberry
+from strawberry.types import Info
+
+from api import ids
+from api.pagination import (
+    Connection,
+    build_connection,
+    newest_first_cursor,
+    page_size,
+    parse_newest_first_cursor,
+)
+from api.refunds.types import RefundStatusEnum, RefundType
+from db.queries import RefundFilter as RefundFilterQuery
+
+# Stands for a transactionId that names nothing of the caller's: matches no refund.
+NO_SUCH_TRANSACTION = UUID(int=0)
+
+
+@strawberry.input
+class RefundFilter:
+    status: list[RefundStatusEnum] | None = strawberry.field(
+        default=None, description="Any of these statuses."
+    )
+    transaction_id: strawberry.ID | None = None
+    created_from: datetime | None = strawberry.field(default=None, description="Inclusive.")
+    created_to: datetime | None = strawberry.field(default=None, description="Exclusive.")
+
+    def to_query(self) -> RefundFilterQuery:
+        transaction_id = None
+        if self.transaction_id is not None:
+            transaction_id = (
+                ids.decode_uuid(ids.TRANSACTION, self.transaction_id) or NO_SUCH_TRANSACTION
+            )
+        return RefundFilterQuery(
+            statuses=self.status, transaction_id=transaction_id,
+            created_from=self.created_from, created_to=self.created_to,
+        )
+
+
+async def load_refund(info: Info, refund_id: UUID) -> RefundType | None:
+    found = await info.context.loaders.refund.load(refund_id)
+    return RefundType.from_domain(found) if found else None
+
+
+@strawberry.type
+class RefundQueries:
+    @strawberry.field(description="One of your refunds, or null.")
+    async def refund(self, info: Info, id: strawberry.ID) -> RefundType | None:
+        key = ids.decode_uuid(ids.REFUND, id)
+        return await load_refund(info, key) if key else None
+
+    @strawberry.field(description="Your refunds, newest first.")
+    async def refunds(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        filter: RefundFilter | None = None,
+    ) -> Connection[RefundType]:
+        size = page_size(first)
+        merchant_id = info.context.merchant_id
+        query = filter.to_query() if filter else RefundFilterQuery()
+        reads = info.context.services.reads
+        found = await reads.refunds(
+            merchant_id, query, limit=size + 1, after=parse_newest_first_cursor(after)
+        )
+        return build_connection(
+            found, size, RefundType.from_domain,
+            lambda r: newest_first_cursor(r.created_at, r.id),
+            lambda: reads.refund_count(merchant_id, query),
+        )

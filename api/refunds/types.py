@@ -1,0 +1,102 @@
+"""GraphQL types of refunds and their status history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Self
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from api import ids
+from api.node import Node
+from api.scalars import MinorUnits
+from domain.model import (
+    DestinationKind,
+    Refund,
+    RefundEvent,
+    RefundReason,
+    RefundSpeed,
+    RefundStatus,
+)
+
+if TYPE_CHECKING:
+    from api.transactions.types import TransactionType
+
+RefundStatusEnum = strawberry.enum(RefundStatus, name="RefundStatus")
+RefundReasonEnum = strawberry.enum(RefundReason, name="RefundReason")
+RefundSpeedEnum = strawberry.enum(RefundSpeed, name="RefundSpeed")
+DestinationKindEnum = strawberry.enum(DestinationKind, name="DestinationKind")
+
+
+@strawberry.type
+class RefundDestination:
+    kind: DestinationKindEnum
+    display: str = strawberry.field(description="Masked.")
+
+
+@strawberry.type(name="RefundEvent")
+class RefundEventType:
+    status: RefundStatusEnum
+    at: datetime
+    message: str | None
+    failure_code: str | None
+
+    @classmethod
+    def from_domain(cls, e: RefundEvent) -> Self:
+        return cls(status=e.status, at=e.at, message=e.message, failure_code=e.failure_code)
+
+
+@strawberry.type(name="Refund", description="Money going back to a customer.")
+class RefundType(Node):
+    amount: MinorUnits
+    currency: str
+    status: RefundStatusEnum
+    reason: RefundReasonEnum
+    notes: str | None
+    metadata: JSON | None
+    speed_requested: RefundSpeedEnum
+    speed_processed: RefundSpeedEnum | None
+    destination: RefundDestination
+    failure_code: str | None
+    failure_message: str | None
+    bank_reference: str | None = strawberry.field(description="ARN / UTR once PROCESSED.")
+    estimated_settlement_at: datetime | None = strawberry.field(
+        description="By payment method and speed."
+    )
+    created_at: datetime
+    updated_at: datetime
+    processed_at: datetime | None
+    domain: strawberry.Private[Refund]
+
+    @classmethod
+    def from_domain(cls, r: Refund) -> Self:
+        return cls(
+            id=strawberry.ID(ids.encode(ids.REFUND, r.id)), amount=r.amount,
+            currency=r.currency, status=r.status, reason=r.reason, notes=r.notes,
+            metadata=r.metadata, speed_requested=r.speed_requested,
+            speed_processed=r.speed_processed,
+            destination=RefundDestination(kind=r.destination_kind, display=r.destination_display),
+            failure_code=r.failure_code, failure_message=r.failure_message,
+            bank_reference=r.bank_reference, estimated_settlement_at=r.estimated_settlement_at,
+            created_at=r.created_at, updated_at=r.updated_at, processed_at=r.processed_at,
+            domain=r,
+        )
+
+    @strawberry.field
+    async def transaction(
+        self, info: Info
+    ) -> Annotated[TransactionType, strawberry.lazy("api.transactions.types")]:
+        from api.transactions.types import load_transaction
+
+        found = await load_transaction(info, self.domain.transaction_id)
+        assert found is not None  # a refund's transaction belongs to the same merchant
+        return found
+
+    @strawberry.field(description="Status history, oldest first.")
+    async def events(self, info: Info) -> list[RefundEventType]:
+        events: list[RefundEvent] = await info.context.loaders.events_of_refund.load(
+            self.domain.id
+        )
+        return [RefundEventType.from_domain(e) for e in events]

@@ -1,0 +1,84 @@
+"""The strawberry schema: the features' queries and mutations, the scalars, and the
+extensions that keep it safe and fast (caches that hit, limits, error masking)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from graphql import GraphQLError
+from graphql.validation import ValidationRule
+from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
+
+from api.errors import MaskFaults
+from api.merchants.mutations import PlatformMutations
+from api.merchants.queries import MerchantQueries
+from api.merchants.types import MerchantType
+from api.metrics import OperationMetrics
+from api.refunds.mutations import RefundMutations
+from api.refunds.queries import RefundQueries
+from api.refunds.types import RefundType
+from api.scalars import DateTime
+from api.transactions.queries import TransactionQueries
+from api.transactions.types import TransactionType
+
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+MAX_TOKENS = 2_000
+CACHE_SIZE = 1_024
+
+
+@strawberry.type
+class Query(MerchantQueries, TransactionQueries, RefundQueries):
+    pass
+
+
+@strawberry.type
+class Mutation(RefundMutations, PlatformMutations):
+    pass
+
+
+class MaxTokens(ValidationRule):
+    """Refuses documents of more than MAX_TOKENS tokens. A validation rule rather than
+    strawberry's MaxTokensLimiter, so that the validation cache keeps hitting."""
+
+    def __init__(self, context):  # type: ignore[no-untyped-def]
+        super().__init__(context)
+        loc = context.document.loc
+        if loc is not None:
+            count = 0
+            token = loc.start_token
+            while token is not None and count <= MAX_TOKENS:
+                count += 1
+                token = token.next
+            if count > MAX_TOKENS:
+                context.report_error(GraphQLError(f"The document has more than {MAX_TOKENS} tokens."))
+
+
+# Rules are built once: a per-request limiter makes ValidationCache miss (STACK-NOTES.md).
+VALIDATION_RULES = [
+    depth_rule(max_depth=MAX_DEPTH, should_ignore=None),
+    max_aliases_rule(max_alias_count=MAX_ALIASES),
+    MaxTokens,
+]
+
+
+def build_schema() -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[TransactionType, RefundType, MerchantType],
+        scalar_overrides={datetime: DateTime},
+        extensions=[
+            lambda: AddValidationRules(VALIDATION_RULES),
+            lambda: ParserCache(maxsize=CACHE_SIZE),
+            lambda: ValidationCache(maxsize=CACHE_SIZE),
+            MaskFaults,
+            OperationMetrics,
+        ],
+    )
+
+
+schema = build_schema()

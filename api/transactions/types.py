@@ -1,0 +1,71 @@
+"""GraphQL types of payment transactions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Self
+from uuid import UUID
+
+import strawberry
+from strawberry.types import Info
+
+from api import ids
+from api.node import Node
+from api.scalars import MinorUnits
+from domain.eligibility import refundable_amount
+from domain.model import PaymentMethod, Refund, Transaction, TransactionStatus
+
+if TYPE_CHECKING:
+    from api.refunds.types import RefundType
+
+PaymentMethodEnum = strawberry.enum(PaymentMethod, name="PaymentMethod")
+TransactionStatusEnum = strawberry.enum(TransactionStatus, name="TransactionStatus")
+
+
+@strawberry.type(name="Transaction", description="A payment the platform recorded.")
+class TransactionType(Node):
+    reference: str
+    order_id: str
+    amount: MinorUnits
+    currency: str
+    status: TransactionStatusEnum
+    payment_method: PaymentMethodEnum
+    source: str = strawberry.field(description="Masked: VPA, card, or bank account.")
+    created_at: datetime
+    domain: strawberry.Private[Transaction]
+
+    @classmethod
+    def from_domain(cls, t: Transaction) -> Self:
+        return cls(
+            id=strawberry.ID(ids.encode(ids.TRANSACTION, t.id)), reference=t.reference,
+            order_id=t.order_id, amount=t.amount, currency=t.currency, status=t.status,
+            payment_method=t.payment_method, source=t.source, created_at=t.created_at, domain=t,
+        )
+
+    async def _refunds(self, info: Info) -> list[Refund]:
+        refunds: list[Refund] = await info.context.loaders.refunds_of_transaction.load(
+            self.domain.id
+        )
+        return refunds
+
+    @strawberry.field(description="Sum of refunds that are not FAILED, CANCELLED or REVERSED.")
+    async def refunded_amount(self, info: Info) -> MinorUnits:
+        return MinorUnits(sum(r.amount for r in await self._refunds(info) if r.holds_money))
+
+    @strawberry.field(description="amount - refundedAmount; 0 when not refundable.")
+    async def refundable_amount(self, info: Info) -> MinorUnits:
+        held = sum(r.amount for r in await self._refunds(info) if r.holds_money)
+        return MinorUnits(refundable_amount(self.domain, held))
+
+    @strawberry.field(description="This transaction's refunds, newest first.")
+    async def refunds(
+        self, info: Info
+    ) -> list[Annotated[RefundType, strawberry.lazy("api.refunds.types")]]:
+        from api.refunds.types import RefundType
+
+        return [RefundType.from_domain(r) for r in await self._refunds(info)]
+
+
+async def load_transaction(info: Info, transaction_id: UUID) -> TransactionType | None:
+    found: Transaction | None = await info.context.loaders.transaction.load(transaction_id)
+    return TransactionType.from_domain(found) if found else None

@@ -1,0 +1,7 @@
+"""Refund status changes announced through PostgreSQL LISTEN/NOTIFY.
+
+`pg_notify` is sent inside the transaction that stores the event, so PostgreSQL delivers it at
+commit and never for a rollback. Payloads carry ids only (PostgreSQL caps them under 8000 bytes);
+listeners read the state from the tables."""
+
+REFUND_EVENTS_CHANNEL = "refund_events"

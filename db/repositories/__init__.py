@@ -1,0 +1,1 @@
+"""The domain's ports (`domain/ports.py`) over one SQLAlchemy AsyncConnection."""

@@ -1,0 +1,91 @@
+"""Merchants, their API keys and their recharge-balance ledger."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db import rows
+from db.tables import api_keys, ledger_entries, merchants
+from domain.model import LedgerEntry, LedgerEntryKind, Merchant
+
+MERCHANT_COLUMNS = (
+    merchants.c.id, merchants.c.name, merchants.c.currency, merchants.c.balance,
+    merchants.c.created_at,
+)
+
+
+class SqlMerchants:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def add(self, name: str, currency: str) -> Merchant:
+        stmt = insert(merchants).values(name=name, currency=currency).returning(*MERCHANT_COLUMNS)
+        return rows.merchant((await self.conn.execute(stmt)).one())
+
+    async def get(self, merchant_id: UUID) -> Merchant | None:
+        stmt = select(*MERCHANT_COLUMNS).where(merchants.c.id == merchant_id)
+        row = (await self.conn.execute(stmt)).one_or_none()
+        return rows.merchant(row) if row else None
+
+    async def lock(self, merchant_id: UUID) -> Merchant | None:
+        stmt = select(*MERCHANT_COLUMNS).where(merchants.c.id == merchant_id).with_for_update()
+        row = (await self.conn.execute(stmt)).one_or_none()
+        return rows.merchant(row) if row else None
+
+    async def set_balance(self, merchant_id: UUID, balance: int) -> None:
+        stmt = update(merchants).where(merchants.c.id == merchant_id).values(balance=balance)
+        await self.conn.execute(stmt)
+
+
+class SqlApiKeys:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def add(self, merchant_id: UUID, key_hash: str, display_prefix: str) -> None:
+        stmt = insert(api_keys).values(
+            merchant_id=merchant_id, key_hash=key_hash, display_prefix=display_prefix
+        )
+        await self.conn.execute(stmt)
+
+    async def merchant_for(self, key_hash: str) -> UUID | None:
+        stmt = select(api_keys.c.merchant_id).where(
+            api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None)
+        )
+        return (await self.conn.execute(stmt)).scalar_one_or_none()
+
+
+class SqlLedger:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def append(
+        self,
+        merchant_id: UUID,
+        kind: LedgerEntryKind,
+        amount: int,
+        balance_after: int,
+        *,
+        refund_id: UUID | None = None,
+        reference: str | None = None,
+    ) -> LedgerEntry:
+        stmt = (
+            insert(ledger_entries)
+            .values(
+                merchant_id=merchant_id, kind=kind.value, amount=amount,
+                balance_after=balance_after, refund_id=refund_id, reference=reference,
+            )
+            .returning(*ledger_entries.c)
+        )
+        return rows.ledger_entry((await self.conn.execute(stmt)).one())
+
+    async def recharge_by_reference(self, merchant_id: UUID, reference: str) -> LedgerEntry | None:
+        stmt = select(*ledger_entries.c).where(
+            ledger_entries.c.merchant_id == merchant_id,
+            ledger_entries.c.kind == LedgerEntryKind.RECHARGE.value,
+            ledger_entries.c.reference == reference,
+        )
+        row = (await self.conn.execute(stmt)).one_or_none()
+        return rows.ledger_entry(row) if row else None

@@ -1,0 +1,52 @@
+"""Recorded payment transactions."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db import rows
+from db.tables import transactions
+from domain.model import Transaction
+
+
+class SqlTransactions:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def add(self, transaction: Transaction) -> Transaction | None:
+        values = {
+            "id": transaction.id, "merchant_id": transaction.merchant_id,
+            "reference": transaction.reference, "order_id": transaction.order_id,
+            "amount": transaction.amount, "currency": transaction.currency,
+            "status": transaction.status.value,
+            "payment_method": transaction.payment_method.value,
+            "source": transaction.source, "created_at": transaction.created_at,
+        }
+        stmt = (
+            insert(transactions)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["merchant_id", "reference"])
+            .returning(*transactions.c)
+        )
+        row = (await self.conn.execute(stmt)).one_or_none()
+        return rows.transaction(row) if row else None
+
+    async def by_reference(self, merchant_id: UUID, reference: str) -> Transaction | None:
+        stmt = select(*transactions.c).where(
+            transactions.c.merchant_id == merchant_id, transactions.c.reference == reference
+        )
+        row = (await self.conn.execute(stmt)).one_or_none()
+        return rows.transaction(row) if row else None
+
+    async def lock(self, merchant_id: UUID, transaction_id: UUID) -> Transaction | None:
+        stmt = (
+            select(*transactions.c)
+            .where(transactions.c.merchant_id == merchant_id, transactions.c.id == transaction_id)
+            .with_for_update()
+        )
+        row = (await self.conn.execute(stmt)).one_or_none()
+        return rows.transaction(row) if row else None

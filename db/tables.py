@@ -1,0 +1,220 @@
+"""The tables, as SQLModel models. They never leave `db/`: repositories turn rows into the
+domain's values. Every table carries `merchant_id`, so the data can be sharded by merchant.
+
+Money columns are BIGINT minor units, and every money rule the database can hold is a CHECK
+here as well as a rule in `domain/` (a bug in Python cannot make a balance negative)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from domain.model import (
+    DestinationKind,
+    LedgerEntryKind,
+    PaymentMethod,
+    RefundReason,
+    RefundSpeed,
+    RefundStatus,
+    TransactionStatus,
+)
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+
+def one_of(column: str, values: type[Any]) -> str:
+    listed = ", ".join(f"'{v.value}'" for v in values)
+    return f"{column} IN ({listed})"
+
+
+def _now_column() -> Any:
+    return Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+def _money_column() -> Any:
+    return Column(BigInteger, nullable=False)
+
+
+def _merchant_fk() -> Any:
+    return Column(ForeignKey("merchants.id"), nullable=False)
+
+
+class MerchantRow(SQLModel, table=True):
+    __tablename__ = "merchants"
+    __table_args__ = (
+        CheckConstraint("balance >= 0", name="balance_never_negative"),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso4217"),
+    )
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    currency: str = Field(sa_column=Column(Text, nullable=False))
+    balance: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    created_at: datetime = Field(sa_column=_now_column())
+
+
+class ApiKeyRow(SQLModel, table=True):
+    __tablename__ = "api_keys"
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    merchant_id: UUID = Field(sa_column=_merchant_fk())
+    key_hash: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    display_prefix: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_now_column())
+    revoked_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
+
+
+class TransactionRow(SQLModel, table=True):
+    __tablename__ = "transactions"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "reference", name="uq_transactions_merchant_reference"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(one_of("status", TransactionStatus), name="status_known"),
+        CheckConstraint(one_of("payment_method", PaymentMethod), name="payment_method_known"),
+        # Newest first, keyset-paginated: (created_at, id) descending within a merchant.
+        Index("ix_transactions_merchant_newest", "merchant_id", text("created_at DESC"),
+              text("id DESC")),
+        Index("ix_transactions_merchant_order", "merchant_id", "order_id"),
+    )
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    merchant_id: UUID = Field(sa_column=_merchant_fk())
+    reference: str = Field(sa_column=Column(Text, nullable=False))
+    order_id: str = Field(sa_column=Column(Text, nullable=False))
+    amount: int = Field(sa_column=_money_column())
+    currency: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(sa_column=Column(Text, nullable=False))
+    payment_method: str = Field(sa_column=Column(Text, nullable=False))
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_now_column())
+
+
+class RefundRow(SQLModel, table=True):
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(one_of("status", RefundStatus), name="status_known"),
+        CheckConstraint(one_of("reason", RefundReason), name="reason_known"),
+        CheckConstraint(one_of("speed_requested", RefundSpeed), name="speed_requested_known"),
+        CheckConstraint(one_of("destination_kind", DestinationKind), name="destination_known"),
+        Index("ix_refunds_merchant_newest", "merchant_id", text("created_at DESC"),
+              text("id DESC")),
+        Index("ix_refunds_transaction", "transaction_id"),
+        Index("ix_refunds_on_hold_queue", "merchant_id", "created_at",
+              postgresql_where=text("status = 'ON_HOLD'")),
+        # The processor's queue: claimable refunds by due time.
+        Index("ix_refunds_due", "next_attempt_at",
+              postgresql_where=text("status IN ('PENDING', 'PROCESSING')")),
+    )
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    merchant_id: UUID = Field(sa_column=_merchant_fk())
+    transaction_id: UUID = Field(sa_column=Column(ForeignKey("transactions.id"), nullable=False))
+    amount: int = Field(sa_column=_money_column())
+    currency: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(sa_column=Column(Text, nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    notes: str | None = Field(sa_column=Column(Text))
+    metadata_: dict[str, Any] | None = Field(sa_column=Column("metadata", JSONB))
+    speed_requested: str = Field(sa_column=Column(Text, nullable=False))
+    speed_processed: str | None = Field(sa_column=Column(Text))
+    destination_kind: str = Field(sa_column=Column(Text, nullable=False))
+    destination_display: str = Field(sa_column=Column(Text, nullable=False))
+    # Unmasked alternate account or VPA, for the rails only. (In production: a vault token.)
+    destination_details: dict[str, Any] | None = Field(sa_column=Column(JSONB))
+    failure_code: str | None = Field(sa_column=Column(Text))
+    failure_message: str | None = Field(sa_column=Column(Text))
+    bank_reference: str | None = Field(sa_column=Column(Text))
+    estimated_settlement_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
+    created_at: datetime = Field(sa_column=_now_column())
+    updated_at: datetime = Field(sa_column=_now_column())
+    processed_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
+    # Processing bookkeeping: attempts made, when the next is due, who holds the claim.
+    attempts: int = Field(sa_column=Column(Integer, nullable=False, server_default="0"))
+    next_attempt_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
+    claimed_by: str | None = Field(sa_column=Column(Text))
+    claim_expires_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
+
+
+class RefundEventRow(SQLModel, table=True):
+    __tablename__ = "refund_events"
+    __table_args__ = (
+        CheckConstraint(one_of("status", RefundStatus), name="status_known"),
+        Index("ix_refund_events_refund", "refund_id", "id"),
+    )
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True)
+    )
+    merchant_id: UUID = Field(sa_column=_merchant_fk())
+    refund_id: UUID = Field(sa_column=Column(ForeignKey("refunds.id"), nullable=False))
+    status: str = Field(sa_column=Column(Text, nullable=False))
+    at: datetime = Field(sa_column=_now_column())
+    message: str | None = Field(sa_column=Column(Text))
+    failure_code: str | None = Field(sa_column=Column(Text))
+
+
+class LedgerEntryRow(SQLModel, table=True):
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("balance_after >= 0", name="balance_after_never_negative"),
+        CheckConstraint(one_of("kind", LedgerEntryKind), name="kind_known"),
+        # A refund is debited at most once and credited back at most once.
+        CheckConstraint("(kind = 'RECHARGE') = (refund_id IS NULL)", name="refund_entries_name_refund"),
+        Index("ix_ledger_entries_merchant_newest", "merchant_id", text("id DESC")),
+        Index("uq_ledger_entries_refund_kind", "refund_id", "kind", unique=True,
+              postgresql_where=text("refund_id IS NOT NULL")),
+        Index("uq_ledger_entries_recharge_reference", "merchant_id", "reference", unique=True,
+              postgresql_where=text("kind = 'RECHARGE'")),
+    )
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True)
+    )
+    merchant_id: UUID = Field(sa_column=_merchant_fk())
+    kind: str = Field(sa_column=Column(Text, nullable=False))
+    amount: int = Field(sa_column=_money_column())
+    balance_after: int = Field(sa_column=_money_column())
+    refund_id: UUID | None = Field(sa_column=Column(ForeignKey("refunds.id")))
+    reference: str | None = Field(sa_column=Column(Text))
+    created_at: datetime = Field(sa_column=_now_column())
+
+
+class IdempotencyKeyRow(SQLModel, table=True):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created", "created_at"),)
+    merchant_id: UUID = Field(sa_column=Column(ForeignKey("merchants.id"), primary_key=True))
+    key: str = Field(sa_column=Column(Text, primary_key=True))
+    request_hash: str = Field(sa_column=Column(Text, nullable=False))
+    refund_id: UUID | None = Field(sa_column=Column(ForeignKey("refunds.id")))
+    created_at: datetime = Field(sa_column=_now_column())
+
+
+merchants = MerchantRow.__table__
+api_keys = ApiKeyRow.__table__
+transactions = TransactionRow.__table__
+refunds = RefundRow.__table__
+refund_events = RefundEventRow.__table__
+ledger_entries = LedgerEntryRow.__table__
+idempotency_keys = IdempotencyKeyRow.__table__

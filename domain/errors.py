@@ -1,0 +1,136 @@
+"""The one hierarchy of expected failures. Each class has a stable `code` that the API sends to
+clients as `userErrors[].code`; the message says what to do about it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class DomainError(Exception):
+    """Raised when a request breaks a business rule; nothing has been changed."""
+
+    code = "INVALID_INPUT"
+    default_field: tuple[str, ...] | None = None
+
+    def __init__(self, message: str, *, field: Sequence[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field: tuple[str, ...] | None = (
+            tuple(field) if field is not None else self.default_field
+        )
+
+
+class InvalidInput(DomainError):
+    """Raised when an input value is malformed (too long, wrong shape, out of range)."""
+
+    code = "INVALID_INPUT"
+
+
+class MerchantNotFound(DomainError):
+    """Raised when a merchant id names no merchant."""
+
+    code = "MERCHANT_NOT_FOUND"
+    default_field = ("input", "merchantId")
+
+
+class TransactionNotFound(DomainError):
+    """Raised when a transaction id names no transaction of the caller's."""
+
+    code = "TRANSACTION_NOT_FOUND"
+    default_field = ("input", "transactionId")
+
+
+class TransactionConflict(DomainError):
+    """Raised when a transaction reference is recorded again with different data."""
+
+    code = "TRANSACTION_CONFLICT"
+    default_field = ("input", "reference")
+
+
+class TransactionNotRefundable(DomainError):
+    """Raised when a refund is asked against a transaction that did not succeed."""
+
+    code = "TRANSACTION_NOT_REFUNDABLE"
+    default_field = ("input", "transactionId")
+
+
+class RefundWindowExpired(DomainError):
+    """Raised when a transaction is older than the refund window."""
+
+    code = "REFUND_WINDOW_EXPIRED"
+    default_field = ("input", "transactionId")
+
+
+class AmountInvalid(DomainError):
+    """Raised when an amount is not a positive whole number of minor units within range."""
+
+    code = "AMOUNT_INVALID"
+    default_field = ("input", "amount")
+
+
+class AmountExceedsRefundable(DomainError):
+    """Raised when a refund asks for more than is still refundable on its transaction."""
+
+    code = "AMOUNT_EXCEEDS_REFUNDABLE"
+    default_field = ("input", "amount")
+
+
+class CurrencyMismatch(DomainError):
+    """Raised when two amounts of different currencies would be combined."""
+
+    code = "CURRENCY_MISMATCH"
+    default_field = ("input", "currency")
+
+
+class InsufficientBalance(DomainError):
+    """Raised when the recharge balance cannot cover a refund and queueing was not asked."""
+
+    code = "INSUFFICIENT_BALANCE"
+    default_field = ("input", "amount")
+
+
+class IdempotencyKeyReused(DomainError):
+    """Raised when an idempotency key comes back with a different request."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+    default_field = ("input", "idempotencyKey")
+
+
+class IdempotencyKeyInUse(DomainError):
+    """Raised when a request with the same idempotency key is still running."""
+
+    code = "IDEMPOTENCY_KEY_IN_USE"
+    default_field = ("input", "idempotencyKey")
+
+
+class RefundNotFound(DomainError):
+    """Raised when a refund id names no refund of the caller's."""
+
+    code = "REFUND_NOT_FOUND"
+    default_field = ("input", "refundId")
+
+
+class RefundNotCancellable(DomainError):
+    """Raised when a refund has gone too far to be cancelled."""
+
+    code = "REFUND_NOT_CANCELLABLE"
+    default_field = ("input", "refundId")
+
+
+class RefundNotAwaitingAction(DomainError):
+    """Raised when a new destination is given for a refund that is not ACTION_REQUIRED."""
+
+    code = "REFUND_NOT_AWAITING_ACTION"
+    default_field = ("input", "refundId")
+
+
+class InvalidDestination(DomainError):
+    """Raised when an alternate bank account or UPI VPA is malformed."""
+
+    code = "INVALID_DESTINATION"
+
+
+class IllegalTransition(Exception):
+    """Raised when code (not a client) tries a status change the transition table forbids.
+
+    Not a DomainError: it is a bug in the caller, and is masked like any other fault."""

@@ -1,0 +1,135 @@
+"""The ports the use cases need. `db/` implements them over PostgreSQL; tests may too.
+
+Every method that takes a lock says so: the use cases lock in one fixed order (transaction row,
+then the merchant's balance row) so that concurrent requests never deadlock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+from uuid import UUID
+
+from domain.destinations import Destination
+from domain.model import (
+    LedgerEntry,
+    LedgerEntryKind,
+    Merchant,
+    Refund,
+    RefundStatus,
+    Transaction,
+)
+from domain.refund_states import RefundStatusChanged
+
+
+class MerchantRepository(Protocol):
+    async def add(self, name: str, currency: str) -> Merchant: ...
+    async def get(self, merchant_id: UUID) -> Merchant | None: ...
+    async def lock(self, merchant_id: UUID) -> Merchant | None:
+        """Read the merchant with its balance row locked until the unit of work ends."""
+        ...
+
+    async def set_balance(self, merchant_id: UUID, balance: int) -> None: ...
+
+
+class ApiKeyRepository(Protocol):
+    async def add(self, merchant_id: UUID, key_hash: str, display_prefix: str) -> None: ...
+    async def merchant_for(self, key_hash: str) -> UUID | None: ...
+
+
+class TransactionRepository(Protocol):
+    async def add(self, transaction: Transaction) -> Transaction | None:
+        """Insert; None when the merchant already has a transaction with that reference."""
+        ...
+
+    async def by_reference(self, merchant_id: UUID, reference: str) -> Transaction | None: ...
+    async def lock(self, merchant_id: UUID, transaction_id: UUID) -> Transaction | None:
+        """Read the transaction with its row locked until the unit of work ends."""
+        ...
+
+
+class RefundRepository(Protocol):
+    async def add(self, refund: Refund, destination_details: dict[str, str] | None) -> None: ...
+    async def get(self, merchant_id: UUID, refund_id: UUID) -> Refund | None: ...
+    async def lock(self, merchant_id: UUID, refund_id: UUID) -> Refund | None:
+        """Read the refund with its row locked until the unit of work ends."""
+        ...
+
+    async def held_amount(self, transaction_id: UUID) -> int:
+        """The sum of the transaction's refunds that still hold money (see RELEASED_STATUSES)."""
+        ...
+
+    async def on_hold_oldest_first(self, merchant_id: UUID) -> Sequence[Refund]:
+        """The merchant's ON_HOLD refunds, oldest first, locked."""
+        ...
+
+    async def set_status(self, refund: Refund, change: RefundStatusChanged, at: datetime) -> Refund:
+        ...
+
+    async def set_destination(self, refund: Refund, destination: Destination) -> Refund: ...
+
+
+class RefundEventRepository(Protocol):
+    async def append(self, refund: Refund, change: RefundStatusChanged, at: datetime) -> None:
+        """Store the change and announce it to live subscribers once the unit of work commits."""
+        ...
+
+
+class LedgerRepository(Protocol):
+    async def append(
+        self,
+        merchant_id: UUID,
+        kind: LedgerEntryKind,
+        amount: int,
+        balance_after: int,
+        *,
+        refund_id: UUID | None = None,
+        reference: str | None = None,
+    ) -> LedgerEntry: ...
+
+    async def recharge_by_reference(self, merchant_id: UUID, reference: str) -> LedgerEntry | None:
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    """The outcome of claiming an idempotency key.
+
+    `fresh` is True when this request owns the key now; otherwise `request_hash` and
+    `refund_id` are what the earlier request with the key stored."""
+
+    fresh: bool
+    request_hash: str
+    refund_id: UUID | None
+
+
+class IdempotencyRepository(Protocol):
+    async def claim(self, merchant_id: UUID, key: str, request_hash: str) -> IdempotencyClaim:
+        """Own the key for this unit of work, or report who owns it. Waits for a concurrent
+        owner to finish; raises IdempotencyKeyInUse when that takes too long."""
+        ...
+
+    async def attach(self, merchant_id: UUID, key: str, refund_id: UUID) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One database transaction. Leaving the block without `commit()` rolls everything back."""
+
+    merchants: MerchantRepository
+    api_keys: ApiKeyRepository
+    transactions: TransactionRepository
+    refunds: RefundRepository
+    events: RefundEventRepository
+    ledger: LedgerRepository
+    idempotency: IdempotencyRepository
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    async def commit(self) -> None: ...

@@ -1,0 +1,163 @@
+"""Initiating a refund: the one use case that must never create money.
+
+Inside one database transaction it claims the idempotency key, locks the transaction row (so
+concurrent refunds of one payment queue up behind each other), sums what its refunds already
+hold, locks the merchant's balance row, and debits it — or parks the refund ON_HOLD."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from domain import eligibility, refund_states
+from domain.destinations import original_source
+from domain.errors import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    InsufficientBalance,
+    InvalidInput,
+    TransactionNotFound,
+)
+from domain.model import Refund, RefundReason, RefundSpeed, Transaction
+from domain.money import check_minor_units
+from domain.ports import IdempotencyClaim, UnitOfWork
+from domain.settlement import estimated_settlement
+from domain.use_cases.balance import record_change, shortfall_message
+
+NOTES_MAX = 1000
+METADATA_MAX_KEYS = 20
+METADATA_MAX_BYTES = 4096
+IDEMPOTENCY_KEY_MAX = 255
+
+
+@dataclass(frozen=True, slots=True)
+class InitiateRefund:
+    merchant_id: UUID
+    transaction_id: UUID
+    amount: int | None
+    reason: RefundReason
+    speed: RefundSpeed = RefundSpeed.NORMAL
+    notes: str | None = None
+    metadata: dict[str, Any] | None = None
+    idempotency_key: str | None = None
+    queue_if_insufficient_balance: bool = False
+
+    def fingerprint(self) -> str:
+        """A hash of everything that defines the request, to recognise a replay."""
+        fields = asdict(self)
+        fields.pop("idempotency_key")
+        fields["merchant_id"] = str(self.merchant_id)
+        fields["transaction_id"] = str(self.transaction_id)
+        canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def validate(cmd: InitiateRefund) -> None:
+    """The checks that need no database; raise before any lock is taken."""
+    if cmd.amount is not None:
+        check_minor_units(cmd.amount)
+    if cmd.notes is not None and len(cmd.notes) > NOTES_MAX:
+        raise InvalidInput(f"notes must be at most {NOTES_MAX} characters.", field=("input", "notes"))
+    if cmd.metadata is not None:
+        _validate_metadata(cmd.metadata)
+    key = cmd.idempotency_key
+    if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
+        raise InvalidInput(
+            f"idempotencyKey must be 1 to {IDEMPOTENCY_KEY_MAX} characters.",
+            field=("input", "idempotencyKey"),
+        )
+
+
+def _validate_metadata(metadata: object) -> None:
+    field = ("input", "metadata")
+    if not isinstance(metadata, dict):
+        raise InvalidInput("metadata must be a JSON object of keys to values.", field=field)
+    if len(metadata) > METADATA_MAX_KEYS:
+        raise InvalidInput(f"metadata may have at most {METADATA_MAX_KEYS} keys.", field=field)
+    size = len(json.dumps(metadata, separators=(",", ":")).encode())
+    if size > METADATA_MAX_BYTES:
+        raise InvalidInput(
+            f"metadata must encode to at most {METADATA_MAX_BYTES} bytes of JSON; it is {size}.",
+            field=field,
+        )
+
+
+async def initiate_refund(
+    uow: UnitOfWork, cmd: InitiateRefund, *, now: datetime, window_days: int
+) -> Refund:
+    validate(cmd)
+    async with uow:
+        if cmd.idempotency_key is not None:
+            claim = await uow.idempotency.claim(
+                cmd.merchant_id, cmd.idempotency_key, cmd.fingerprint()
+            )
+            if not claim.fresh:
+                return await _replay(uow, cmd, claim)
+        refund = await _create(uow, cmd, now=now, window_days=window_days)
+        if cmd.idempotency_key is not None:
+            await uow.idempotency.attach(cmd.merchant_id, cmd.idempotency_key, refund.id)
+        await uow.commit()
+    return refund
+
+
+async def _replay(uow: UnitOfWork, cmd: InitiateRefund, claim: IdempotencyClaim) -> Refund:
+    if claim.request_hash != cmd.fingerprint():
+        raise IdempotencyKeyReused(
+            "This idempotency key was already used for a different refund request; "
+            "use a new key for a new request."
+        )
+    refund = await uow.refunds.get(cmd.merchant_id, claim.refund_id) if claim.refund_id else None
+    if refund is None:
+        raise IdempotencyKeyInUse("A request with this idempotency key is still running.")
+    return refund
+
+
+async def _create(
+    uow: UnitOfWork, cmd: InitiateRefund, *, now: datetime, window_days: int
+) -> Refund:
+    transaction = await uow.transactions.lock(cmd.merchant_id, cmd.transaction_id)
+    if transaction is None:
+        raise TransactionNotFound("No transaction of yours has that id.")
+    held = await uow.refunds.held_amount(transaction.id)
+    merchant = await uow.merchants.lock(cmd.merchant_id)
+    assert merchant is not None  # the caller is an authenticated merchant
+    amount = eligibility.amount_to_refund(
+        transaction, held=held, requested=cmd.amount, balance_currency=merchant.currency,
+        now=now, window_days=window_days,
+    )
+    status = refund_states.initial_status(
+        balance_covers_it=merchant.balance >= amount,
+        queue_if_insufficient=cmd.queue_if_insufficient_balance,
+    )
+    if status is None:
+        raise InsufficientBalance(shortfall_message(merchant.balance, amount, merchant.currency))
+    refund = _new_refund(cmd, transaction, amount, status, now)
+    await uow.refunds.add(refund, None)
+    message = None if status is refund_states.S.PENDING else shortfall_message(
+        merchant.balance, amount, merchant.currency
+    )
+    await record_change(uow, merchant, refund, refund_states.created(status, message), now)
+    return refund
+
+
+def _new_refund(
+    cmd: InitiateRefund, transaction: Transaction, amount: int,
+    status: refund_states.S, now: datetime,
+) -> Refund:
+    destination = original_source(transaction.source)
+    return Refund(
+        id=uuid4(), merchant_id=cmd.merchant_id, transaction_id=transaction.id,
+        amount=amount, currency=transaction.currency, status=status, reason=cmd.reason,
+        notes=cmd.notes, metadata=cmd.metadata,
+        speed_requested=cmd.speed, speed_processed=None,
+        destination_kind=destination.kind, destination_display=destination.display,
+        failure_code=None, failure_message=None, bank_reference=None,
+        estimated_settlement_at=estimated_settlement(
+            now, transaction.payment_method, destination.kind, cmd.speed
+        ),
+        created_at=now, updated_at=now, processed_at=None,
+    )

@@ -34,8 +34,10 @@ def parse_minor_units_literal(node: ValueNode, _variables: Any = None) -> int:
     return parse_minor_units(int(node.value))
 
 
-MinorUnits = strawberry.scalar(
-    NewType("MinorUnits", int),
+MinorUnits = NewType("MinorUnits", int)
+
+# Bound to `MinorUnits` and `datetime` through the schema's `scalar_map`.
+MinorUnitsScalar = strawberry.scalar(
     name="MinorUnits",
     description=MINOR_UNITS_DESCRIPTION,
     serialize=int,
@@ -63,8 +65,7 @@ def parse_datetime(value: Any) -> datetime:
     return parsed
 
 
-# Used through `scalar_overrides={datetime: DateTime}`: every `datetime` field is this scalar.
-DateTime = strawberry.scalar(
+DateTimeScalar = strawberry.scalar(
     name="DateTime",
     description="An ISO 8601 date and time with an offset, e.g. 2026-11-26T10:00:00+05:30.",
     serialize=serialize_datetime,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 from graphql import GraphQLError
 from graphql.validation import ValidationRule
 from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
@@ -20,7 +21,7 @@ from api.metrics import OperationMetrics
 from api.refunds.mutations import RefundMutations
 from api.refunds.queries import RefundQueries
 from api.refunds.types import RefundType
-from api.scalars import DateTime
+from api.scalars import DateTimeScalar, MinorUnits, MinorUnitsScalar
 from api.transactions.queries import TransactionQueries
 from api.transactions.types import TransactionType
 
@@ -70,7 +71,7 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         types=[TransactionType, RefundType, MerchantType],
-        scalar_overrides={datetime: DateTime},
+        config=StrawberryConfig(scalar_map={MinorUnits: MinorUnitsScalar, datetime: DateTimeScalar}),
         extensions=[
             lambda: AddValidationRules(VALIDATION_RULES),
             lambda: ParserCache(maxsize=CACHE_SIZE),

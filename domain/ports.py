@@ -18,6 +18,7 @@ from domain.model import (
     LedgerEntryKind,
     Merchant,
     Refund,
+    RefundSpeed,
     RefundStatus,
     Transaction,
 )
@@ -69,6 +70,15 @@ class RefundRepository(Protocol):
         ...
 
     async def set_destination(self, refund: Refund, destination: Destination) -> Refund: ...
+    async def record_settlement(
+        self,
+        refund: Refund,
+        bank_reference: str | None,
+        speed_processed: RefundSpeed | None,
+        at: datetime,
+    ) -> Refund:
+        """Store what the bank said when it paid: reference, the speed used, the time."""
+        ...
 
 
 class RefundEventRepository(Protocol):

@@ -15,7 +15,7 @@ from db import rows
 from db.notifications import REFUND_EVENTS_CHANNEL
 from db.tables import refund_events, refunds
 from domain.destinations import Destination
-from domain.model import RELEASED_STATUSES, Refund, RefundStatus
+from domain.model import RELEASED_STATUSES, Refund, RefundSpeed, RefundStatus
 from domain.refund_states import RefundStatusChanged
 
 # The columns the domain's Refund is made of (not the processing bookkeeping).
@@ -103,6 +103,24 @@ class SqlRefunds:
         )
         return replace(
             refund, destination_kind=destination.kind, destination_display=destination.display
+        )
+
+    async def record_settlement(
+        self,
+        refund: Refund,
+        bank_reference: str | None,
+        speed_processed: RefundSpeed | None,
+        at: datetime,
+    ) -> Refund:
+        speed = speed_processed.value if speed_processed else None
+        await self.conn.execute(
+            update(refunds).where(refunds.c.id == refund.id).values(
+                bank_reference=bank_reference, speed_processed=speed, processed_at=at
+            )
+        )
+        return replace(
+            refund, bank_reference=bank_reference, speed_processed=speed_processed,
+            processed_at=at,
         )
 
 

@@ -1,0 +1,123 @@
+"""Test fixtures: a real PostgreSQL (the embedded one, or TEST_DATABASE_URL), a fresh database
+per test run with the migrations applied, and the real app served by uvicorn over TCP.
+
+Tests isolate themselves by tenancy: each creates its own merchant, so no table is truncated
+and tests never see each other's data."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+
+from api.app import create_app
+from api.config import Settings
+from db.engine import create_engine
+from db.migrate import upgrade
+from tests.support import Api
+
+ADMIN_TOKEN = "adm_test_" + secrets.token_hex(8)
+
+
+def _server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        return external
+    from db import embedded
+
+    # One embedded server per machine user, reused across runs; a fresh database each run.
+    data_dir = Path(os.environ.get("REFUNDS_TEST_DATA_DIR", "/tmp/refunds-test-pg"))
+    return embedded.start(data_dir)
+
+
+async def _create_database(server_url: str, name: str) -> None:
+    url = make_url(server_url)
+    conn = await asyncpg.connect(
+        user=url.username, password=url.password or None, host=url.query.get("host", url.host),
+        port=url.port, database=url.database or "postgres",
+    )
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def _drop_database(server_url: str, name: str) -> None:
+    url = make_url(server_url)
+    conn = await asyncpg.connect(
+        user=url.username, password=url.password or None, host=url.query.get("host", url.host),
+        port=url.port, database=url.database or "postgres",
+    )
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server_url = _server_url(tmp_path_factory)
+    name = f"refunds_test_{os.getpid()}_{secrets.token_hex(3)}"
+    asyncio.run(_create_database(server_url, name))
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    asyncio.run(_drop_database(server_url, name))
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path_factory.mktemp("data"),
+        admin_token=ADMIN_TOKEN,
+        gateway_delay_scale=0.0,
+        refund_window_days=180,
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine of the tests' own, for setup and for going around the API."""
+    engine = create_engine(database_url, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> Starlette:
+    """The real application; `app.state.services` gives its engine (to count its SQL)."""
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session")
+async def server(app: Starlette) -> AsyncIterator[str]:
+    """The real app on a real socket (port chosen by the OS); yields its base URL."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on",
+                            ws="websockets")
+    uv = uvicorn.Server(config)
+    task = asyncio.create_task(uv.serve())
+    while not uv.started:
+        await asyncio.sleep(0.01)
+        if task.done():
+            task.result()
+    port = uv.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def api(server: str) -> AsyncIterator[Api]:
+    async with httpx.AsyncClient(base_url=server, timeout=30) as http:
+        yield Api(http, ADMIN_TOKEN)

@@ -3,6 +3,7 @@ bodies instead of plain text, and orjson encoding."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -17,10 +18,15 @@ from cross_web import HTTPException
 from api.context import Context, Services
 from api.metrics import HTTP_REJECTIONS
 
+log = logging.getLogger("refunds.api")
+
 UNAUTHENTICATED_MESSAGE = (
     "Missing or unknown API key. Send Authorization: Bearer <key> (a merchant API key or the "
     "admin token)."
 )
+
+
+UNAVAILABLE_MESSAGE = "The service cannot reach its database right now; retry shortly."
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:
@@ -41,9 +47,17 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             return
         request = Request(scope, receive)
         if not self._wants_ide(request):
-            principal = await self.services.authenticator.principal(
-                request.headers.get("authorization")
-            )
+            try:
+                principal = await self.services.authenticator.principal(
+                    request.headers.get("authorization")
+                )
+            except Exception:  # the key store is unreachable: say so, never how
+                log.exception("authentication lookup failed")
+                HTTP_REJECTIONS.labels("auth_unavailable").inc()
+                await error_response(503, "SERVICE_UNAVAILABLE", UNAVAILABLE_MESSAGE)(
+                    scope, receive, send
+                )
+                return
             if principal is None:
                 HTTP_REJECTIONS.labels("unauthenticated").inc()
                 await error_response(401, "UNAUTHENTICATED", UNAUTHENTICATED_MESSAGE)(

@@ -104,7 +104,7 @@ def app(settings: Settings) -> Starlette:
 async def server(app: Starlette) -> AsyncIterator[str]:
     """The real app on a real socket (port chosen by the OS); yields its base URL."""
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on",
-                            ws="websockets")
+                            ws="websockets-sansio")
     uv = uvicorn.Server(config)
     task = asyncio.create_task(uv.serve())
     while not uv.started:

@@ -1,0 +1,140 @@
+"""The edges of HTTP: bad requests, limits, masking, health, readiness, metrics, GraphiQL."""
+
+import asyncio
+
+import httpx
+import pytest
+import uvicorn
+
+from api.app import create_app
+from api.config import Settings
+from tests.support import Api
+
+
+async def test_malformed_json_is_a_400_with_a_json_error(api: Api) -> None:
+    merchant = await api.create_merchant()
+    response = await api.http.post(
+        "/graphql", content=b'{"query": "{ viewer { id } ',
+        headers={"Authorization": f"Bearer {merchant.key}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_a_body_over_one_mebibyte_is_refused_with_413(api: Api) -> None:
+    merchant = await api.create_merchant()
+    big = '{"query": "{ viewer { id } }", "variables": {"pad": "' + "x" * 1_100_000 + '"}}'
+    response = await api.http.post(
+        "/graphql", content=big.encode(),
+        headers={"Authorization": f"Bearer {merchant.key}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_a_query_deeper_than_the_limit_is_refused(api: Api) -> None:
+    merchant = await api.create_merchant()
+    nested = "id"
+    for _ in range(6):
+        nested = f"transaction {{ refunds {{ {nested} }} }}"
+    deep = f"{{ refunds {{ edges {{ node {{ {nested} }} }} }} }}"  # depth 15
+    response = await api.post(deep, token=merchant.key)
+    error = response.json()["errors"][0]
+    assert "exceeds maximum operation depth" in error["message"]
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_too_many_aliases_are_refused(api: Api) -> None:
+    merchant = await api.create_merchant()
+    query = "{ " + " ".join(f"a{n}: viewer {{ id }}" for n in range(40)) + " }"
+    response = await api.post(query, token=merchant.key)
+    assert "aliases" in response.json()["errors"][0]["message"]
+
+
+async def test_too_many_tokens_are_refused(api: Api) -> None:
+    merchant = await api.create_merchant()
+    query = "{ viewer { " + " ".join(["id"] * 2500) + " } }"
+    response = await api.post(query, token=merchant.key)
+    assert "tokens" in response.json()["errors"][0]["message"]
+
+
+async def test_an_unknown_field_keeps_its_validation_message(api: Api) -> None:
+    merchant = await api.create_merchant()
+    response = await api.post("{ viewer { shoeSize } }", token=merchant.key)
+    error = response.json()["errors"][0]
+    assert "shoeSize" in error["message"]
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+@pytest.mark.parametrize("amount", [100.5, 100.0, "100", -1, 2**53, True])
+async def test_minor_units_refuse_anything_but_an_integer_in_range(
+    api: Api, amount: object
+) -> None:
+    data = await api.post(
+        "mutation($i: RechargeBalanceInput!) { rechargeBalance(input: $i) { merchant { id } } }",
+        {"i": {"merchantId": "mer_" + "0" * 32, "amount": amount, "reference": "r"}},
+        token=api.admin_token,
+    )
+    error = data.json()["errors"][0]
+    assert "MinorUnits" in error["message"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_health_metrics_and_graphiql(api: Api) -> None:
+    assert (await api.http.get("/healthz")).text == "ok"
+    ready = await api.http.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["database"] == "reachable"
+    merchant = await api.create_merchant()
+    await api.gql("query ViewerBalance { viewer { balance } }", token=merchant.key)
+    metrics = (await api.http.get("/metrics")).text
+    assert 'refunds_graphql_operations_total{operation="ViewerBalance",outcome="ok",type="query"}' \
+        in metrics
+    assert "refunds_graphql_operation_seconds_bucket" in metrics
+    page = await api.http.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+
+
+@pytest.fixture
+async def broken_server(tmp_path) -> object:  # type: ignore[no-untyped-def]
+    """The app pointed at a database that is not there."""
+    settings = Settings(
+        database_url="postgresql://nobody@127.0.0.1:1/none", data_dir=tmp_path,
+        admin_token="adm_broken", gateway_delay_scale=0, refund_window_days=180,
+    )
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+async def test_without_a_database_readiness_fails_and_faults_are_masked(
+    broken_server: str,
+) -> None:
+    async with httpx.AsyncClient(base_url=broken_server, timeout=30) as http:
+        assert (await http.get("/healthz")).status_code == 200
+        ready = await http.get("/readyz")
+        assert ready.status_code == 503
+        # a merchant key cannot even be looked up: 503, not a stack trace
+        lookup = await http.post("/graphql", json={"query": "{ viewer { id } }"},
+                                 headers={"Authorization": "Bearer rk_whatever"})
+        assert lookup.status_code == 503
+        assert lookup.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+        # the admin token needs no lookup; the resolver's database error is masked
+        response = await http.post(
+            "/graphql",
+            json={"query": 'mutation { createMerchant(input: {name: "x"}) { apiKey } }'},
+            headers={"Authorization": "Bearer adm_broken"},
+        )
+    body = response.json()
+    assert body["errors"] == [{
+        "message": "Internal server error.", "locations": [{"line": 1, "column": 12}],
+        "path": ["createMerchant"], "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+    }]
+    text = response.text.lower()
+    for leak in ["traceback", "asyncpg", "connect", "errno", "127.0.0.1:1"]:
+        assert leak not in text

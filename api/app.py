@@ -20,6 +20,7 @@ from api.body_limit import BodySizeLimit
 from api.config import Settings
 from api.context import Services
 from api.graphql_view import GraphQLEndpoint
+from api.housekeeping import prune_forever
 from api.metrics import metrics_endpoint
 from api.schema import schema
 from db.engine import create_engine
@@ -63,7 +64,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         log.info("refunds API up (pid %s)", os.getpid())
+        pruning = asyncio.create_task(prune_forever(services.engine))
         yield
+        pruning.cancel()
         await services.engine.dispose()
 
     app = Starlette(

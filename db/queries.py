@@ -56,7 +56,8 @@ class ReadQueries:
 
     async def _all(self, stmt: Select[Any]) -> Sequence[Any]:
         async with self.engine.connect() as conn:
-            return (await conn.execute(stmt)).all()
+            found: Sequence[Any] = (await conn.execute(stmt)).all()
+        return found
 
     async def _scalar(self, stmt: Select[Any]) -> Any:
         async with self.engine.connect() as conn:

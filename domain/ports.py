@@ -127,13 +127,20 @@ class IdempotencyRepository(Protocol):
 class UnitOfWork(Protocol):
     """One database transaction. Leaving the block without `commit()` rolls everything back."""
 
-    merchants: MerchantRepository
-    api_keys: ApiKeyRepository
-    transactions: TransactionRepository
-    refunds: RefundRepository
-    events: RefundEventRepository
-    ledger: LedgerRepository
-    idempotency: IdempotencyRepository
+    @property
+    def merchants(self) -> MerchantRepository: ...
+    @property
+    def api_keys(self) -> ApiKeyRepository: ...
+    @property
+    def transactions(self) -> TransactionRepository: ...
+    @property
+    def refunds(self) -> RefundRepository: ...
+    @property
+    def events(self) -> RefundEventRepository: ...
+    @property
+    def ledger(self) -> LedgerRepository: ...
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

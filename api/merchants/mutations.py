@@ -12,8 +12,9 @@ from api import ids
 from api.errors import UserError
 from api.merchants.types import MerchantType
 from api.scalars import MinorUnits
-from api.transactions.types import PaymentMethodEnum, TransactionStatusEnum, TransactionType
+from api.transactions.types import TransactionType
 from domain.errors import DomainError, InvalidInput, MerchantNotFound
+from domain.model import PaymentMethod, TransactionStatus
 from domain.use_cases import platform
 
 # A payment recorded with a timestamp further ahead than this is a clock or data error.
@@ -42,8 +43,8 @@ class RecordTransactionInput:
     order_id: str
     amount: MinorUnits
     currency: str
-    status: TransactionStatusEnum
-    payment_method: PaymentMethodEnum
+    status: TransactionStatus
+    payment_method: PaymentMethod
     source: str
     created_at: datetime | None = strawberry.field(default=None, description="Default: now.")
 

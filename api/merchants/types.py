@@ -15,13 +15,14 @@ from api.refunds.types import RefundType
 from api.scalars import MinorUnits
 from domain.model import LedgerEntry, LedgerEntryKind, Merchant
 
-LedgerEntryKindEnum = strawberry.enum(LedgerEntryKind, name="LedgerEntryKind")
+# The domain's enums, registered in place as GraphQL enums (fields use them directly).
+strawberry.enum(LedgerEntryKind, name="LedgerEntryKind")
 
 
 @strawberry.type(name="LedgerEntry", description="One movement of the recharge balance.")
 class LedgerEntryType:
     id: strawberry.ID
-    kind: LedgerEntryKindEnum
+    kind: LedgerEntryKind
     amount: MinorUnits
     balance_after: MinorUnits
     reference: str | None
@@ -31,8 +32,8 @@ class LedgerEntryType:
     @classmethod
     def from_domain(cls, e: LedgerEntry) -> Self:
         return cls(
-            id=strawberry.ID(ids.encode(ids.LEDGER_ENTRY, e.id)), kind=e.kind, amount=e.amount,
-            balance_after=e.balance_after, reference=e.reference, created_at=e.created_at,
+            id=strawberry.ID(ids.encode(ids.LEDGER_ENTRY, e.id)), kind=e.kind, amount=MinorUnits(e.amount),
+            balance_after=MinorUnits(e.balance_after), reference=e.reference, created_at=e.created_at,
             domain=e,
         )
 
@@ -57,7 +58,7 @@ class MerchantType(Node):
     def from_domain(cls, m: Merchant) -> Self:
         return cls(
             id=strawberry.ID(ids.encode(ids.MERCHANT, m.id)), name=m.name, currency=m.currency,
-            balance=m.balance, domain=m,
+            balance=MinorUnits(m.balance), domain=m,
         )
 
     @strawberry.field(description="Every movement of the balance, newest first.")

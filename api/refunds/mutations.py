@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, cast
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api import ids
 from api.errors import UserError
-from api.refunds.types import RefundReasonEnum, RefundSpeedEnum, RefundType
+from api.refunds.types import RefundType
 from api.scalars import MinorUnits
 from domain import destinations
 from domain.errors import DomainError, InvalidDestination, RefundNotFound, TransactionNotFound
-from domain.model import RefundSpeed
+from domain.model import RefundReason, RefundSpeed
 from domain.use_cases.initiate_refund import InitiateRefund, initiate_refund
 from domain.use_cases.refund_actions import cancel_refund, update_refund_destination
 
@@ -34,8 +35,8 @@ class InitiateRefundInput:
     amount: MinorUnits | None = strawberry.field(
         default=None, description="Omitted: everything still refundable."
     )
-    reason: RefundReasonEnum
-    speed: RefundSpeedEnum = RefundSpeed.NORMAL
+    reason: RefundReason
+    speed: RefundSpeed = RefundSpeed.NORMAL
     notes: str | None = None
     metadata: JSON | None = None
     idempotency_key: str | None = strawberry.field(
@@ -87,7 +88,7 @@ class RefundMutations:
             cmd = InitiateRefund(
                 merchant_id=ctx.merchant_id, transaction_id=transaction_id,
                 amount=input.amount, reason=input.reason, speed=input.speed,
-                notes=input.notes, metadata=input.metadata,
+                notes=input.notes, metadata=cast(dict[str, Any] | None, input.metadata),
                 idempotency_key=input.idempotency_key,
                 queue_if_insufficient_balance=input.queue_if_insufficient_balance,
             )

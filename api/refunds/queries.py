@@ -16,8 +16,9 @@ from api.pagination import (
     page_size,
     parse_newest_first_cursor,
 )
-from api.refunds.types import RefundStatusEnum, RefundType
+from api.refunds.types import RefundType
 from db.queries import RefundFilter as RefundFilterQuery
+from domain.model import RefundStatus
 
 # Stands for a transactionId that names nothing of the caller's: matches no refund.
 NO_SUCH_TRANSACTION = UUID(int=0)
@@ -25,7 +26,7 @@ NO_SUCH_TRANSACTION = UUID(int=0)
 
 @strawberry.input
 class RefundFilter:
-    status: list[RefundStatusEnum] | None = strawberry.field(
+    status: list[RefundStatus] | None = strawberry.field(
         default=None, description="Any of these statuses."
     )
     transaction_id: strawberry.ID | None = None

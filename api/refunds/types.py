@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Self, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -24,21 +24,22 @@ from domain.model import (
 if TYPE_CHECKING:
     from api.transactions.types import TransactionType
 
-RefundStatusEnum = strawberry.enum(RefundStatus, name="RefundStatus")
-RefundReasonEnum = strawberry.enum(RefundReason, name="RefundReason")
-RefundSpeedEnum = strawberry.enum(RefundSpeed, name="RefundSpeed")
-DestinationKindEnum = strawberry.enum(DestinationKind, name="DestinationKind")
+# The domain's enums, registered in place as GraphQL enums (fields use them directly).
+strawberry.enum(RefundStatus, name="RefundStatus")
+strawberry.enum(RefundReason, name="RefundReason")
+strawberry.enum(RefundSpeed, name="RefundSpeed")
+strawberry.enum(DestinationKind, name="DestinationKind")
 
 
 @strawberry.type
 class RefundDestination:
-    kind: DestinationKindEnum
+    kind: DestinationKind
     display: str = strawberry.field(description="Masked.")
 
 
 @strawberry.type(name="RefundEvent")
 class RefundEventType:
-    status: RefundStatusEnum
+    status: RefundStatus
     at: datetime
     message: str | None
     failure_code: str | None
@@ -52,12 +53,12 @@ class RefundEventType:
 class RefundType(Node):
     amount: MinorUnits
     currency: str
-    status: RefundStatusEnum
-    reason: RefundReasonEnum
+    status: RefundStatus
+    reason: RefundReason
     notes: str | None
     metadata: JSON | None
-    speed_requested: RefundSpeedEnum
-    speed_processed: RefundSpeedEnum | None
+    speed_requested: RefundSpeed
+    speed_processed: RefundSpeed | None
     destination: RefundDestination
     failure_code: str | None
     failure_message: str | None
@@ -73,9 +74,9 @@ class RefundType(Node):
     @classmethod
     def from_domain(cls, r: Refund) -> Self:
         return cls(
-            id=strawberry.ID(ids.encode(ids.REFUND, r.id)), amount=r.amount,
+            id=strawberry.ID(ids.encode(ids.REFUND, r.id)), amount=MinorUnits(r.amount),
             currency=r.currency, status=r.status, reason=r.reason, notes=r.notes,
-            metadata=r.metadata, speed_requested=r.speed_requested,
+            metadata=cast(JSON, r.metadata), speed_requested=r.speed_requested,
             speed_processed=r.speed_processed,
             destination=RefundDestination(kind=r.destination_kind, display=r.destination_display),
             failure_code=r.failure_code, failure_message=r.failure_message,

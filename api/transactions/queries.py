@@ -15,19 +15,15 @@ from api.pagination import (
     page_size,
     parse_newest_first_cursor,
 )
-from api.transactions.types import (
-    PaymentMethodEnum,
-    TransactionStatusEnum,
-    TransactionType,
-    load_transaction,
-)
+from api.transactions.types import TransactionType, load_transaction
 from db.queries import TransactionFilter as TransactionFilterQuery
+from domain.model import PaymentMethod, TransactionStatus
 
 
 @strawberry.input
 class TransactionFilter:
-    status: TransactionStatusEnum | None = None
-    payment_method: PaymentMethodEnum | None = None
+    status: TransactionStatus | None = None
+    payment_method: PaymentMethod | None = None
     order_id: str | None = None
     created_from: datetime | None = strawberry.field(default=None, description="Inclusive.")
     created_to: datetime | None = strawberry.field(default=None, description="Exclusive.")

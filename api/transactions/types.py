@@ -18,8 +18,9 @@ from domain.model import PaymentMethod, Refund, Transaction, TransactionStatus
 if TYPE_CHECKING:
     from api.refunds.types import RefundType
 
-PaymentMethodEnum = strawberry.enum(PaymentMethod, name="PaymentMethod")
-TransactionStatusEnum = strawberry.enum(TransactionStatus, name="TransactionStatus")
+# The domain's enums, registered in place as GraphQL enums (fields use them directly).
+strawberry.enum(PaymentMethod, name="PaymentMethod")
+strawberry.enum(TransactionStatus, name="TransactionStatus")
 
 
 @strawberry.type(name="Transaction", description="A payment the platform recorded.")
@@ -28,8 +29,8 @@ class TransactionType(Node):
     order_id: str
     amount: MinorUnits
     currency: str
-    status: TransactionStatusEnum
-    payment_method: PaymentMethodEnum
+    status: TransactionStatus
+    payment_method: PaymentMethod
     source: str = strawberry.field(description="Masked: VPA, card, or bank account.")
     created_at: datetime
     domain: strawberry.Private[Transaction]
@@ -38,7 +39,7 @@ class TransactionType(Node):
     def from_domain(cls, t: Transaction) -> Self:
         return cls(
             id=strawberry.ID(ids.encode(ids.TRANSACTION, t.id)), reference=t.reference,
-            order_id=t.order_id, amount=t.amount, currency=t.currency, status=t.status,
+            order_id=t.order_id, amount=MinorUnits(t.amount), currency=t.currency, status=t.status,
             payment_method=t.payment_method, source=t.source, created_at=t.created_at, domain=t,
         )
 

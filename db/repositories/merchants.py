@@ -31,7 +31,7 @@ class SqlMerchants:
         return rows.merchant(row) if row else None
 
     async def lock(self, merchant_id: UUID) -> Merchant | None:
-        stmt = select(*MERCHANT_COLUMNS).where(merchants.c.id == merchant_id).with_for_update()
+        stmt = select(*MERCHANT_COLUMNS).where(merchants.c.id == merchant_id).with_for_update(key_share=True)
         row = (await self.conn.execute(stmt)).one_or_none()
         return rows.merchant(row) if row else None
 

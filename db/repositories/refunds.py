@@ -59,7 +59,7 @@ class SqlRefunds:
             refunds.c.merchant_id == merchant_id, refunds.c.id == refund_id
         )
         if for_update:
-            stmt = stmt.with_for_update()
+            stmt = stmt.with_for_update(key_share=True)
         row = (await self.conn.execute(stmt)).one_or_none()
         return rows.refund(row) if row else None
 
@@ -75,7 +75,7 @@ class SqlRefunds:
             .where(refunds.c.merchant_id == merchant_id,
                    refunds.c.status == RefundStatus.ON_HOLD.value)
             .order_by(refunds.c.created_at, refunds.c.id)
-            .with_for_update()
+            .with_for_update(key_share=True)
         )
         return [rows.refund(r) for r in (await self.conn.execute(stmt)).all()]
 

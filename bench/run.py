@@ -1,0 +1,167 @@
+"""One command for the whole benchmark: `python -m bench` (see bench/README.md).
+
+A fresh embedded PostgreSQL in a temporary directory, a seeded data set, the service and the
+ceiling as one process each, wrk against 127.0.0.1 in alternating rounds, pgbench beside the
+initiateRefund mutation, then bench/REPORT.md. Everything it starts, it stops."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from bench import database, mutation, report, servers
+from bench.load import Result, require_wrk, run_wrk, write_targets
+from bench.seed import seed
+from bench.workloads import REFUND, TRANSACTIONS, refund_requests, transactions_requests
+
+HERE = Path(__file__).parent
+READS = {"a": ("transactions(first: 20) + refunds", TRANSACTIONS, transactions_requests),
+         "b": ("refund(id:) + transaction", REFUND, refund_requests)}
+
+
+def progress(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def options(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--duration", type=int, default=10, help="seconds per measurement (10)")
+    p.add_argument("--rounds", type=int, default=3, help="alternating rounds (3)")
+    p.add_argument("--connections", type=int, default=32, help="concurrent clients (32)")
+    p.add_argument("--merchants", type=int, default=50)
+    p.add_argument("--per-merchant", type=int, default=10_000, help="transactions per merchant")
+    p.add_argument("--quick", action="store_true",
+                   help="10 merchants x 2,000 transactions, 5 s per measurement")
+    p.add_argument("--skip-reads", action="store_true")
+    p.add_argument("--skip-mutation", action="store_true")
+    p.add_argument("--service-env", action="append", default=[], metavar="NAME=VALUE",
+                   help="extra environment for the service (to measure a lever on or off)")
+    p.add_argument("--service-root", type=Path, default=servers.ROOT,
+                   help="the service's code to run (default: this checkout; e.g. a `git archive` "
+                        "snapshot to measure a commit)")
+    p.add_argument("--report", type=Path, default=HERE / "REPORT.md")
+    p.add_argument("--label", default="", help="a note for the report's header")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.merchants, args.per_merchant, args.duration = 10, 2_000, 5
+    return args
+
+
+def post(url: str, key: str, body: bytes) -> bytes:
+    request = urllib.request.Request(url, body, {"Authorization": f"Bearer {key}",
+                                                  "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read()
+
+
+def verify_same_json(service: str, ceiling: str, targets: Path, sample: int = 40) -> int:
+    """The ceiling must answer exactly what the service answers; returns how many were checked."""
+    lines = targets.read_text().splitlines()[:sample]
+    for line in lines:
+        auth, body = line.split("\t", 1)
+        key = auth.removeprefix("Bearer ")
+        ours, theirs = post(service, key, body.encode()), post(ceiling, key, body.encode())
+        if ours != theirs or b'"errors"' in ours:
+            raise SystemExit(f"service and ceiling differ for {body}:\n{ours[:600]!r}\n"
+                             f"{theirs[:600]!r}")
+    return len(lines)
+
+
+def measure_reads(args: argparse.Namespace, service: servers.Server, ceiling: servers.Server,
+                  work: Path, rng: random.Random, seeded) -> dict[str, list[dict]]:  # type: ignore[no-untyped-def]
+    files = {}
+    for key, (_title, query, make) in READS.items():
+        files[key] = write_targets(work / f"{key}.tsv", make(seeded, 5_000, rng), query)
+        checked = verify_same_json(service.url, ceiling.url, files[key])
+        progress(f"({key}) service and ceiling return identical bytes for {checked} requests")
+        for server in (service, ceiling):  # warm-up, not recorded
+            run_wrk("warm", server.url, files[key], seconds=2, connections=args.connections,
+                    tag="warm")
+    results: dict[str, list[dict]] = {f"{k}-{s}": [] for k in READS for s in ("graphql", "ceiling")}
+    for r in range(1, args.rounds + 1):
+        order = [(k, s) for k in READS for s in (service, ceiling)]
+        if r % 2 == 0:
+            order.reverse()
+        for key, server in order:
+            res = run_wrk(f"{key}-{server.name}", server.url, files[key], seconds=args.duration,
+                          connections=args.connections, tag=f"r{r}")
+            results[res.name].append(res.as_dict())
+            progress(f"round {r}/{args.rounds} ({key}) {server.name:8s} {res.rps:8.0f} req/s  "
+                     f"p50 {res.p50_ms:6.1f} ms  p99 {res.p99_ms:6.1f} ms  errors {res.errors}")
+    return results
+
+
+def measure_mutation(args: argparse.Namespace, db: database.Database, service: servers.Server,
+                     work: Path, rng: random.Random, seeded) -> dict[str, list[dict]]:  # type: ignore[no-untyped-def]
+    targets = mutation.prepare(seeded, work, rng)
+    pgbench = db.pg_bin("pgbench")
+    results: dict[str, list[dict]] = {"graphql": [], "pgbench": []}
+    run_wrk("warm", service.url, targets, seconds=2, connections=args.connections, tag="warm")
+    for r in range(1, args.rounds + 1):
+        steps = ["graphql", "pgbench"] if r % 2 else ["pgbench", "graphql"]
+        for step in steps:
+            before = asyncio.run(mutation.refund_count(db.url))
+            if step == "graphql":
+                res: Result = mutation.run_http(service.url, targets, seconds=args.duration,
+                                                connections=args.connections, tag=f"m{r}")
+            else:
+                res = mutation.run_sql(pgbench, seeded, socket_dir=db.socket_dir,
+                                       database=database.DATABASE, seconds=args.duration,
+                                       clients=args.connections, work_dir=work)
+            created = asyncio.run(mutation.refund_count(db.url)) - before
+            results[step].append({**res.as_dict(), "refunds_created": created})
+            progress(f"round {r}/{args.rounds} initiateRefund {step:8s} {res.rps:7.0f}/s  "
+                     f"p50 {res.p50_ms:6.1f} ms  p99 {res.p99_ms:6.1f} ms  "
+                     f"created {created} of {res.requests}")
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = options(argv)
+    require_wrk()
+    rng = random.Random(5)
+    work = Path(tempfile.mkdtemp(prefix="refunds-bench-"))
+    work.chmod(0o755)  # the embedded server may run as its own system user
+    db = service = ceiling = None
+    try:
+        progress(f"starting a fresh embedded PostgreSQL in {work}")
+        db = database.start(work)
+        servers.migrate(db.url, args.service_root)
+        progress(f"seeding {args.merchants} merchants x {args.per_merchant} transactions")
+        started = time.monotonic()
+        seeded = asyncio.run(seed(db.url, args.merchants, args.per_merchant))
+        progress(f"seeded in {time.monotonic() - started:.0f} s: {seeded.counts}")
+        extra = dict(item.split("=", 1) for item in args.service_env)
+        service = servers.start_service(db.url, "adm_" + secrets.token_urlsafe(24), work,
+                                        args.service_root, extra)
+        ceiling = servers.start_ceiling(db.url, work)
+        service.wait_ready()
+        ceiling.wait_ready()
+        run = {"args": {k: str(v) for k, v in vars(args).items()}, "counts": seeded.counts,
+               "postgres": db.version(), "reads": {}, "mutation": {}}
+        if not args.skip_reads:
+            run["reads"] = measure_reads(args, service, ceiling, work, rng, seeded)
+        if not args.skip_mutation:
+            run["mutation"] = measure_mutation(args, db, service, work, rng, seeded)
+        results = HERE / "results"
+        results.mkdir(exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        (results / f"{stamp}.json").write_text(json.dumps(run, indent=1))
+        args.report.write_text(report.render(run))
+        progress(f"wrote {args.report} (raw figures in bench/results/{stamp}.json)")
+    finally:
+        for server in (service, ceiling):
+            if server is not None:
+                server.stop()
+        if db is not None:
+            db.stop()
+        shutil.rmtree(work, ignore_errors=True)

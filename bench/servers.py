@@ -1,0 +1,93 @@
+"""The two servers under test, each one process in its own process group: the service
+(`refunds serve`, uvloop + httptools as its CLI sets them) and the ceiling (bench/ceiling.py).
+Both log at warning level (no access log) and listen on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    name: str
+    port: int
+    process: subprocess.Popen
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/graphql"
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not start within {timeout}s")
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+
+
+def _spawn(name: str, cmd: list[str], env: dict[str, str], log: Path, port: int,
+           cwd: Path = ROOT) -> Server:
+    handle = log.open("w")
+    process = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **env}, stdout=handle,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    return Server(name, port, process, log)
+
+
+# `refunds serve` as its console script does, but importing the code of the service root (the
+# current directory comes first on sys.path with -c), so that a snapshot can be measured.
+REFUNDS = [sys.executable, "-c", "from api.cli import main; main()"]
+
+
+def migrate(database_url: str, service_root: Path) -> None:
+    """The service root's own migrations (a snapshot may be behind the working tree)."""
+    code = "import sys; from db.migrate import upgrade; upgrade(sys.argv[1])"
+    subprocess.run([sys.executable, "-c", code, database_url], cwd=service_root, check=True,
+                   timeout=300)
+
+
+def start_service(database_url: str, admin_token: str, work_dir: Path, service_root: Path,
+                  extra_env: dict[str, str] | None = None) -> Server:
+    port = free_port()
+    env = {"DATABASE_URL": database_url, "REFUNDS_ADMIN_TOKEN": admin_token,
+           "REFUNDS_DATA_DIR": str(work_dir / "data"), **(extra_env or {})}
+    cmd = [*REFUNDS, "serve", "--no-demo", "--host", "127.0.0.1",
+           "--port", str(port), "--log-level", "warning"]
+    return _spawn("graphql", cmd, env, work_dir / "service.log", port, service_root)
+
+
+def start_ceiling(database_url: str, work_dir: Path) -> Server:
+    port = free_port()
+    cmd = [sys.executable, "-m", "bench.ceiling", "--port", str(port)]
+    return _spawn("ceiling", cmd, {"DATABASE_URL": database_url}, work_dir / "ceiling.log", port)

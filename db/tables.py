@@ -20,8 +20,10 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Table,
     Text,
     UniqueConstraint,
+    Uuid,
     func,
     text,
 )
@@ -93,6 +95,7 @@ class TransactionRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("merchant_id", "reference", name="uq_transactions_merchant_reference"),
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso4217"),
         CheckConstraint(one_of("status", TransactionStatus), name="status_known"),
         CheckConstraint(one_of("payment_method", PaymentMethod), name="payment_method_known"),
         # Newest first, keyset-paginated: (created_at, id) descending within a merchant.
@@ -116,6 +119,7 @@ class RefundRow(SQLModel, table=True):
     __tablename__ = "refunds"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso4217"),
         CheckConstraint(one_of("status", RefundStatus), name="status_known"),
         CheckConstraint(one_of("reason", RefundReason), name="reason_known"),
         CheckConstraint(one_of("speed_requested", RefundSpeed), name="speed_requested_known"),
@@ -211,10 +215,41 @@ class IdempotencyKeyRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_now_column())
 
 
-merchants = MerchantRow.__table__
-api_keys = ApiKeyRow.__table__
-transactions = TransactionRow.__table__
-refunds = RefundRow.__table__
-refund_events = RefundEventRow.__table__
-ledger_entries = LedgerEntryRow.__table__
-idempotency_keys = IdempotencyKeyRow.__table__
+merchants: Table = MerchantRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+api_keys: Table = ApiKeyRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+transactions: Table = TransactionRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+refunds: Table = RefundRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+refund_events: Table = RefundEventRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+ledger_entries: Table = LedgerEntryRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+idempotency_keys: Table = IdempotencyKeyRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+
+
+class SandboxSettlementRow(SQLModel, table=True):
+    """The sandbox bank's memory, not the domain's: one row per payout it was asked for, keyed
+    by the gateway idempotency key. It lives in PostgreSQL so that every process sees the same
+    fake bank (a retried call after a crash finds the first answer here)."""
+
+    __tablename__ = "sandbox_settlements"
+    __table_args__ = (
+        Index("ix_sandbox_settlements_returns_due", "returns_at",
+              postgresql_where=text("returns_at IS NOT NULL AND return_acknowledged_at IS NULL")),
+    )
+    idempotency_key: str = Field(sa_column=Column(Text, primary_key=True))
+    refund_id: UUID = Field(sa_column=Column(Uuid, nullable=False))
+    merchant_id: UUID = Field(sa_column=Column(Uuid, nullable=False))
+    calls: int = Field(sa_column=Column(Integer, nullable=False, server_default="0"))
+    transient_errors_left: int = Field(sa_column=Column(Integer, nullable=False,
+                                                        server_default="0"))
+    outcome: str | None = Field(sa_column=Column(Text))  # SETTLED / ACTION_REQUIRED / REJECTED
+    code: str | None = Field(sa_column=Column(Text))
+    message: str | None = Field(sa_column=Column(Text))
+    bank_reference: str | None = Field(sa_column=Column(Text))
+    speed: str | None = Field(sa_column=Column(Text))
+    created_at: datetime = Field(sa_column=_now_column())
+    answered_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
+    returns_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
+    return_leased_until: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
+    return_acknowledged_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
+
+
+sandbox_settlements: Table = SandboxSettlementRow.__table__  # type: ignore[attr-defined]  # set by SQLModel

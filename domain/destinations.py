@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from domain.errors import InvalidDestination
 from domain.model import DestinationKind
 
-_ACCOUNT_NUMBER = re.compile(r"^[0-9]{9,18}$")
-_IFSC = re.compile(r"^[A-Z]{4}0[A-Z0-9]{6}$")
+_ACCOUNT_NUMBER = re.compile(r"[0-9]{9,18}")
+_IFSC = re.compile(r"[A-Z]{4}0[A-Z0-9]{6}")
+# Patterns are used with fullmatch (a `$` would accept a trailing newline).
 # NPCI handles: a name of 2–256 of [a-zA-Z0-9.-_], "@", a provider of letters.
-_UPI_VPA = re.compile(r"^[a-zA-Z0-9.\-_]{2,256}@[a-zA-Z][a-zA-Z0-9]{1,63}$")
+_UPI_VPA = re.compile(r"[a-zA-Z0-9.\-_]{2,256}@[a-zA-Z][a-zA-Z0-9]{1,63}")
 HOLDER_NAME_MAX = 140
 
 
@@ -28,11 +29,11 @@ def bank_account(account_number: str, ifsc: str, holder_name: str) -> Destinatio
     number = account_number.strip()
     code = ifsc.strip().upper()
     name = " ".join(holder_name.split())
-    if not _ACCOUNT_NUMBER.match(number):
+    if not _ACCOUNT_NUMBER.fullmatch(number):
         raise InvalidDestination(
             "An account number is 9 to 18 digits.", field=(*field, "accountNumber")
         )
-    if not _IFSC.match(code):
+    if not _IFSC.fullmatch(code):
         raise InvalidDestination(
             "An IFSC is 4 letters, a 0, then 6 letters or digits (e.g. HDFC0001234).",
             field=(*field, "ifsc"),
@@ -49,7 +50,7 @@ def bank_account(account_number: str, ifsc: str, holder_name: str) -> Destinatio
 
 def upi_vpa(vpa: str) -> Destination:
     value = vpa.strip()
-    if not _UPI_VPA.match(value):
+    if not _UPI_VPA.fullmatch(value):
         raise InvalidDestination(
             "A UPI VPA looks like name@bank.", field=("input", "upiVpa")
         )

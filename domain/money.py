@@ -14,12 +14,12 @@ from domain.errors import AmountInvalid, CurrencyMismatch
 # must read back what they sent.
 MAX_MINOR_UNITS = 2**53 - 1
 
-_CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")  # fullmatch: `$` would let "INR\n" through
 
 
 def is_currency_code(code: str) -> bool:
     """An ISO 4217 alphabetic code: three capital letters."""
-    return bool(_CURRENCY_CODE.match(code))
+    return bool(_CURRENCY_CODE.fullmatch(code))
 
 
 def check_minor_units(value: object, *, positive: bool = True) -> int:

@@ -78,7 +78,12 @@ def _validate_metadata(metadata: object) -> None:
         raise InvalidInput("metadata must be a JSON object of keys to values.", field=field)
     if len(metadata) > METADATA_MAX_KEYS:
         raise InvalidInput(f"metadata may have at most {METADATA_MAX_KEYS} keys.", field=field)
-    size = len(json.dumps(metadata, separators=(",", ":")).encode())
+    try:
+        # UTF-8 bytes as stored; NaN and Infinity are not JSON and PostgreSQL refuses them.
+        encoded = json.dumps(metadata, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise InvalidInput("metadata must not contain NaN or Infinity.", field=field) from None
+    size = len(encoded.encode())
     if size > METADATA_MAX_BYTES:
         raise InvalidInput(
             f"metadata must encode to at most {METADATA_MAX_BYTES} bytes of JSON; it is {size}.",

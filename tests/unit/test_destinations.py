@@ -146,3 +146,9 @@ def test_the_original_source_is_shown_as_the_platform_recorded_it():
     assert destination.kind is DestinationKind.ORIGINAL_SOURCE
     assert destination.display == "ab••@okaxis"
     assert destination.details == {}
+
+
+def test_a_line_break_inside_a_vpa_is_refused_while_surrounding_space_is_trimmed() -> None:
+    with pytest.raises(InvalidDestination):
+        upi_vpa("name@bank\nx")
+    assert bank_account("123456789", "HDFC0001234\n", "A B").details["ifsc"] == "HDFC0001234"

@@ -157,3 +157,18 @@ def test_an_empty_or_overlong_idempotency_key_is_refused(key):
     with pytest.raises(InvalidInput) as refused:
         validate(a_command(idempotency_key=key))
     assert refused.value.field == ("input", "idempotencyKey")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_metadata_with_nan_or_infinity_is_invalid_input(value: float) -> None:
+    cmd = InitiateRefund(UUID(int=1), UUID(int=2), None, RefundReason.OTHER, metadata={"x": value})
+    with pytest.raises(InvalidInput) as caught:
+        validate(cmd)
+    assert caught.value.field == ("input", "metadata")
+
+
+def test_metadata_size_counts_utf8_bytes_not_escapes() -> None:
+    # 1,500 × "é" is 3,000 bytes of UTF-8 (it would be 9,000 as \u00e9 escapes)
+    cmd = InitiateRefund(UUID(int=1), UUID(int=2), None, RefundReason.OTHER,
+                         metadata={"note": "é" * 1500})
+    validate(cmd)

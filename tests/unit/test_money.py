@@ -133,3 +133,13 @@ def test_a_negative_amount_is_refused_even_where_zero_is_allowed():
 def test_check_minor_units_refuses_what_is_not_an_amount(value):
     with pytest.raises(AmountInvalid):
         check_minor_units(value)
+
+
+@pytest.mark.parametrize("code", ["INR\n", "USD\n"])
+def test_a_currency_code_with_a_trailing_newline_is_not_a_currency_code(code: str) -> None:
+    assert not is_currency_code(code)
+
+
+def test_money_refuses_a_currency_code_with_a_trailing_newline() -> None:
+    with pytest.raises(CurrencyMismatch):
+        Money(100, "INR\n")

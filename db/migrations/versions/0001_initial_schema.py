@@ -54,6 +54,7 @@ def upgrade() -> None:
     sa.CheckConstraint("payment_method IN ('UPI', 'CARD', 'NET_BANKING', 'WALLET')", name=op.f('ck_transactions_payment_method_known')),
     sa.CheckConstraint("status IN ('SUCCESS', 'FAILED', 'PENDING')", name=op.f('ck_transactions_status_known')),
     sa.CheckConstraint('amount > 0', name=op.f('ck_transactions_amount_positive')),
+    sa.CheckConstraint("currency ~ '^[A-Z]{3}$'", name=op.f('ck_transactions_currency_iso4217')),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_transactions_merchant_id_merchants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_transactions')),
     sa.UniqueConstraint('merchant_id', 'reference', name='uq_transactions_merchant_reference')
@@ -91,6 +92,7 @@ def upgrade() -> None:
     sa.CheckConstraint("speed_requested IN ('NORMAL', 'INSTANT')", name=op.f('ck_refunds_speed_requested_known')),
     sa.CheckConstraint("status IN ('PENDING', 'ON_HOLD', 'PROCESSING', 'PROCESSED', 'FAILED', 'ACTION_REQUIRED', 'CANCELLED', 'REVERSED')", name=op.f('ck_refunds_status_known')),
     sa.CheckConstraint('amount > 0', name=op.f('ck_refunds_amount_positive')),
+    sa.CheckConstraint("currency ~ '^[A-Z]{3}$'", name=op.f('ck_refunds_currency_iso4217')),
     sa.ForeignKeyConstraint(['merchant_id'], ['merchants.id'], name=op.f('fk_refunds_merchant_id_merchants')),
     sa.ForeignKeyConstraint(['transaction_id'], ['transactions.id'], name=op.f('fk_refunds_transaction_id_transactions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_refunds'))

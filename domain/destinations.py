@@ -55,7 +55,8 @@ def upi_vpa(vpa: str) -> Destination:
             "A UPI VPA looks like name@bank.", field=("input", "upiVpa")
         )
     handle, provider = value.split("@", 1)
-    shown = handle[:2] + "•" * max(len(handle) - 2, 1)
+    # A fixed mask: the number of bullets must not give away the handle's length.
+    shown = handle[: 2 if len(handle) > 4 else 1] + "••••"
     return Destination(DestinationKind.UPI, f"{shown}@{provider}", {"vpa": value})
 
 

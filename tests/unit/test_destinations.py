@@ -103,17 +103,18 @@ def test_the_holders_name_is_not_shown():
     assert "Asha" not in bank_account("123456789012", "HDFC0001234", "Asha Rao").display
 
 
-def test_a_valid_vpa_is_kept_in_full_and_shown_with_only_its_first_two_characters():
+def test_a_valid_vpa_is_kept_in_full_and_shown_with_two_characters_and_a_fixed_mask():
     # when
     destination = upi_vpa("asha.rao-99_x@okaxis")
     # then
     assert destination.kind is DestinationKind.UPI
     assert destination.details == {"vpa": "asha.rao-99_x@okaxis"}
-    assert destination.display == "as" + "•" * 11 + "@okaxis"
+    assert destination.display == "as••••@okaxis"
 
 
-def test_a_three_character_vpa_handle_hides_its_last_character():
-    assert upi_vpa("abc@ybl").display == "ab•@ybl"
+def test_a_short_vpa_handle_shows_one_character_and_a_fixed_mask():
+    assert upi_vpa("abc@ybl").display == "a••••@ybl"
+    assert upi_vpa("ab@ybl").display == "a••••@ybl"
 
 
 def test_spaces_around_a_vpa_are_ignored():

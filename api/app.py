@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -16,6 +17,8 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 
 from api.auth import Authenticator
+from api.background import Background, background_engine
+from api.broker import Broker
 from api.body_limit import BodySizeLimit
 from api.config import Settings
 from api.context import Services
@@ -24,6 +27,7 @@ from api.housekeeping import prune_forever
 from api.metrics import metrics_endpoint
 from api.schema import schema
 from db.engine import create_engine
+from db.refund_changes import RefundChanges
 from db.queries import ReadQueries
 
 log = logging.getLogger("refunds")
@@ -46,7 +50,16 @@ def build_services(settings: Settings) -> Services:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     services = build_services(settings or Settings.from_env())
-    graphql = GraphQLEndpoint(services, schema=schema, keep_alive=True)
+    live = services.settings.live
+    engine = background_engine(services.settings)
+    services.broker = Broker(RefundChanges(engine), queue_size=live.queue_size,
+                             max_subscribers=live.max_subscribers)
+    background = Background(engine, services.settings, services.broker)
+    graphql = GraphQLEndpoint(
+        services, schema=schema, keep_alive=True, keep_alive_interval=live.keepalive_seconds,
+        connection_init_wait_timeout=timedelta(seconds=live.init_timeout_seconds),
+        max_subscriptions_per_connection=live.max_subscriptions_per_connection,
+    )
 
     async def healthz(_request: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
@@ -65,7 +78,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         log.info("refunds API up (pid %s)", os.getpid())
         pruning = asyncio.create_task(prune_forever(services.engine))
+        background.start()  # LISTEN connection, subscription broker, refund processor
         yield
+        await background.stop()
         pruning.cancel()
         await services.engine.dispose()
 

@@ -3,10 +3,40 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from domain.eligibility import DEFAULT_REFUND_WINDOW_DAYS
+from processor.config import ProcessorSettings
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSettings:
+    """Subscriptions: limits and timers that keep one process's resources bounded."""
+
+    keepalive_seconds: float = 15.0  # server pings (graphql-transport-ws), `ka` (graphql-ws)
+    idle_seconds: float = 60.0  # a peer silent this long (no pong either) is closed
+    init_timeout_seconds: float = 10.0  # to authenticate with connection_init
+    max_subscriptions_per_connection: int = 100
+    max_connections: int = 20_000  # WebSocket connections per process
+    max_subscribers: int = 50_000  # refundUpdated subscriptions per process
+    queue_size: int = 256  # changes waiting per subscriber before it is dropped as too slow
+
+    @classmethod
+    def from_env(cls) -> LiveSettings:
+        d = cls()
+        env = os.environ.get
+        return cls(
+            keepalive_seconds=float(env("REFUNDS_WS_KEEPALIVE_SECONDS", d.keepalive_seconds)),
+            idle_seconds=float(env("REFUNDS_WS_IDLE_SECONDS", d.idle_seconds)),
+            init_timeout_seconds=float(env("REFUNDS_WS_INIT_TIMEOUT_SECONDS",
+                                           d.init_timeout_seconds)),
+            max_subscriptions_per_connection=int(env("REFUNDS_WS_MAX_SUBSCRIPTIONS",
+                                                     d.max_subscriptions_per_connection)),
+            max_connections=int(env("REFUNDS_WS_MAX_CONNECTIONS", d.max_connections)),
+            max_subscribers=int(env("REFUNDS_MAX_SUBSCRIBERS", d.max_subscribers)),
+            queue_size=int(env("REFUNDS_SUBSCRIBER_QUEUE_SIZE", d.queue_size)),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,6 +46,8 @@ class Settings:
     admin_token: str | None
     gateway_delay_scale: float
     refund_window_days: int
+    processor: ProcessorSettings = field(default_factory=ProcessorSettings.from_env)
+    live: LiveSettings = field(default_factory=LiveSettings.from_env)
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -20,6 +20,7 @@ from domain.model import Refund, RefundEvent, Transaction
 
 if TYPE_CHECKING:
     from api.auth import Authenticator
+    from api.broker import Broker
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Services:
     engine: AsyncEngine
     reads: ReadQueries
     authenticator: Authenticator
+    broker: Broker | None = None  # live status fan-out; set by create_app
 
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)

@@ -17,6 +17,7 @@ from cross_web import HTTPException
 
 from api.context import Context, Services
 from api.metrics import HTTP_REJECTIONS
+from api.ws_handlers import TransportWSHandler
 
 log = logging.getLogger("refunds.api")
 
@@ -37,11 +38,17 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWSHandler  # closes unauthenticated with 4401
+
     def __init__(self, services: Services, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services
+        self.websockets_open = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self._websocket(scope, receive, send)
+            return
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -87,12 +94,34 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     def encode_json(self, data: object) -> bytes:  # type: ignore[override]
         return orjson.dumps(data)
 
-    async def on_ws_connect(self, context: Context) -> Any:
-        params = context.connection_params or {}
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A bounded number of sockets per process; past it, refuse (1013: try again later)."""
+        if self.websockets_open >= self.services.settings.live.max_connections:
+            HTTP_REJECTIONS.labels("too_many_websockets").inc()
+            await WebSocket(scope, receive, send).close(code=1013)
+            return
+        self.websockets_open += 1
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.websockets_open -= 1
+
+    async def authenticate(self, connection_params: dict[str, Any] | None) -> Any:
+        """The principal named by a connection_init payload, or None."""
+        params = connection_params or {}
         authorization = params.get("Authorization") or params.get("authorization")
-        principal = await self.services.authenticator.principal(
-            authorization if isinstance(authorization, str) else None
-        )
+        try:
+            return await self.services.authenticator.principal(
+                authorization if isinstance(authorization, str) else None
+            )
+        except Exception:  # the key store is unreachable: refuse, never crash the socket
+            log.exception("authentication lookup failed")
+            return None
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        if context.principal is not None:  # graphql-transport-ws: done by TransportWSHandler
+            return None
+        principal = await self.authenticate(context.connection_params)
         if principal is None:
             raise ConnectionRejectionError({"message": UNAUTHENTICATED_MESSAGE})
         context.principal = principal

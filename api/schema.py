@@ -20,6 +20,7 @@ from api.merchants.types import MerchantType
 from api.metrics import OperationMetrics
 from api.refunds.mutations import RefundMutations
 from api.refunds.queries import RefundQueries
+from api.refunds.subscriptions import Subscription
 from api.refunds.types import RefundType
 from api.scalars import DateTimeScalar, MinorUnits, MinorUnitsScalar
 from api.transactions.queries import TransactionQueries
@@ -70,6 +71,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[TransactionType, RefundType, MerchantType],
         config=StrawberryConfig(scalar_map={MinorUnits: MinorUnitsScalar, datetime: DateTimeScalar}),
         extensions=[

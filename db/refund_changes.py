@@ -1,0 +1,83 @@
+"""The read side of live status: a stored event together with its refund, as the change it
+was. One query serves every subscriber of a batch of notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db import rows
+from db.repositories.refunds import REFUND_COLUMNS
+from db.tables import refund_events, refunds
+from domain.model import Refund, RefundEvent, RefundStatus
+
+SETTLED = frozenset({RefundStatus.PROCESSED, RefundStatus.REVERSED})
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What a NOTIFY on `refund_events` names (ids only)."""
+
+    merchant_id: UUID
+    refund_id: UUID
+    transaction_id: UUID
+    event_id: int
+
+
+def as_of(refund: Refund, event: RefundEvent) -> Refund:
+    """The refund as the event left it. The row may have moved on since (a later change was
+    committed before this one was pushed): the status is then the event's, not the row's, and
+    what belongs to later statuses is left out."""
+    if refund.status is event.status and refund.updated_at <= event.at:
+        return refund
+    settled = event.status in SETTLED
+    return replace(
+        refund, status=event.status, updated_at=event.at,
+        failure_code=event.failure_code, failure_message=event.message if event.failure_code
+        else None,
+        bank_reference=refund.bank_reference if settled else None,
+        processed_at=refund.processed_at if settled else None,
+        speed_processed=refund.speed_processed if settled else None,
+    )
+
+
+class RefundChanges:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def load(self, event_ids: Sequence[int]) -> dict[int, Refund]:
+        """event id -> the refund as that event left it."""
+        e = refund_events.c
+        stmt = (
+            select(e.id.label("event_id"), e.status.label("event_status"), e.at.label("event_at"),
+                   e.message.label("event_message"), e.failure_code.label("event_failure_code"),
+                   *REFUND_COLUMNS)
+            .join_from(refund_events, refunds, refunds.c.id == e.refund_id)
+            .where(e.id.in_(list(event_ids)))
+        )
+        async with self.engine.connect() as conn:
+            found = (await conn.execute(stmt)).all()
+        out: dict[int, Refund] = {}
+        for row in found:
+            event = RefundEvent(row.event_id, row.id, RefundStatus(row.event_status),
+                                row.event_at, row.event_message, row.event_failure_code)
+            out[row.event_id] = as_of(rows.refund(row), event)
+        return out
+
+    async def since(self, event_id: int, limit: int = 10_000) -> Sequence[Change]:
+        """Changes stored after `event_id`, oldest first (to catch up after a lost listener)."""
+        e = refund_events.c
+        stmt = (
+            select(e.id, e.merchant_id, e.refund_id, refunds.c.transaction_id)
+            .join_from(refund_events, refunds, refunds.c.id == e.refund_id)
+            .where(e.id > event_id)
+            .order_by(e.id)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            found = (await conn.execute(stmt)).all()
+        return [Change(r.merchant_id, r.refund_id, r.transaction_id, r.id) for r in found]

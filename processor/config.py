@@ -1,0 +1,44 @@
+"""The processor's knobs, from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name, str(default)))
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, str(default)))
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessorSettings:
+    enabled: bool = True  # REFUNDS_PROCESSOR=off: this process serves the API only
+    # How long a claim lasts without renewal. Holders renew every third of it, so this bounds
+    # how long a refund held by a dead process (kill -9) waits before another takes it.
+    claim_lease_seconds: float = 30.0
+    poll_seconds: float = 1.0  # a fallback: new refunds wake the processor through NOTIFY
+    concurrency: int = 16  # refunds driven at once by one process
+    max_attempts: int = 5  # gateway calls per processing run before RETRIES_EXHAUSTED
+    retry_base_seconds: float = 1.0  # backoff: base * 2^(attempt-1), equal jitter, capped
+    retry_cap_seconds: float = 60.0
+    gateway_timeout_seconds: float = 60.0  # a call that takes longer counts as transient
+
+    @classmethod
+    def from_env(cls) -> ProcessorSettings:
+        d = cls()
+        return cls(
+            enabled=os.environ.get("REFUNDS_PROCESSOR", "on").lower() not in {"off", "0", "no"},
+            claim_lease_seconds=_float("REFUNDS_CLAIM_LEASE_SECONDS", d.claim_lease_seconds),
+            poll_seconds=_float("REFUNDS_PROCESSOR_POLL_SECONDS", d.poll_seconds),
+            concurrency=_int("REFUNDS_PROCESSOR_CONCURRENCY", d.concurrency),
+            max_attempts=_int("REFUNDS_MAX_ATTEMPTS", d.max_attempts),
+            retry_base_seconds=_float("REFUNDS_RETRY_BASE_SECONDS", d.retry_base_seconds),
+            retry_cap_seconds=_float("REFUNDS_RETRY_CAP_SECONDS", d.retry_cap_seconds),
+            gateway_timeout_seconds=_float(
+                "REFUNDS_GATEWAY_TIMEOUT_SECONDS", d.gateway_timeout_seconds
+            ),
+        )

@@ -96,7 +96,7 @@ async def _action_required(api: Api, server: str, app: Starlette,
 @pytest.mark.parametrize(
     ("destination", "kind", "display"),
     [
-        ({"upiVpa": "new.customer@okhdfc"}, "UPI", "ne" + "•" * 10 + "@okhdfc"),
+        ({"upiVpa": "new.customer@okhdfc"}, "UPI", "ne••••@okhdfc"),
         ({"bankAccount": {"accountNumber": "123456789012", "ifsc": "hdfc0001234",
                           "holderName": "Asha  Rao"}}, "BANK_ACCOUNT", "HDFC0001234 ••••9012"),
     ],

@@ -102,9 +102,13 @@ async def live(server: str, token: str | None, protocol: str = TRANSPORT_WS,
 
 
 async def wait_until(predicate: Any, what: str) -> None:
-    async with asyncio.timeout(WAIT_SECONDS):
-        while not await predicate():
-            await asyncio.sleep(0.02)
+    """Poll `predicate` (state in another process or task, with no event to wait on)."""
+    try:
+        async with asyncio.timeout(WAIT_SECONDS):
+            while not await predicate():  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"gave up waiting for: {what}") from None
 
 
 async def subscribers_registered(app: Starlette, merchant: Merchant, count: int = 1) -> None:

@@ -15,8 +15,10 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from cross_web import HTTPException
 
+from api import fastpath
 from api.context import Context, Services
 from api.metrics import HTTP_REJECTIONS
+from api.schema import VALIDATION_RULES
 from api.ws_handlers import TransportWSHandler
 
 log = logging.getLogger("refunds.api")
@@ -44,6 +46,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         super().__init__(**kwargs)
         self.services = services
         self.websockets_open = 0
+        self.fast_path = fastpath.build(self.schema._schema, VALIDATION_RULES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -72,12 +75,25 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 )
                 return
             scope.setdefault("state", {})["principal"] = principal
+            fast = await self._fast_path(request, principal)
+            if fast is not None:
+                await fast(scope, receive, send)
+                return
         try:
             response = await self.run(request)
         except HTTPException as error:
             HTTP_REJECTIONS.labels(f"http_{error.status_code}").inc()
             response = error_response(error.status_code, "BAD_REQUEST", error.reason)
         await response(scope, receive, send)
+
+    async def _fast_path(self, request: Request, principal: Any) -> Response | None:
+        """A trusted operation answered by its compiled plan (api/fastpath), or None."""
+        if self.fast_path is None or request.method != "POST" or not request.headers.get(
+            "content-type", ""
+        ).startswith("application/json"):
+            return None
+        body = await self.fast_path.respond(await request.body(), principal, self.services.reads)
+        return None if body is None else Response(body, media_type="application/json")
 
     @staticmethod
     def _wants_ide(request: Request) -> bool:

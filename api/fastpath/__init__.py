@@ -1,0 +1,154 @@
+"""The persisted-operation fast path.
+
+Trusted query documents (api/fastpath/operations/*.graphql) are validated against the strawberry
+schema at startup, with the same validation rules, and compiled into plans (plan.py) that run
+the DataLoaders' SQL and build the response directly, without per-field resolvers. A request
+whose `query` is exactly one of these documents, from a merchant, with variables that coerce and
+arguments that strawberry would accept, is answered by its plan. Everything else, every error
+case included, goes to plain strawberry execution, so the answers cannot differ
+(tests/api/test_fast_path_equivalence.py checks it byte for byte).
+
+Off with REFUNDS_FAST_PATH=0."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+from graphql import GraphQLSchema, OperationDefinitionNode, parse, specified_rules, validate
+
+from api.auth import MerchantPrincipal, Principal
+from api.fastpath.fields import State
+from api.fastpath.plan import Fallback, Plan, Selection, Unsupported, compile_operation
+from api.metrics import LATENCY, OPERATIONS
+from db.queries import ReadQueries
+
+log = logging.getLogger("refunds.fastpath")
+
+OPERATIONS_DIR = Path(__file__).parent / "operations"
+ALLOWED_KEYS = frozenset({"query", "variables", "operationName"})
+
+
+def documents(directory: Path = OPERATIONS_DIR) -> dict[str, str]:
+    """The trusted documents by file stem, exactly as clients send them."""
+    return {p.stem: p.read_text() for p in sorted(directory.glob("*.graphql"))}
+
+
+def compile_document(schema: GraphQLSchema, text: str, rules: list[Any]) -> Plan:
+    document = parse(text)
+    errors = validate(schema, document, [*specified_rules, *rules])
+    if errors:
+        raise Unsupported(f"invalid against the schema: {errors[0].message}")
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) != 1 or len(document.definitions) != 1:
+        raise Unsupported("one operation and nothing else")
+    return compile_operation(schema, operations[0])
+
+
+async def _prefetch(selection: Selection, parents: list[Any], state: State) -> None:
+    for field in selection.fields:
+        if field.spec.load is not None:
+            await field.spec.load(parents, state)
+        if field.child is None:
+            continue
+        children: list[Any] = []
+        for parent in parents:
+            value = field.spec.get(parent, state)
+            if value is None:
+                continue
+            if field.is_list:
+                children.extend(value)
+            else:
+                children.append(value)
+        if children:
+            await _prefetch(field.child, children, state)
+
+
+def _render(selection: Selection, obj: Any, state: State) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field in selection.fields:
+        value = field.spec.get(obj, state)
+        child = field.child
+        if value is None:
+            out[field.key] = None
+        elif child is None:
+            out[field.key] = field.serialize(value)
+        elif field.is_list:
+            out[field.key] = [_render(child, item, state) for item in value]
+        else:
+            out[field.key] = _render(child, value, state)
+    return out
+
+
+async def run(plan: Plan, variables: dict[str, Any], state: State) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for root, args in zip(plan.roots, plan.arguments(variables), strict=True):
+        value = await root.resolve(args, state)
+        if value is None:
+            data[root.key] = None
+            continue
+        await _prefetch(root.selection, [value], state)
+        data[root.key] = _render(root.selection, value, state)
+    return data
+
+
+class FastPath:
+    def __init__(self, plans: dict[str, Plan]) -> None:
+        self.plans = plans  # by the document's exact text
+
+    @classmethod
+    def from_schema(cls, schema: GraphQLSchema, rules: list[Any],
+                    texts: dict[str, str] | None = None) -> FastPath:
+        texts = documents() if texts is None else texts
+        return cls({text: compile_document(schema, text, rules) for text in texts.values()})
+
+    def plan_for(self, payload: Any) -> Plan | None:
+        if type(payload) is not dict or not payload.keys() <= ALLOWED_KEYS:
+            return None
+        query = payload.get("query")
+        plan = self.plans.get(query) if type(query) is str else None
+        if plan is None:
+            return None
+        name = payload.get("operationName")
+        variables = payload.get("variables")
+        if (name is not None and name != plan.name) or (
+            variables is not None and type(variables) is not dict
+        ):
+            return None
+        return plan
+
+    async def respond(self, body: bytes, principal: Principal | None,
+                      reads: ReadQueries) -> bytes | None:
+        """The response body, or None: let strawberry answer."""
+        if not isinstance(principal, MerchantPrincipal):
+            return None
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
+        plan = self.plan_for(payload)
+        if plan is None:
+            return None
+        started = time.perf_counter()
+        try:
+            data = await run(plan, payload.get("variables") or {},
+                             State(reads, principal.merchant_id))
+        except Fallback:
+            return None
+        except Exception:  # strawberry will report it (masked) exactly as it always does
+            log.exception("fast path failed; falling back to strawberry")
+            return None
+        name = plan.name or "anonymous"
+        OPERATIONS.labels(name, "query", "ok").inc()
+        LATENCY.labels(name, "query").observe(time.perf_counter() - started)
+        return orjson.dumps({"data": data})
+
+
+def build(schema: GraphQLSchema, rules: list[Any]) -> FastPath | None:
+    if os.environ.get("REFUNDS_FAST_PATH", "1") == "0":
+        return None
+    return FastPath.from_schema(schema, rules)

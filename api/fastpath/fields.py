@@ -1,0 +1,155 @@
+"""What each supported field of the schema returns, over the domain's values: the same
+functions the strawberry resolvers use (ids, pagination cursors, eligibility), read through the
+same batched queries (db/queries.py) the per-request DataLoaders call.
+
+A field is a `Spec`: `get(parent, state)` gives its value for one parent; `load(parents, state)`
+fetches, in one query for all parents of a level, what `get` needs. A field missing from
+`SPECS` makes an operation that selects it fall back to plain strawberry execution."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from api import ids
+from api.pagination import newest_first_cursor
+from db.queries import ReadQueries
+from db.queries import TransactionFilter as TransactionFilterQuery
+from domain.eligibility import refundable_amount
+from domain.model import Refund, RefundEvent, Transaction
+
+
+@dataclass
+class State:
+    """One request's reads: the caller's merchant and what has been loaded so far."""
+
+    reads: ReadQueries
+    merchant_id: UUID
+    transactions: dict[UUID, Transaction | None] = field(default_factory=dict)
+    refunds_of: dict[UUID, list[Refund]] = field(default_factory=dict)
+    events_of: dict[UUID, list[RefundEvent]] = field(default_factory=dict)
+
+
+@dataclass
+class Page:
+    """A connection's rows: up to size+1 of them, the extra one saying a next page exists."""
+
+    items: list[Any]
+    size: int
+    count: Callable[[], Awaitable[int]]
+    total: int | None = None
+
+    @property
+    def nodes(self) -> list[Any]:
+        return self.items[: self.size]
+
+
+Getter = Callable[[Any, State], Any]
+Loader = Callable[[list[Any], State], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Spec:
+    get: Getter
+    load: Loader | None = None
+
+
+def _new(keys: list[UUID], have: dict[UUID, Any]) -> list[UUID]:
+    return list(dict.fromkeys(k for k in keys if k not in have))
+
+
+async def load_refunds_of(transactions: list[Transaction], state: State) -> None:
+    missing = _new([t.id for t in transactions], state.refunds_of)
+    if missing:
+        found = await state.reads.refunds_by_transaction(state.merchant_id, missing)
+        state.refunds_of.update(zip(missing, found, strict=True))
+
+
+async def load_transactions_of(refunds: list[Refund], state: State) -> None:
+    missing = _new([r.transaction_id for r in refunds], state.transactions)
+    if missing:
+        found = await state.reads.transactions_by_id(state.merchant_id, missing)
+        state.transactions.update(zip(missing, found, strict=True))
+
+
+async def load_events_of(refunds: list[Refund], state: State) -> None:
+    missing = _new([r.id for r in refunds], state.events_of)
+    if missing:
+        found = await state.reads.events_by_refund(state.merchant_id, missing)
+        state.events_of.update(zip(missing, found, strict=True))
+
+
+async def load_total(pages: list[Page], state: State) -> None:
+    for page in pages:
+        if page.total is None:
+            page.total = await page.count()
+
+
+def _held(t: Transaction, state: State) -> int:
+    return sum(r.amount for r in state.refunds_of[t.id] if r.holds_money)
+
+
+def _attr(name: str) -> Spec:
+    return Spec(lambda obj, _state: getattr(obj, name))
+
+
+def _transaction(r: Refund, state: State) -> Transaction:
+    found = state.transactions[r.transaction_id]
+    assert found is not None  # a refund's transaction belongs to the same merchant
+    return found
+
+
+TRANSACTION = {
+    "id": Spec(lambda t, _s: ids.encode(ids.TRANSACTION, t.id)),
+    **{name: _attr(attr) for name, attr in [
+        ("reference", "reference"), ("orderId", "order_id"), ("amount", "amount"),
+        ("currency", "currency"), ("status", "status"), ("paymentMethod", "payment_method"),
+        ("source", "source"), ("createdAt", "created_at")]},
+    "refundedAmount": Spec(_held, load_refunds_of),
+    "refundableAmount": Spec(lambda t, s: refundable_amount(t, _held(t, s)), load_refunds_of),
+    "refunds": Spec(lambda t, s: s.refunds_of[t.id], load_refunds_of),
+}
+
+REFUND = {
+    "id": Spec(lambda r, _s: ids.encode(ids.REFUND, r.id)),
+    **{name: _attr(attr) for name, attr in [
+        ("amount", "amount"), ("currency", "currency"), ("status", "status"),
+        ("reason", "reason"), ("notes", "notes"), ("metadata", "metadata"),
+        ("speedRequested", "speed_requested"), ("speedProcessed", "speed_processed"),
+        ("failureCode", "failure_code"), ("failureMessage", "failure_message"),
+        ("bankReference", "bank_reference"), ("estimatedSettlementAt", "estimated_settlement_at"),
+        ("createdAt", "created_at"), ("updatedAt", "updated_at"),
+        ("processedAt", "processed_at")]},
+    "destination": Spec(lambda r, _s: (r.destination_kind, r.destination_display)),
+    "transaction": Spec(_transaction, load_transactions_of),
+    "events": Spec(lambda r, s: s.events_of[r.id], load_events_of),
+}
+
+SPECS: dict[str, dict[str, Spec]] = {
+    "Transaction": TRANSACTION,
+    "Refund": REFUND,
+    "RefundDestination": {"kind": Spec(lambda d, _s: d[0]), "display": Spec(lambda d, _s: d[1])},
+    "RefundEvent": {name: _attr(attr) for name, attr in [
+        ("status", "status"), ("at", "at"), ("message", "message"),
+        ("failureCode", "failure_code")]},
+    "TransactionConnection": {
+        "edges": Spec(lambda p, _s: p.nodes),
+        "pageInfo": Spec(lambda p, _s: p),
+        "totalCount": Spec(lambda p, _s: p.total, load_total),
+    },
+    "TransactionEdge": {
+        "cursor": Spec(lambda t, _s: newest_first_cursor(t.created_at, t.id)),
+        "node": Spec(lambda t, _s: t),
+    },
+    "PageInfo": {
+        "hasNextPage": Spec(lambda p, _s: len(p.items) > p.size),
+        "endCursor": Spec(lambda p, _s: newest_first_cursor(p.nodes[-1].created_at,
+                                                            p.nodes[-1].id) if p.nodes else None),
+    },
+}
+
+
+def no_filter() -> TransactionFilterQuery:
+    return TransactionFilterQuery()

@@ -19,11 +19,11 @@ SELECT id, merchant_id, reference, order_id, amount, currency, status, payment_m
   FROM transactions
   WHERE merchant_id = ('00000000-0000-4000-8000-' || lpad(to_hex(:m::bigint), 12, '0'))::uuid
     AND id = ('00000001-0000-4000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid
-  FOR UPDATE \gset t_
+  FOR NO KEY UPDATE \gset t_
 SELECT coalesce(sum(amount), 0) AS held FROM refunds
   WHERE transaction_id = :t_id::uuid AND status NOT IN ('FAILED', 'CANCELLED', 'REVERSED');
 SELECT id, name, currency, balance, created_at FROM merchants
-  WHERE id = :t_merchant_id::uuid FOR UPDATE \gset m_
+  WHERE id = :t_merchant_id::uuid FOR NO KEY UPDATE \gset m_
 \set newbal :m_balance - 100
 INSERT INTO refunds (id, merchant_id, transaction_id, amount, currency, status, reason, notes,
                      metadata, speed_requested, destination_kind, destination_display,

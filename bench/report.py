@@ -96,8 +96,9 @@ def mutation_section(mut: dict, connections: str) -> list[str]:
     return [
         f"## initiateRefund at {connections} concurrent clients against pgbench", "",
         "The same SQL transaction (bench/initiate_refund.sql: idempotency claim, transaction "
-        "FOR UPDATE, held sum, merchant FOR UPDATE, INSERT refund, INSERT event + pg_notify, "
-        "UPDATE balance, INSERT ledger entry, UPDATE idempotency key) run by pgbench -M prepared "
+        "FOR NO KEY UPDATE, held sum, merchant FOR NO KEY UPDATE, INSERT refund, INSERT event + "
+        "pg_notify, UPDATE balance, INSERT ledger entry, UPDATE idempotency key) run by pgbench "
+        "-M prepared "
         "on the same database, alternating with the mutation over HTTP.", "",
         HEADER.replace("req/s", "tx/s"), _row("initiateRefund over GraphQL", ours),
         _row("pgbench, same SQL", base), "",

@@ -12,6 +12,7 @@ import json
 import random
 import secrets
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -26,6 +27,17 @@ from bench.workloads import REFUND, TRANSACTIONS, refund_requests, transactions_
 HERE = Path(__file__).parent
 READS = {"a": ("transactions(first: 20) + refunds", TRANSACTIONS, transactions_requests),
          "b": ("refund(id:) + transaction", REFUND, refund_requests)}
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (and SIGINT, ignored in background jobs) unwind through `finally`, so that the
+    servers and the database this run started are stopped."""
+
+    def handler(signum: int, _frame: object) -> None:
+        raise SystemExit(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def progress(message: str) -> None:
@@ -128,6 +140,7 @@ def measure_mutation(args: argparse.Namespace, db: database.Database, service: s
 def main(argv: list[str] | None = None) -> None:
     args = options(argv)
     require_wrk()
+    stop_on_sigterm()
     rng = random.Random(5)
     work = Path(tempfile.mkdtemp(prefix="refunds-bench-"))
     work.chmod(0o755)  # the embedded server may run as its own system user

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from bench import database, servers
-from bench.run import options, progress
+from bench.run import options, progress, stop_on_sigterm
 from bench.seed import seed
 
 
@@ -24,6 +24,7 @@ def main() -> None:
         hold = int(argv[at + 1])
         del argv[at:at + 2]
     args = options(argv)
+    stop_on_sigterm()
     work = Path(tempfile.mkdtemp(prefix="refunds-bench-up-"))
     work.chmod(0o755)
     db = database.start(work)

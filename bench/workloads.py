@@ -8,28 +8,14 @@ from __future__ import annotations
 import base64
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bench.seed import WINDOW, Seeded
 
-TRANSACTIONS = """query BenchTransactions($first: Int!, $after: String) {
-  transactions(first: $first, after: $after) {
-    edges {
-      cursor
-      node {
-        id amount status createdAt refundedAmount refundableAmount
-        refunds { id amount status }
-      }
-    }
-    pageInfo { hasNextPage endCursor }
-  }
-}"""
-
-REFUND = """query BenchRefund($id: ID!) {
-  refund(id: $id) {
-    id amount currency status reason createdAt
-    transaction { id amount status paymentMethod }
-  }
-}"""
+# The read documents are the service's trusted operations, byte for byte (api/fastpath).
+OPERATIONS = Path(__file__).resolve().parent.parent / "api" / "fastpath" / "operations"
+TRANSACTIONS = (OPERATIONS / "BenchTransactions.graphql").read_text()
+REFUND = (OPERATIONS / "BenchRefund.graphql").read_text()
 
 INITIATE_REFUND = """mutation BenchInitiateRefund($input: InitiateRefundInput!) {
   initiateRefund(input: $input) {

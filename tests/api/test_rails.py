@@ -49,9 +49,11 @@ async def test_a_plain_destination_is_processed_with_a_bank_reference(
     # then every change arrives once, in order, each with its own status
     assert statuses(pushed) == ["PENDING", "PROCESSING", "PROCESSED"]
     assert {r["id"] for r in pushed} == {refund["id"]}
-    assert pushed[0]["bankReference"] is None and pushed[1]["bankReference"] is None
+    assert pushed[0]["bankReference"] is None
+    assert pushed[1]["bankReference"] is None
     processed = pushed[-1]
-    assert processed["bankReference"] and processed["bankReference"].isdigit()
+    assert processed["bankReference"]
+    assert processed["bankReference"].isdigit()
     assert processed["processedAt"] is not None
     assert processed["speedProcessed"] == "NORMAL"
     assert statuses(processed["events"]) == ["PENDING", "PROCESSING", "PROCESSED"]

@@ -19,6 +19,7 @@ from starlette.routing import Route, WebSocketRoute
 from api.auth import Authenticator
 from api.background import Background, background_engine
 from api.broker import Broker
+from api.refunds.shared_events import shared_payload
 from api.body_limit import BodySizeLimit
 from api.config import Settings
 from api.context import Services
@@ -52,8 +53,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     services = build_services(settings or Settings.from_env())
     live = services.settings.live
     engine = background_engine(services.settings)
-    services.broker = Broker(RefundChanges(engine), queue_size=live.queue_size,
-                             max_subscribers=live.max_subscribers)
+    services.broker = Broker(RefundChanges(engine), wrap=shared_payload,
+                             queue_size=live.queue_size, max_subscribers=live.max_subscribers)
     background = Background(engine, services.settings, services.broker)
     graphql = GraphQLEndpoint(
         services, schema=schema, keep_alive=True, keep_alive_interval=live.keepalive_seconds,

@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 from uuid import UUID
 
 import orjson
@@ -74,7 +75,7 @@ class Subscriber:
             self.transaction_id is None or self.transaction_id == change.transaction_id
         )
 
-    def offer(self, refund: Refund) -> bool:
+    def offer(self, refund: Any) -> bool:
         """Queue the change; False when the queue was full and the subscriber is now dropped."""
         if self.queue.qsize() >= self.queue.maxsize - 1:
             self.queue.put_nowait(_OVERFLOW)
@@ -82,18 +83,18 @@ class Subscriber:
         self.queue.put_nowait(refund)
         return True
 
-    async def next(self) -> Refund:
+    async def next(self) -> Any:
         item = await self.queue.get()
         if item is _OVERFLOW:
             raise SubscriberTooSlow()
-        assert isinstance(item, Refund)
         return item
 
 
 class Broker:
-    def __init__(self, changes: RefundChanges, *, queue_size: int = 256,
-                 max_subscribers: int = 50_000) -> None:
+    def __init__(self, changes: RefundChanges, *, wrap: Callable[[Refund], Any] = lambda r: r,
+                 queue_size: int = 256, max_subscribers: int = 50_000) -> None:
         self.changes = changes
+        self.wrap = wrap  # what subscribers receive, built once per change
         self.queue_size = queue_size
         self.max_subscribers = max_subscribers
         self.count = 0
@@ -194,10 +195,12 @@ class Broker:
             refund = loaded.get(change.event_id)
             if refund is None or not self._first_time(change):
                 continue
+            pushed = None
             for sub in list(self._by_merchant.get(change.merchant_id, ())):
                 if sub.matches(change):
                     PUSHED.inc()
-                    if not sub.offer(refund):
+                    pushed = pushed if pushed is not None else self.wrap(refund)
+                    if not sub.offer(pushed):
                         self._remove(sub)
                         DROPPED.inc()
 

@@ -39,8 +39,8 @@ class Subscription:
             merchant_id, _decode(ids.REFUND, refund_id), _decode(ids.TRANSACTION, transaction_id)
         ) as subscriber:
             while True:
-                refund = await subscriber.next()
+                pushed = await subscriber.next()  # built once per change by the broker
                 # The context lives as long as the socket: its DataLoaders would serve stale
                 # rows to later events. Drop them; the next resolver builds fresh ones.
                 ctx.__dict__.pop("loaders", None)
-                yield RefundType.from_domain(refund)
+                yield pushed

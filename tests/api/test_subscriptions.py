@@ -216,3 +216,29 @@ async def test_subscribers_hear_changes_after_the_listen_connection_is_killed(
         pushed = await client.refunds_until("PROCESSED")
     # then the subscriber hears all of it
     assert [r["status"] for r in pushed] == ["PENDING", "PROCESSING", "PROCESSED"]
+
+
+async def test_subscribers_asking_different_things_of_one_change_each_get_their_own(
+    api: Api, server: str, app: Starlette
+) -> None:
+    # given three subscribers of one merchant: two documents, one of them twice
+    narrow = "subscription { refundUpdated { id status } }"
+    wide = ("subscription($r: ID) { refundUpdated(refundId: $r) { status "
+            "events { status } transaction { refundedAmount } } }")
+    merchant = await api.create_merchant()
+    async with live(server, merchant.key) as one, live(server, merchant.key) as two:
+        await one.subscribe(narrow)
+        await two.subscribe(narrow)
+        await two.subscribe(wide)
+        await subscribers_registered(app, merchant, 3)
+        # when one change is pushed (the PENDING of a new refund)
+        refund = await refund_on_rails(api, merchant, amount=12_00)
+        messages = [await one.receive(), await two.receive(), await two.receive()]
+    # then each got its own selection (the shared execution keys on document and variables)
+    by_id = {m["id"]: m["payload"]["data"]["refundUpdated"] for m in messages[1:]}
+    assert messages[0]["payload"]["data"]["refundUpdated"] == {"id": refund["id"],
+                                                               "status": "PENDING"}
+    assert by_id["1"] == {"id": refund["id"], "status": "PENDING"}
+    assert by_id["2"]["status"] == "PENDING"
+    assert by_id["2"]["transaction"] == {"refundedAmount": 12_00}
+    assert by_id["2"]["events"][0] == {"status": "PENDING"}

@@ -57,6 +57,9 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--skip-mutation", action="store_true")
     p.add_argument("--service-env", action="append", default=[], metavar="NAME=VALUE",
                    help="extra environment for the service (to measure a lever on or off)")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME:ENV=VALUE,...",
+                   help="also run the service with this environment, as another process, in "
+                        "the same alternating rounds (e.g. nofast:REFUNDS_FAST_PATH=0)")
     p.add_argument("--service-root", type=Path, default=servers.ROOT,
                    help="the service's code to run (default: this checkout; e.g. a `git archive` "
                         "snapshot to measure a commit)")
@@ -88,26 +91,29 @@ def verify_same_json(service: str, ceiling: str, targets: Path, sample: int = 40
     return len(lines)
 
 
-def measure_reads(args: argparse.Namespace, service: servers.Server, ceiling: servers.Server,
-                  work: Path, rng: random.Random, seeded) -> dict[str, list[dict]]:  # type: ignore[no-untyped-def]
+def measure_reads(args: argparse.Namespace, services: list[servers.Server],
+                  ceiling: servers.Server, work: Path, rng: random.Random,
+                  seeded) -> dict[str, list[dict]]:  # type: ignore[no-untyped-def]
     files = {}
     for key, (_title, query, make) in READS.items():
         files[key] = write_targets(work / f"{key}.tsv", make(seeded, 5_000, rng), query)
-        checked = verify_same_json(service.url, ceiling.url, files[key])
-        progress(f"({key}) service and ceiling return identical bytes for {checked} requests")
-        for server in (service, ceiling):  # warm-up, not recorded
+        for service in services:
+            checked = verify_same_json(service.url, ceiling.url, files[key])
+            progress(f"({key}) {service.name} and ceiling: identical bytes for {checked} requests")
+        for server in (*services, ceiling):  # warm-up, not recorded
             run_wrk("warm", server.url, files[key], seconds=2, connections=args.connections,
                     tag="warm")
-    results: dict[str, list[dict]] = {f"{k}-{s}": [] for k in READS for s in ("graphql", "ceiling")}
+    results: dict[str, list[dict]] = {
+        f"{k}-{s.name}": [] for k in READS for s in (*services, ceiling)}
     for r in range(1, args.rounds + 1):
-        order = [(k, s) for k in READS for s in (service, ceiling)]
+        order = [(k, s) for k in READS for s in (*services, ceiling)]
         if r % 2 == 0:
             order.reverse()
         for key, server in order:
             res = run_wrk(f"{key}-{server.name}", server.url, files[key], seconds=args.duration,
                           connections=args.connections, tag=f"r{r}")
             results[res.name].append(res.as_dict())
-            progress(f"round {r}/{args.rounds} ({key}) {server.name:8s} {res.rps:8.0f} req/s  "
+            progress(f"round {r}/{args.rounds} ({key}) {server.name:14s} {res.rps:8.0f} req/s  "
                      f"p50 {res.p50_ms:6.1f} ms  p99 {res.p99_ms:6.1f} ms  errors {res.errors}")
     return results
 
@@ -144,7 +150,8 @@ def main(argv: list[str] | None = None) -> None:
     rng = random.Random(5)
     work = Path(tempfile.mkdtemp(prefix="refunds-bench-"))
     work.chmod(0o755)  # the embedded server may run as its own system user
-    db = service = ceiling = None
+    db = ceiling = None
+    services: list[servers.Server] = []
     try:
         progress(f"starting a fresh embedded PostgreSQL in {work}")
         db = database.start(work)
@@ -154,15 +161,23 @@ def main(argv: list[str] | None = None) -> None:
         seeded = asyncio.run(seed(db.url, args.merchants, args.per_merchant))
         progress(f"seeded in {time.monotonic() - started:.0f} s: {seeded.counts}")
         extra = dict(item.split("=", 1) for item in args.service_env)
-        service = servers.start_service(db.url, "adm_" + secrets.token_urlsafe(24), work,
-                                        args.service_root, extra)
+        token = "adm_" + secrets.token_urlsafe(24)
+        services.append(servers.start_service(db.url, token, work, args.service_root, extra))
+        for variant in args.variant:
+            name, _, env = variant.partition(":")
+            more = dict(item.split("=", 1) for item in env.split(",") if item)
+            services.append(servers.start_service(db.url, token, work, args.service_root,
+                                                  {**extra, **more}, name=f"graphql-{name}"))
         ceiling = servers.start_ceiling(db.url, work)
-        service.wait_ready()
-        ceiling.wait_ready()
+        for server in (*services, ceiling):
+            server.wait_ready()
+        service = services[0]
         run = {"args": {k: str(v) for k, v in vars(args).items()}, "counts": seeded.counts,
                "postgres": db.version(), "reads": {}, "mutation": {}}
         if not args.skip_reads:
-            run["reads"] = measure_reads(args, service, ceiling, work, rng, seeded)
+            run["reads"] = measure_reads(args, services, ceiling, work, rng, seeded)
+        for server in (*services[1:], ceiling):  # their pools would crowd out pgbench's clients
+            server.stop()
         if not args.skip_mutation:
             run["mutation"] = measure_mutation(args, db, service, work, rng, seeded)
         results = HERE / "results"
@@ -172,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
         args.report.write_text(report.render(run))
         progress(f"wrote {args.report} (raw figures in bench/results/{stamp}.json)")
     finally:
-        for server in (service, ceiling):
+        for server in (*services, ceiling):
             if server is not None:
                 server.stop()
         if db is not None:

@@ -78,13 +78,16 @@ def migrate(database_url: str, service_root: Path) -> None:
 
 
 def start_service(database_url: str, admin_token: str, work_dir: Path, service_root: Path,
-                  extra_env: dict[str, str] | None = None) -> Server:
+                  extra_env: dict[str, str] | None = None, name: str = "graphql") -> Server:
     port = free_port()
+    # The refund processor is off: it would work through the refunds the initiateRefund runs
+    # create while later rounds are measured (--service-env REFUNDS_PROCESSOR=on to include it).
     env = {"DATABASE_URL": database_url, "REFUNDS_ADMIN_TOKEN": admin_token,
-           "REFUNDS_DATA_DIR": str(work_dir / "data"), **(extra_env or {})}
+           "REFUNDS_DATA_DIR": str(work_dir / "data"), "REFUNDS_PROCESSOR": "off",
+           **(extra_env or {})}
     cmd = [*REFUNDS, "serve", "--no-demo", "--host", "127.0.0.1",
            "--port", str(port), "--log-level", "warning"]
-    return _spawn("graphql", cmd, env, work_dir / "service.log", port, service_root)
+    return _spawn(name, cmd, env, work_dir / f"{name}.log", port, service_root)
 
 
 def start_ceiling(database_url: str, work_dir: Path) -> Server:

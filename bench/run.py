@@ -59,7 +59,8 @@ def options(argv: list[str] | None) -> argparse.Namespace:
                    help="extra environment for the service (to measure a lever on or off)")
     p.add_argument("--variant", action="append", default=[], metavar="NAME:ENV=VALUE,...",
                    help="also run the service with this environment, as another process, in "
-                        "the same alternating rounds (e.g. nofast:REFUNDS_FAST_PATH=0)")
+                        "the same alternating rounds (e.g. nofast:REFUNDS_FAST_PATH=0; "
+                        "ROOT=<dir> runs other code)")
     p.add_argument("--service-root", type=Path, default=servers.ROOT,
                    help="the service's code to run (default: this checkout; e.g. a `git archive` "
                         "snapshot to measure a commit)")
@@ -166,7 +167,8 @@ def main(argv: list[str] | None = None) -> None:
         for variant in args.variant:
             name, _, env = variant.partition(":")
             more = dict(item.split("=", 1) for item in env.split(",") if item)
-            services.append(servers.start_service(db.url, token, work, args.service_root,
+            root = Path(more.pop("ROOT", args.service_root))  # ROOT=<dir>: other code
+            services.append(servers.start_service(db.url, token, work, root,
                                                   {**extra, **more}, name=f"graphql-{name}"))
         ceiling = servers.start_ceiling(db.url, work)
         for server in (*services, ceiling):

@@ -52,9 +52,7 @@ NewestFirstKey = tuple[datetime, UUID]
 
 class ReadQueries:
     def __init__(self, engine: AsyncEngine) -> None:
-        # Autocommit: each read is one statement on its own connection anyway, and without it
-        # the asyncpg dialect wraps every one in BEGIN … ROLLBACK (three round trips, not one).
-        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.engine = engine
 
     async def _all(self, stmt: Select[Any]) -> Sequence[Any]:
         async with self.engine.connect() as conn:

@@ -8,7 +8,8 @@ arguments that strawberry would accept, is answered by its plan. Everything else
 case included, goes to plain strawberry execution, so the answers cannot differ
 (tests/api/test_fast_path_equivalence.py checks it byte for byte).
 
-Off with REFUNDS_FAST_PATH=0."""
+Off with REFUNDS_FAST_PATH=0. The plans read through api/fastpath/sql.py (plain asyncpg on a
+pooled connection), or through ReadQueries with REFUNDS_FAST_PATH_SQL=sqlalchemy."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from graphql import GraphQLSchema, OperationDefinitionNode, parse, specified_rul
 from api.auth import MerchantPrincipal, Principal
 from api.fastpath.fields import State
 from api.fastpath.plan import Fallback, Plan, Selection, Unsupported, compile_operation
+from api.fastpath.sql import raw_reads
 from api.metrics import LATENCY, OPERATIONS
 from db.queries import ReadQueries
 
@@ -97,14 +99,26 @@ async def run(plan: Plan, variables: dict[str, Any], state: State) -> dict[str, 
 
 
 class FastPath:
-    def __init__(self, plans: dict[str, Plan]) -> None:
+    def __init__(self, plans: dict[str, Plan], *, raw_sql: bool = True) -> None:
         self.plans = plans  # by the document's exact text
+        # REFUNDS_FAST_PATH_SQL=sqlalchemy: the plans read through ReadQueries instead (a lever
+        # to measure: fastpath/sql.py saves BEGIN/ROLLBACK and SQLAlchemy's per-query work).
+        self.raw_sql = raw_sql
 
     @classmethod
     def from_schema(cls, schema: GraphQLSchema, rules: list[Any],
                     texts: dict[str, str] | None = None) -> FastPath:
         texts = documents() if texts is None else texts
-        return cls({text: compile_document(schema, text, rules) for text in texts.values()})
+        raw_sql = os.environ.get("REFUNDS_FAST_PATH_SQL", "raw") != "sqlalchemy"
+        return cls({text: compile_document(schema, text, rules) for text in texts.values()},
+                   raw_sql=raw_sql)
+
+    async def _run(self, plan: Plan, variables: dict[str, Any], principal: MerchantPrincipal,
+                   reads: ReadQueries) -> dict[str, Any]:
+        if not self.raw_sql:
+            return await run(plan, variables, State(reads, principal.merchant_id))
+        async with raw_reads(reads.engine) as raw:
+            return await run(plan, variables, State(raw, principal.merchant_id))  # type: ignore[arg-type]
 
     def plan_for(self, payload: Any) -> Plan | None:
         if type(payload) is not dict or not payload.keys() <= ALLOWED_KEYS:
@@ -135,8 +149,7 @@ class FastPath:
             return None
         started = time.perf_counter()
         try:
-            data = await run(plan, payload.get("variables") or {},
-                             State(reads, principal.merchant_id))
+            data = await self._run(plan, payload.get("variables") or {}, principal, reads)
         except Fallback:
             return None
         except Exception:  # strawberry will report it (masked) exactly as it always does

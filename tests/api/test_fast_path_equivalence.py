@@ -104,6 +104,10 @@ async def shop(api: Api) -> dict[str, Any]:
                ("customer@okaxis", "SUCCESS"), ("reject-customer@okaxis", "SUCCESS"),
                ("frozen-customer@okaxis", "SUCCESS"), ("customer2@okaxis", "FAILED"),
                ("customer3@okaxis", "PENDING"), ("customer4@okaxis", "SUCCESS")])]
+    with_metadata = await api.initiate_refund(
+        merchant, transactionId=txs[5]["id"], amount=3_00, notes="a note",
+        metadata={"order": "A-1", "lines": [1, 2], "gift": True, "ratio": 0.5})
+    assert with_metadata["userErrors"] == []
     refunds = [await _refund(api, merchant, txs[0]["id"], 10_00),
                await _refund(api, merchant, txs[0]["id"], 20_00),
                await _refund(api, merchant, txs[1]["id"], None),

@@ -1,0 +1,102 @@
+"""The loaders' reads (db/queries.py's ReadQueries) as plain SQL on one asyncpg connection of the
+service's pool, for the fast path: the same tables, columns, predicates and order, turned into
+domain values by the same functions (db/rows.py). Two differences, both about cost, none about
+results: `= ANY($n::uuid[])` instead of an expanded `IN ($n, …)`, so that one prepared statement
+serves every batch size; and no BEGIN/ROLLBACK around a single read-only statement."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db import rows
+from db.queries import NewestFirstKey, TransactionFilter
+from db.repositories.refunds import REFUND_COLUMNS
+from db.tables import refund_events, transactions
+from domain.model import Refund, RefundEvent, Transaction
+
+TX = ", ".join(c.name for c in transactions.c)
+REFUND = ", ".join(c.name for c in REFUND_COLUMNS)
+EVENT = ", ".join(c.name for c in refund_events.c)
+NEWEST = "ORDER BY created_at DESC, id DESC"
+
+PAGE = f"SELECT {TX} FROM transactions WHERE merchant_id = $1 {NEWEST} LIMIT $2"
+PAGE_AFTER = (f"SELECT {TX} FROM transactions WHERE merchant_id = $1 "
+              f"AND (created_at, id) < ($3, $4) {NEWEST} LIMIT $2")
+COUNT = "SELECT count(*) FROM transactions WHERE merchant_id = $1"
+TX_BY_ID = f"SELECT {TX} FROM transactions WHERE merchant_id = $1 AND id = ANY($2::uuid[])"
+REFUNDS_BY_ID = f"SELECT {REFUND} FROM refunds WHERE merchant_id = $1 AND id = ANY($2::uuid[])"
+REFUNDS_OF = (f"SELECT {REFUND} FROM refunds WHERE merchant_id = $1 "
+              f"AND transaction_id = ANY($2::uuid[]) {NEWEST}")
+EVENTS_OF = (f"SELECT {EVENT} FROM refund_events WHERE merchant_id = $1 "
+             "AND refund_id = ANY($2::uuid[]) ORDER BY id")
+
+
+class _Row:
+    """Attribute access over an asyncpg Record, as db/rows.py expects of a row."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: Any) -> None:
+        self._record = record
+
+    def __getattr__(self, name: str) -> Any:
+        return self._record[name]
+
+
+class RawReads:
+    """The subset of ReadQueries the fast path plans use (no filters)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn  # asyncpg.Connection
+
+    async def transactions(self, merchant_id: UUID, f: TransactionFilter, *, limit: int,
+                           after: NewestFirstKey | None) -> Sequence[Transaction]:
+        assert f == TransactionFilter(), "filters go through strawberry"
+        if after is None:
+            found = await self.conn.fetch(PAGE, merchant_id, limit)
+        else:
+            found = await self.conn.fetch(PAGE_AFTER, merchant_id, limit, *after)
+        return [rows.transaction(_Row(r)) for r in found]
+
+    async def transaction_count(self, merchant_id: UUID, f: TransactionFilter) -> int:
+        assert f == TransactionFilter(), "filters go through strawberry"
+        return int(await self.conn.fetchval(COUNT, merchant_id))
+
+    async def transactions_by_id(self, merchant_id: UUID,
+                                 ids: Sequence[UUID]) -> list[Transaction | None]:
+        found = {r["id"]: rows.transaction(_Row(r))
+                 for r in await self.conn.fetch(TX_BY_ID, merchant_id, list(ids))}
+        return [found.get(i) for i in ids]
+
+    async def refunds_by_id(self, merchant_id: UUID, ids: Sequence[UUID]) -> list[Refund | None]:
+        found = {r["id"]: rows.refund(_Row(r))
+                 for r in await self.conn.fetch(REFUNDS_BY_ID, merchant_id, list(ids))}
+        return [found.get(i) for i in ids]
+
+    async def refunds_by_transaction(self, merchant_id: UUID,
+                                     transaction_ids: Sequence[UUID]) -> list[list[Refund]]:
+        grouped: dict[UUID, list[Refund]] = defaultdict(list)
+        for r in await self.conn.fetch(REFUNDS_OF, merchant_id, list(transaction_ids)):
+            grouped[r["transaction_id"]].append(rows.refund(_Row(r)))
+        return [grouped.get(i, []) for i in transaction_ids]
+
+    async def events_by_refund(self, merchant_id: UUID,
+                               refund_ids: Sequence[UUID]) -> list[list[RefundEvent]]:
+        grouped: dict[UUID, list[RefundEvent]] = defaultdict(list)
+        for r in await self.conn.fetch(EVENTS_OF, merchant_id, list(refund_ids)):
+            grouped[r["refund_id"]].append(rows.refund_event(_Row(r)))
+        return [grouped.get(i, []) for i in refund_ids]
+
+
+@asynccontextmanager
+async def raw_reads(engine: AsyncEngine) -> AsyncIterator[RawReads]:
+    """One pooled connection for the whole request, returned to the pool afterwards."""
+    async with engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        yield RawReads(raw.driver_connection)

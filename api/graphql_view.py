@@ -19,7 +19,7 @@ from api import fastpath
 from api.context import Context, Services
 from api.metrics import HTTP_REJECTIONS
 from api.schema import VALIDATION_RULES
-from api.ws_handlers import TransportWSHandler
+from api.ws_handlers import LegacyWSHandler, TransportWSHandler
 
 log = logging.getLogger("refunds.api")
 
@@ -41,6 +41,7 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
 
 class GraphQLEndpoint(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler  # closes unauthenticated with 4401
+    graphql_ws_handler_class = LegacyWSHandler  # text frames
 
     def __init__(self, services: Services, **kwargs: Any) -> None:
         super().__init__(**kwargs)

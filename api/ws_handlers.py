@@ -6,6 +6,13 @@
   answer `pong`), and a peer that has sent nothing for `idle_seconds` is closed with 4408, so a
   dead client's subscriptions do not live on.
 
+- `refundUpdated` runs on a fast path (api/refunds/live_plans.py): one execution and one
+  serialisation per change for every subscriber asking the same, instead of strawberry's
+  per-subscriber pipeline.
+
+Both protocols send text frames: the view encodes JSON to bytes (orjson), which strawberry's
+adapter would send as binary frames, and GraphQL-over-WebSocket clients expect text.
+
 The legacy graphql-ws protocol gets its keep-alive (`ka`) from strawberry; a rejected
 connection_init there gets `connection_error` and a close, and strawberry refuses a `start`
 before an acknowledged connection_init (closing with 4401)."""
@@ -17,15 +24,24 @@ import time
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
+import orjson
+from starlette.websockets import WebSocketDisconnect
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
     Message,
 )
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage
 
+from api.auth import MerchantPrincipal
+from api.broker import SubscriberTooSlow
 from api.context import Context
+from api.refunds.live_plans import LiveOperation, plan_for, prepare, render
 
 if TYPE_CHECKING:
     from api.graphql_view import GraphQLEndpoint
@@ -81,3 +97,64 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             with suppress(asyncio.CancelledError):
                 await self.keepalive_task
         await super().shutdown()
+
+    # -- text frames -------------------------------------------------------------------------
+
+    async def send_message(self, message: Message) -> None:
+        await send_text(self.websocket, orjson.dumps(message))
+
+    # -- the refundUpdated fast path ---------------------------------------------------------
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        live = self._live(operation)
+        if live is None:
+            await super().run_operation(operation)
+            return
+        try:
+            await self._run_live(operation, live)
+        except (WebSocketDisconnected, asyncio.CancelledError):
+            raise
+        except Exception as error:
+            await self.handle_task_exception(error)
+            with suppress(Exception):
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            self.operations.pop(operation.id, None)
+            raise
+
+    def _live(self, operation: Operation[Context, None]) -> LiveOperation | None:
+        if not isinstance(self.context.principal, MerchantPrincipal):
+            return None
+        plan = plan_for(operation.query, operation.operation_name)
+        if plan is None:
+            return None
+        return prepare(plan, self.context, operation.variables, operation.operation_name)
+
+    async def _run_live(self, operation: Operation[Context, None], live: LiveOperation) -> None:
+        assert isinstance(self.context.principal, MerchantPrincipal)
+        broker = self.view.services.broker
+        assert broker is not None
+        head = b'{"id":' + orjson.dumps(operation.id) + b',"type":"next","payload":'
+        async with broker.subscribe(self.context.principal.merchant_id, live.refund_id,
+                                    live.transaction_id) as subscriber:
+            while True:
+                try:
+                    pushed = await subscriber.next()
+                except SubscriberTooSlow as error:
+                    await operation.send_operation_message(
+                        {"id": operation.id, "type": "error", "payload": [error.formatted]}
+                    )
+                    return
+                self.context.__dict__.pop("loaders", None)  # fresh loaders per change
+                await send_text(self.websocket, head + await render(live, pushed) + b"}")
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    async def send_message(self, message: OperationMessage) -> None:
+        await send_text(self.websocket, orjson.dumps(message))
+
+
+async def send_text(websocket: Any, data: bytes) -> None:
+    try:
+        await websocket.ws.send_text(data.decode())
+    except WebSocketDisconnect as error:
+        raise WebSocketDisconnected from error

@@ -40,6 +40,12 @@ def shared_payload(refund: Refund) -> RefundType:
     return payload
 
 
+def memo_for(payload: object) -> dict[Any, Any] | None:
+    """The per-change memo of a payload made by `shared_payload`, if it is still held."""
+    entry = _results.get(id(payload))
+    return entry[1] if entry is not None and entry[0] is payload else None
+
+
 def _key(executor: Executor[Any]) -> Any:
     variables = orjson.dumps(executor.variable_values, option=orjson.OPT_SORT_KEYS,
                              default=str)

@@ -16,7 +16,7 @@ from api.refunds.types import RefundType
 _NOTHING = UUID(int=0)
 
 
-def _decode(prefix: str, public_id: strawberry.ID | None) -> UUID | None:
+def decode_filter(prefix: str, public_id: str | None) -> UUID | None:
     if public_id is None:
         return None
     return ids.decode_uuid(prefix, public_id) or _NOTHING
@@ -36,7 +36,8 @@ class Subscription:
         merchant_id = ctx.merchant_id  # UNAUTHENTICATED / FORBIDDEN without a merchant key
         broker = ctx.services.broker
         async with broker.subscribe(
-            merchant_id, _decode(ids.REFUND, refund_id), _decode(ids.TRANSACTION, transaction_id)
+            merchant_id, decode_filter(ids.REFUND, refund_id),
+            decode_filter(ids.TRANSACTION, transaction_id),
         ) as subscriber:
             while True:
                 pushed = await subscriber.next()  # built once per change by the broker

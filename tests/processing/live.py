@@ -58,7 +58,9 @@ class LiveClient:
     async def receive(self) -> dict[str, Any]:
         while True:
             async with asyncio.timeout(WAIT_SECONDS):
-                message: dict[str, Any] = orjson.loads(await self.ws.recv())
+                raw = await self.ws.recv()
+            assert isinstance(raw, str), "GraphQL over WebSocket is text frames, not binary"
+            message: dict[str, Any] = orjson.loads(raw)
             if message["type"] == "ping":
                 await self.send({"type": "pong"})
             elif message["type"] != "ka":

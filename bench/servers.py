@@ -82,9 +82,11 @@ def start_service(database_url: str, admin_token: str, work_dir: Path, service_r
     port = free_port()
     # The refund processor is off: it would work through the refunds the initiateRefund runs
     # create while later rounds are measured (--service-env REFUNDS_PROCESSOR=on to include it).
+    # Its pool keeps 20 connections, as many as the ceiling's asyncpg pool may open: at the
+    # default 10 (+10 overflow) a 32-client run keeps opening and closing overflow connections.
     env = {"DATABASE_URL": database_url, "REFUNDS_ADMIN_TOKEN": admin_token,
            "REFUNDS_DATA_DIR": str(work_dir / "data"), "REFUNDS_PROCESSOR": "off",
-           **(extra_env or {})}
+           "REFUNDS_DB_POOL_SIZE": "20", **(extra_env or {})}
     cmd = [*REFUNDS, "serve", "--no-demo", "--host", "127.0.0.1",
            "--port", str(port), "--log-level", "warning"]
     return _spawn(name, cmd, env, work_dir / f"{name}.log", port, service_root)

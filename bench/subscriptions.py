@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import gc
 import multiprocessing as mp
 import os
@@ -175,68 +176,146 @@ def server(database_url: str, log: Path) -> Any:
 # -- subscriber processes -------------------------------------------------------------------
 
 
-def _client_main(conn: Connection, url: str, token: str, count: int, compression: bool) -> None:
+def _client_main(conn: Connection, port: int, token: str, count: int, per_connection: int) -> None:
     raise_fd_limit()
-    asyncio.run(_client(conn, url, token, count, compression))
+    asyncio.run(_client(conn, port, token, count, per_connection))
 
 
-async def _client(conn: Connection, url: str, token: str, count: int, compression: bool) -> None:
-    from websockets.asyncio.client import connect
+def _frame(payload: bytes, opcode: int = 0x1) -> bytes:
+    """A client frame: FIN, the opcode, masked with a zero key (the XOR is then a no-op)."""
+    n = len(payload)
+    if n < 126:
+        head = bytes([0x80 | opcode, 0x80 | n])
+    elif n < 65536:
+        head = bytes([0x80 | opcode, 0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head = bytes([0x80 | opcode, 0x80 | 127]) + n.to_bytes(8, "big")
+    return head + b"\x00\x00\x00\x00" + payload
 
-    received: list[tuple[float, str, str]] = []
-    sockets: list[Any] = []
-    failures: list[str] = []
-    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-    init = orjson.dumps({"type": "connection_init",
-                         "payload": {"Authorization": f"Bearer {token}"}}).decode()
-    subscribe = orjson.dumps({"type": "subscribe", "id": "1",
-                              "payload": {"query": SUBSCRIPTION}}).decode()
-    pong = orjson.dumps({"type": "pong"}).decode()
 
-    async def one() -> None:
-        try:
-            async with gate:
-                ws = await connect(url, subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-                                   open_timeout=120, ping_interval=None,
-                                   compression="deflate" if compression else None)
-                await ws.send(init)
-                await ws.recv()  # connection_ack
-                await ws.send(subscribe)
-                sockets.append(ws)
-            async for raw in ws:
-                now = time.monotonic()
-                message = orjson.loads(raw)
-                if message["type"] == "next":
-                    refund = message["payload"]["data"]["refundUpdated"]
-                    received.append((now, refund["id"], refund["status"]))
-                elif message["type"] == "ping":
-                    await ws.send(pong)
-        except Exception as error:  # counted and reported, not fatal to the others
-            failures.append(type(error).__name__)
+class RawSubscriber(asyncio.Protocol):
+    """A deliberately minimal graphql-transport-ws client (upgrade, frames, pong), so that
+    the clients, on the same 2 cores as the server, cost as little as possible: a frame is
+    timed and kept as bytes when it arrives, and parsed only after the measurement."""
 
-    tasks = [asyncio.create_task(one()) for _ in range(count)]
+    def __init__(self, port: int, init: bytes, subscribes: list[bytes],
+                 sink: list[tuple[float, bytes]], state: dict[str, int]) -> None:
+        self.port, self.init, self.subscribes = port, init, subscribes
+        self.sink, self.state = sink, state
+        self.buffer = bytearray()
+        self.upgraded = False
+        self.transport: Any = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        key = base64.b64encode(os.urandom(16)).decode()
+        transport.write((
+            f"GET /graphql HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13"
+            "\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+        ).encode())
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        self.buffer += data
+        if not self.upgraded:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not self.buffer.startswith(b"HTTP/1.1 101"):
+                self.state["failed"] += 1
+                self.transport.close()
+                return
+            del self.buffer[:end + 4]
+            self.upgraded = True
+            self.transport.write(_frame(self.init))
+        buf = self.buffer
+        while len(buf) >= 2:
+            opcode, length, offset = buf[0] & 0x0F, buf[1] & 0x7F, 2
+            if length == 126:
+                if len(buf) < 4:
+                    return
+                length, offset = int.from_bytes(buf[2:4], "big"), 4
+            elif length == 127:
+                if len(buf) < 10:
+                    return
+                length, offset = int.from_bytes(buf[2:10], "big"), 10
+            if len(buf) < offset + length:
+                return
+            payload = bytes(buf[offset:offset + length])
+            del buf[:offset + length]
+            self.on_frame(opcode, payload, now)
+
+    def on_frame(self, opcode: int, payload: bytes, now: float) -> None:
+        if opcode == 0x9:  # WebSocket ping
+            self.transport.write(_frame(payload, 0xA))
+        elif opcode == 0x8:
+            self.transport.close()
+        elif b'"next"' in payload[:40]:
+            self.sink.append((now, payload))
+        elif b'"connection_ack"' in payload:
+            for subscribe in self.subscribes:
+                self.transport.write(_frame(subscribe))
+            self.state["subscribed"] += len(self.subscribes)
+        elif b'"ping"' in payload:
+            self.transport.write(_frame(b'{"type":"pong"}'))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.state["closed"] += 1
+
+
+async def _client(conn: Connection, port: int, token: str, count: int,
+                  per_connection: int) -> None:
     loop = asyncio.get_running_loop()
+    sink: list[tuple[float, bytes]] = []
+    state = {"subscribed": 0, "failed": 0, "closed": 0}
+    init = orjson.dumps({"type": "connection_init",
+                         "payload": {"Authorization": f"Bearer {token}"}})
+    transports = []
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+    async def one(subscriptions: int) -> None:
+        subscribes = [orjson.dumps({"type": "subscribe", "id": str(i + 1),
+                                    "payload": {"query": SUBSCRIPTION}})
+                      for i in range(subscriptions)]
+        async with gate:
+            try:
+                transport, _ = await loop.create_connection(
+                    lambda: RawSubscriber(port, init, subscribes, sink, state),
+                    "127.0.0.1", port)
+                transports.append(transport)
+            except OSError:
+                state["failed"] += 1
+
+    sizes = [per_connection] * (count // per_connection)
+    if count % per_connection:
+        sizes.append(count % per_connection)
+    await asyncio.gather(*(one(n) for n in sizes))
     while True:
         command = await loop.run_in_executor(None, conn.recv)
         if command == "connected":
-            conn.send((len(sockets), len(failures)))
+            conn.send((state["subscribed"], state["failed"] + state["closed"]))
         elif command == "count":
-            conn.send(len(received))
+            conn.send(len(sink))
         elif command == "take":
-            conn.send(list(received))
-            received.clear()
+            taken = []
+            for t, payload in sink:
+                refund = orjson.loads(payload)["payload"]["data"]["refundUpdated"]
+                taken.append((t, refund["id"], refund["status"]))
+            sink.clear()
+            conn.send(taken)
         elif command == "stop":
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            conn.send(failures)
+            for transport in transports:
+                transport.close()
+            await asyncio.sleep(0.5)
+            conn.send([])
             return
 
 
 class Subscribers:
     """`count` idle subscribers of one merchant, spread over client processes."""
 
-    def __init__(self, url: str, token: str, count: int, processes: int, compression: bool):
+    def __init__(self, port: int, token: str, count: int, processes: int, per_connection: int):
         self.count = count
         self.pipes: list[Connection] = []
         self.procs: list[Any] = []
@@ -246,7 +325,7 @@ class Subscribers:
             if n == 0:
                 continue
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_client_main, args=(child, url, token, n, compression),
+            proc = ctx.Process(target=_client_main, args=(child, port, token, n, per_connection),
                                daemon=True)
             proc.start()
             self.pipes.append(parent)
@@ -260,10 +339,11 @@ class Subscribers:
     def wait_connected(self, server: Server, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            connected = sum(c for c, _ in self.ask("connected"))
-            failed = sum(f for _, f in self.ask("connected"))
+            answers = self.ask("connected")
+            connected = sum(c for c, _ in answers)
+            failed = sum(f for _, f in answers)
             if failed:
-                raise RuntimeError(f"{failed} subscriber connections failed")
+                raise RuntimeError(f"{failed} subscriber connections failed or closed")
             if connected >= self.count and server.subscribers() >= self.count:
                 return
             time.sleep(0.25)
@@ -375,16 +455,16 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def fan_out(db_url: str, engine: Any, size: int, rounds: int, processes: int,
-                  compression: bool, log: Path) -> dict[str, Any]:
+                  per_connection: int, log: Path) -> dict[str, Any]:
     tenant = await new_tenant(engine, (rounds + 1) // 2)
     with server(db_url, log) as srv:
         # warm the server (imports, caches, one subscription) before the baseline
-        warm = Subscribers(srv.ws_url, tenant.key, 1, 1, compression)
+        warm = Subscribers(srv.port, tenant.key, 1, 1, 1)
         warm.wait_connected(srv)
         warm.stop()
         await asyncio.sleep(1)
         baseline = srv.rss()
-        subs = Subscribers(srv.ws_url, tenant.key, size, processes, compression)
+        subs = Subscribers(srv.port, tenant.key, size, processes, per_connection)
         try:
             connect_started = time.monotonic()
             subs.wait_connected(srv)
@@ -428,11 +508,11 @@ async def fan_out(db_url: str, engine: Any, size: int, rounds: int, processes: i
 
 
 async def steady_rate(db_url: str, engine: Any, rate: int, duration: float, subscribers: int,
-                      compression: bool, log: Path) -> dict[str, Any]:
+                      log: Path) -> dict[str, Any]:
     refunds = int(rate * duration / 2)
     tenant = await new_tenant(engine, refunds)
     with server(db_url, log) as srv:
-        subs = Subscribers(srv.ws_url, tenant.key, subscribers, 1, compression)
+        subs = Subscribers(srv.port, tenant.key, subscribers, 1, 1)
         try:
             subs.wait_connected(srv)
             await asyncio.sleep(1)
@@ -505,13 +585,13 @@ async def run(args: argparse.Namespace, db_url: str, log: Path) -> dict[str, Any
             for size in args.sizes:
                 print(f"fan-out: {size} subscribers (run {repeat + 1})", flush=True)
                 r = await fan_out(db_url, engine, size, args.rounds, args.client_processes,
-                                  args.compression, log)
+                                  args.per_connection, log)
                 print(f"  {r}", flush=True)
                 results["fanout"].append(r)
             for rate in args.rates:
                 print(f"steady rate: {rate} changes/s (run {repeat + 1})", flush=True)
                 r = await steady_rate(db_url, engine, rate, args.duration, args.subscribers,
-                                      args.compression, log)
+                                      log)
                 print(f"  {r}", flush=True)
                 results["rates"].append(r)
     finally:
@@ -545,9 +625,10 @@ def report(results: dict[str, Any], args: argparse.Namespace, when: datetime) ->
         f"work while this ran), {m['memory']}, {m['os']}, Python {m['python']}, PostgreSQL "
         f"{results['pg']} (embedded, Unix socket). One `refunds serve` process (uvloop, "
         "httptools, uvicorn's websockets-sansio), processor off; subscribers in "
-        f"{args.client_processes} separate client processes over graphql-transport-ws "
-        f"(permessage-deflate {'offered' if args.compression else 'not offered'}); PostgreSQL, "
-        "server, clients and the committer all share the same 2 cores.",
+        f"{args.client_processes} separate client processes, each a minimal asyncio "
+        "graphql-transport-ws client (no permessage-deflate) that only timestamps frames "
+        "while measuring; PostgreSQL, server, clients and the committer all share the same "
+        "2 cores.",
         "",
         f"Command: `python -m bench.subscriptions {' '.join(sys.argv[1:])}`".rstrip() ,
         "",
@@ -605,8 +686,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--subscribers", type=int, default=20, help="for the steady-rate runs")
     p.add_argument("--client-processes", type=int, default=2)
     p.add_argument("--repeat", type=int, default=1)
-    p.add_argument("--compression", action=argparse.BooleanOptionalAction, default=False,
-                   help="clients offer permessage-deflate (browsers do)")
+    p.add_argument("--per-connection", type=int, default=1,
+                   help="fan-out subscriptions per WebSocket connection")
     p.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
                    help="write bench/SUBSCRIPTIONS.md")
     return p.parse_args(argv)

@@ -70,22 +70,6 @@ async def _prefetch(selection: Selection, parents: list[Any], state: State) -> N
             await _prefetch(field.child, children, state)
 
 
-def _render(selection: Selection, obj: Any, state: State) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for field in selection.fields:
-        value = field.spec.get(obj, state)
-        child = field.child
-        if value is None:
-            out[field.key] = None
-        elif child is None:
-            out[field.key] = field.serialize(value)
-        elif field.is_list:
-            out[field.key] = [_render(child, item, state) for item in value]
-        else:
-            out[field.key] = _render(child, value, state)
-    return out
-
-
 async def run(plan: Plan, variables: dict[str, Any], state: State) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for root, args in zip(plan.roots, plan.arguments(variables), strict=True):
@@ -94,7 +78,7 @@ async def run(plan: Plan, variables: dict[str, Any], state: State) -> dict[str, 
             data[root.key] = None
             continue
         await _prefetch(root.selection, [value], state)
-        data[root.key] = _render(root.selection, value, state)
+        data[root.key] = root.selection.render(value, state)
     return data
 
 

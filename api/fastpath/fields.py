@@ -54,6 +54,7 @@ Loader = Callable[[list[Any], State], Awaitable[None]]
 class Spec:
     get: Getter
     load: Loader | None = None
+    attr: str | None = None  # the value is this attribute of the parent (read inline)
 
 
 def _new(keys: list[UUID], have: dict[UUID, Any]) -> list[UUID]:
@@ -92,7 +93,7 @@ def _held(t: Transaction, state: State) -> int:
 
 
 def _attr(name: str) -> Spec:
-    return Spec(lambda obj, _state: getattr(obj, name))
+    return Spec(lambda obj, _state: getattr(obj, name), attr=name)
 
 
 def _transaction(r: Refund, state: State) -> Transaction:

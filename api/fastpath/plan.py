@@ -15,10 +15,8 @@ from typing import Any
 
 from graphql import (
     FieldNode,
-    GraphQLEnumType,
     GraphQLError,
     GraphQLField,
-    GraphQLID,
     GraphQLObjectType,
     GraphQLSchema,
     GraphQLString,
@@ -27,11 +25,13 @@ from graphql import (
     get_named_type,
     get_nullable_type,
     is_list_type,
+    is_non_null_type,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 
 from api import ids
 from api.fastpath.fields import SPECS, Page, Spec, State, no_filter
+from api.fastpath.render import Render, compile_render
 from api.pagination import page_size, parse_newest_first_cursor
 
 
@@ -49,35 +49,14 @@ class Field:
     spec: Spec
     child: Selection | None
     is_list: bool
-    serialize: Callable[[Any], Any]
+    named: Any  # the field's named GraphQL type (its leaves' serializer)
+    nullable: bool
 
 
 @dataclass(frozen=True)
 class Selection:
     fields: tuple[Field, ...]
-
-
-def _leaf_serializer(named: Any) -> Callable[[Any], Any]:
-    if named is GraphQLString or named is GraphQLID:
-        slow = named.serialize
-        return lambda v: v if type(v) is str else slow(v)
-    if isinstance(named, GraphQLEnumType):
-        memo: dict[Any, Any] = {}
-        serialize = named.serialize
-
-        def enum_value(v: Any) -> Any:
-            try:
-                return memo[v]
-            except KeyError:
-                memo[v] = serialize(v)
-                return memo[v]
-
-        return enum_value
-    return named.serialize
-
-
-def _identity(value: Any) -> Any:
-    return value
+    render: Render  # (object, state) -> its JSON object
 
 
 def _typename(name: str) -> Spec:
@@ -94,7 +73,7 @@ def compile_selection(parent: GraphQLObjectType, node: Any) -> Selection:
         if any(f.key == key for f in out):
             raise Unsupported(f"{key} selected twice in {parent.name}")
         if name == "__typename":
-            out.append(Field(key, _typename(parent.name), None, False, _identity))
+            out.append(Field(key, _typename(parent.name), None, False, GraphQLString, False))
             continue
         if specs is None or name not in specs or sel.arguments:
             raise Unsupported(f"{parent.name}.{name}")
@@ -108,9 +87,8 @@ def compile_selection(parent: GraphQLObjectType, node: Any) -> Selection:
         is_list = is_list_type(get_nullable_type(field_type))
         if is_list and child is None:
             raise Unsupported(f"list of leaves at {parent.name}.{name}")
-        serialize = _leaf_serializer(named) if child is None else _identity
-        out.append(Field(key, specs[name], child, is_list, serialize))
-    return Selection(tuple(out))
+        out.append(Field(key, specs[name], child, is_list, named, not is_non_null_type(field_type)))
+    return Selection(tuple(out), compile_render(tuple(out)))
 
 
 # -- root fields: (arguments, state) -> the root value, or None for null -------------------------

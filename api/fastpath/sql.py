@@ -1,28 +1,67 @@
 """The loaders' reads (db/queries.py's ReadQueries) as plain SQL on one asyncpg connection of the
 service's pool, for the fast path: the same tables, columns, predicates and order, turned into
-domain values by the same functions (db/rows.py). Two differences, both about cost, none about
-results: `= ANY($n::uuid[])` instead of an expanded `IN ($n, …)`, so that one prepared statement
-serves every batch size; and no BEGIN/ROLLBACK around a single read-only statement."""
+the same domain values. Two differences, both about cost, none about results:
+`= ANY($n::uuid[])` instead of an expanded `IN ($n, …)`, so that one prepared statement serves
+every batch size; and no BEGIN/ROLLBACK around a single read-only statement."""
 
 from __future__ import annotations
 
+import enum
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import fields
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db import rows
 from db.queries import NewestFirstKey, TransactionFilter
 from db.repositories.refunds import REFUND_COLUMNS
 from db.tables import refund_events, transactions
-from domain.model import Refund, RefundEvent, Transaction
+from domain.model import (
+    DestinationKind,
+    PaymentMethod,
+    Refund,
+    RefundEvent,
+    RefundReason,
+    RefundSpeed,
+    RefundStatus,
+    Transaction,
+    TransactionStatus,
+)
 
-TX = ", ".join(c.name for c in transactions.c)
-REFUND = ", ".join(c.name for c in REFUND_COLUMNS)
-EVENT = ", ".join(c.name for c in refund_events.c)
+# Enum columns, by the name of the domain field they fill (as db/rows.py converts them).
+ENUMS: dict[str, type[enum.Enum]] = {
+    "status": TransactionStatus, "payment_method": PaymentMethod, "reason": RefundReason,
+    "speed_requested": RefundSpeed, "speed_processed": RefundSpeed,
+    "destination_kind": DestinationKind,
+}
+
+
+def converter(cls: type, enums: dict[str, type[enum.Enum]]) -> tuple[str, Callable[[Any], Any]]:
+    """The SELECT list in the order of `cls`'s fields, and a Record -> `cls` function: the
+    values positionally, enum columns looked up (what db/rows.py does, without per-attribute
+    access on a row)."""
+    names = [f.name for f in fields(cls)]
+    lookups = [(i, {m.value: m for m in enums[n]}) for i, n in enumerate(names) if n in enums]
+
+    def convert(record: Any) -> Any:
+        values = list(record)
+        for i, lookup in lookups:
+            if values[i] is not None:
+                values[i] = lookup[values[i]]
+        return cls(*values)
+
+    return ", ".join(names), convert
+
+
+TX, to_transaction = converter(Transaction, ENUMS)
+REFUND, to_refund = converter(Refund, {**ENUMS, "status": RefundStatus})
+EVENT, to_event = converter(RefundEvent, {"status": RefundStatus})
+assert set(TX.split(", ")) == {c.name for c in transactions.c}
+assert set(REFUND.split(", ")) == {c.name for c in REFUND_COLUMNS}
+assert set(EVENT.split(", ")) == {c.name for c in refund_events.c} - {"merchant_id"}
 NEWEST = "ORDER BY created_at DESC, id DESC"
 
 PAGE = f"SELECT {TX} FROM transactions WHERE merchant_id = $1 {NEWEST} LIMIT $2"
@@ -35,18 +74,6 @@ REFUNDS_OF = (f"SELECT {REFUND} FROM refunds WHERE merchant_id = $1 "
               f"AND transaction_id = ANY($2::uuid[]) {NEWEST}")
 EVENTS_OF = (f"SELECT {EVENT} FROM refund_events WHERE merchant_id = $1 "
              "AND refund_id = ANY($2::uuid[]) ORDER BY id")
-
-
-class _Row:
-    """Attribute access over an asyncpg Record, as db/rows.py expects of a row."""
-
-    __slots__ = ("_record",)
-
-    def __init__(self, record: Any) -> None:
-        self._record = record
-
-    def __getattr__(self, name: str) -> Any:
-        return self._record[name]
 
 
 class RawReads:
@@ -62,7 +89,7 @@ class RawReads:
             found = await self.conn.fetch(PAGE, merchant_id, limit)
         else:
             found = await self.conn.fetch(PAGE_AFTER, merchant_id, limit, *after)
-        return [rows.transaction(_Row(r)) for r in found]
+        return [to_transaction(r) for r in found]
 
     async def transaction_count(self, merchant_id: UUID, f: TransactionFilter) -> int:
         assert f == TransactionFilter(), "filters go through strawberry"
@@ -70,12 +97,12 @@ class RawReads:
 
     async def transactions_by_id(self, merchant_id: UUID,
                                  ids: Sequence[UUID]) -> list[Transaction | None]:
-        found = {r["id"]: rows.transaction(_Row(r))
+        found = {r["id"]: to_transaction(r)
                  for r in await self.conn.fetch(TX_BY_ID, merchant_id, list(ids))}
         return [found.get(i) for i in ids]
 
     async def refunds_by_id(self, merchant_id: UUID, ids: Sequence[UUID]) -> list[Refund | None]:
-        found = {r["id"]: rows.refund(_Row(r))
+        found = {r["id"]: to_refund(r)
                  for r in await self.conn.fetch(REFUNDS_BY_ID, merchant_id, list(ids))}
         return [found.get(i) for i in ids]
 
@@ -83,14 +110,14 @@ class RawReads:
                                      transaction_ids: Sequence[UUID]) -> list[list[Refund]]:
         grouped: dict[UUID, list[Refund]] = defaultdict(list)
         for r in await self.conn.fetch(REFUNDS_OF, merchant_id, list(transaction_ids)):
-            grouped[r["transaction_id"]].append(rows.refund(_Row(r)))
+            grouped[r["transaction_id"]].append(to_refund(r))
         return [grouped.get(i, []) for i in transaction_ids]
 
     async def events_by_refund(self, merchant_id: UUID,
                                refund_ids: Sequence[UUID]) -> list[list[RefundEvent]]:
         grouped: dict[UUID, list[RefundEvent]] = defaultdict(list)
         for r in await self.conn.fetch(EVENTS_OF, merchant_id, list(refund_ids)):
-            grouped[r["refund_id"]].append(rows.refund_event(_Row(r)))
+            grouped[r["refund_id"]].append(to_event(r))
         return [grouped.get(i, []) for i in refund_ids]
 
 

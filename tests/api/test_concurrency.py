@@ -11,6 +11,9 @@ import secrets
 from collections import Counter
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.api import rails
 from tests.api.account_state import account, merchant_with_balance, transaction
 from tests.support import Api, Merchant
 
@@ -138,3 +141,38 @@ async def test_different_keys_racing_on_one_payment_still_never_exceed_it(api: A
     state = await account(api, merchant)
     assert state.balance == 99_000
     assert len(state.refund_ids) == 1
+
+
+async def test_recharges_racing_to_release_one_held_refund_debit_it_once(api: Api) -> None:
+    # given a refund of 3,000 waiting ON_HOLD on an empty balance
+    merchant = await merchant_with_balance(api, 0)
+    paid = await api.record_transaction(merchant, amount=3_000)
+    held = await api.initiate_refund(
+        merchant, transactionId=paid["id"], queueIfInsufficientBalance=True
+    )
+    assert held["refund"]["status"] == "ON_HOLD"
+    # when ten recharges that each cover it arrive at once
+    await asyncio.gather(*(api.recharge(merchant, 3_000) for _ in range(10)))
+    # then it was released and debited exactly once
+    state = await account(api, merchant)
+    assert state.entries_for(held["refund"]["id"]) == [("REFUND_DEBIT", 3_000)]
+    assert state.balance == 10 * 3_000 - 3_000
+    assert state.ledger[-1]["balanceAfter"] == state.balance
+
+
+async def test_cancels_racing_on_one_refund_put_its_money_back_once(
+    api: Api, engine: AsyncEngine
+) -> None:
+    # given a refund the rails sent back as ACTION_REQUIRED (the processor leaves it there)
+    merchant = await merchant_with_balance(api, 10_000)
+    paid = await api.record_transaction(merchant, amount=4_000, source="frozen@okaxis")
+    made = await api.initiate_refund(merchant, transactionId=paid["id"])
+    refund_id = made["refund"]["id"]
+    await rails.drive(engine, merchant, refund_id, rails.FROZEN)
+    # when ten cancels arrive at once
+    payloads = await asyncio.gather(*(api.cancel_refund(merchant, refund_id) for _ in range(10)))
+    # then one cancels it, the rest find it already cancelled, and the debit came back once
+    assert _codes(payloads) == {"OK": 1, "REFUND_NOT_CANCELLABLE": 9}
+    state = await account(api, merchant)
+    assert state.entries_for(refund_id) == [("REFUND_DEBIT", 4_000), ("REFUND_REVERSAL", 4_000)]
+    assert state.balance == 10_000

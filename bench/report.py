@@ -118,8 +118,8 @@ def render(run: dict) -> str:
     args = run["args"]
     lines = [
         "# Benchmark report", "",
-        f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `python -m bench"
-        f"{' --quick' if args.get('quick') == 'True' else ''}`. {args.get('label', '')}", "",
+        f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `{run['command']}`. "
+        f"{args.get('label', '')}", "",
         f"- Machine: {machine()}",
         f"- Versions: {versions(run['postgres'])}",
         f"- Load: wrk, {args['connections']} connections, 1 thread, {args['duration']} s per "

@@ -174,7 +174,9 @@ def main(argv: list[str] | None = None) -> None:
         for server in (*services, ceiling):
             server.wait_ready()
         service = services[0]
+        command = " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])])
         run = {"args": {k: str(v) for k, v in vars(args).items()}, "counts": seeded.counts,
+               "command": command,
                "postgres": db.version(), "reads": {}, "mutation": {}}
         if not args.skip_reads:
             run["reads"] = measure_reads(args, services, ceiling, work, rng, seeded)

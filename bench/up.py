@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import secrets
 import shutil
 import sys
@@ -11,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import database, servers
+from bench import database, mutation, servers
 from bench.run import options, progress, stop_on_sigterm
 from bench.seed import seed
 
@@ -38,6 +39,8 @@ def main() -> None:
         ceiling = servers.start_ceiling(db.url, work)
         service.wait_ready()
         ceiling.wait_ready()
+        targets = mutation.prepare(seeded, work, random.Random(5))
+        print(f"initiateRefund targets {targets}", flush=True)
         print(f"service {service.url} pid {service.process.pid}\nceiling {ceiling.url}\n"
               f"key {seeded.keys[0]}\nrefund rfd_{seeded.refund_ids[0][1].hex}\n"
               f"database {db.url}\nwork {work}", flush=True)

@@ -56,7 +56,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.last_heard = time.monotonic()
-        self.keepalive_task: asyncio.Task[None] | None = None
+        self.kept_alive = False
 
     async def handle_message(self, message: Message) -> None:
         self.last_heard = time.monotonic()
@@ -75,27 +75,22 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 return
             self.context.principal = principal
         await super().handle_connection_init(message)
-        if self.connection_acknowledged and self.keepalive_task is None:
-            self.keepalive_task = asyncio.create_task(self.keep_alive())
+        if self.connection_acknowledged and not self.kept_alive:
+            self.kept_alive = True
+            KeepAlive.of(self.view).add(self)
 
-    async def keep_alive(self) -> None:
-        live = self.view.services.settings.live
-        while True:
-            await asyncio.sleep(live.keepalive_seconds)
-            if time.monotonic() - self.last_heard > live.idle_seconds:
-                with suppress(Exception):
-                    await self.websocket.close(code=IDLE, reason="Idle timeout")
-                return
-            try:
+    async def ping_or_close(self, idle_seconds: float) -> None:
+        try:
+            if time.monotonic() - self.last_heard > idle_seconds:
+                await self.websocket.close(code=IDLE, reason="Idle timeout")
+            else:
                 await self.send_message({"type": "ping"})
-            except Exception:  # the socket is gone; shutdown() cleans up
-                return
+        except Exception:  # the socket is gone; shutdown() cleans up
+            return
 
     async def shutdown(self) -> None:
-        if self.keepalive_task is not None:
-            self.keepalive_task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self.keepalive_task
+        if self.kept_alive:
+            KeepAlive.of(self.view).discard(self)
         await super().shutdown()
 
     # -- text frames -------------------------------------------------------------------------
@@ -146,6 +141,43 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                     return
                 self.context.__dict__.pop("loaders", None)  # fresh loaders per change
                 await send_text(self.websocket, head + await render(live, pushed) + b"}")
+
+
+class KeepAlive:
+    """One timer per process pings every authenticated graphql-transport-ws connection (and
+    closes the silent ones), instead of a sleeping task per connection."""
+
+    def __init__(self, interval: float, idle_seconds: float) -> None:
+        self.interval = interval
+        self.idle_seconds = idle_seconds
+        self.handlers: set[TransportWSHandler] = set()
+        self.task: asyncio.Task[None] | None = None
+        self.pending: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def of(cls, view: GraphQLEndpoint) -> KeepAlive:
+        keeper: KeepAlive | None = getattr(view, "_keep_alive", None)
+        if keeper is None:
+            live = view.services.settings.live
+            keeper = cls(live.keepalive_seconds, live.idle_seconds)
+            view._keep_alive = keeper  # type: ignore[attr-defined]
+        return keeper
+
+    def add(self, handler: TransportWSHandler) -> None:
+        self.handlers.add(handler)
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self.run())
+
+    def discard(self, handler: TransportWSHandler) -> None:
+        self.handlers.discard(handler)
+
+    async def run(self) -> None:
+        while self.handlers:
+            await asyncio.sleep(self.interval)
+            for handler in list(self.handlers):  # short-lived: a frame each, or a close
+                task = asyncio.create_task(handler.ping_or_close(self.idle_seconds))
+                self.pending.add(task)  # held until done, so it is not collected mid-flight
+                task.add_done_callback(self.pending.discard)
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):

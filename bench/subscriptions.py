@@ -617,7 +617,8 @@ async def run(args: argparse.Namespace, db_url: str, log: Path) -> dict[str, Any
     from db.engine import create_engine
 
     engine = create_engine(db_url, pool_size=20)
-    results: dict[str, Any] = {"fanout": [], "rates": [], "pg": await pg_version(db_url)}
+    results: dict[str, Any] = {"fanout": [], "rates": [], "mux": [],
+                               "pg": await pg_version(db_url)}
     try:
         for repeat in range(args.repeat):
             for size in args.sizes:
@@ -626,6 +627,13 @@ async def run(args: argparse.Namespace, db_url: str, log: Path) -> dict[str, Any
                                   args.per_connection, log)
                 print(f"  {r}", flush=True)
                 results["fanout"].append(r)
+            if args.mux:
+                size = max(args.sizes)
+                print(f"fan-out: {size} subscriptions, {args.mux} per connection", flush=True)
+                r = await fan_out(db_url, engine, size, args.rounds, args.client_processes,
+                                  args.mux, log)
+                print(f"  {r}", flush=True)
+                results["mux"].append(r)
             for rate in args.rates:
                 print(f"steady rate: {rate} changes/s (run {repeat + 1})", flush=True)
                 r = await steady_rate(db_url, engine, rate, args.duration, args.subscribers,
@@ -690,6 +698,25 @@ def report(results: dict[str, Any], args: argparse.Namespace, when: datetime) ->
             f"{r['bytes_per_subscription'] / 1024:.1f} KB | {r['connect_seconds']:.1f} s | "
             f"{'yes' if r['complete'] else 'NO'} |"
         )
+    mux = _median_of(results["mux"], "size", "mux")
+    if mux:
+        lines += [
+            "",
+            f"### The same, {args.mux} subscriptions per connection",
+            "",
+            "What a subscription costs apart from its connection (a dashboard watching many "
+            "refunds, or a merchant back end multiplexing).",
+            "",
+            "| subscriptions | connections | fan-out p50 | fan-out p99 | RSS per idle "
+            "subscription | all delivered |",
+            "| ---: | ---: | ---: | ---: | ---: | :---: |",
+        ]
+        for r in mux:
+            lines.append(
+                f"| {r['size']:,} | {-(-r['size'] // args.mux):,} | {r['fanout_ms_p50']:.0f} ms"
+                f" | {r['fanout_ms_p99']:.0f} ms | {r['bytes_per_subscription'] / 1024:.1f} KB |"
+                f" {'yes' if r['complete'] else 'NO'} |"
+            )
     lines += [
         "",
         "## Commit-to-subscriber latency at a steady rate of changes",
@@ -708,7 +735,8 @@ def report(results: dict[str, Any], args: argparse.Namespace, when: datetime) ->
             f"{r['latency_ms_max']:.1f} ms | {'yes' if r['complete'] else 'NO'} |"
         )
     lines += ["", "## Raw runs", "", "```"]
-    lines += [orjson.dumps(r).decode() for r in results["fanout"] + results["rates"]]
+    lines += [orjson.dumps(r).decode()
+              for r in results["fanout"] + results["mux"] + results["rates"]]
     lines += ["```", ""]
     return "\n".join(lines)
 
@@ -721,13 +749,16 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=20, help="status changes per fan-out size")
     p.add_argument("--rates", type=ints, default=[100, 500])
     p.add_argument("--duration", type=float, default=10.0, help="seconds per steady rate")
-    p.add_argument("--subscribers", type=int, default=20, help="for the steady-rate runs")
+    p.add_argument("--subscribers", type=int, default=10, help="for the steady-rate runs")
     p.add_argument("--client-processes", type=int, default=2)
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--gc-threshold", default="",
                    help="e.g. 50000,20,100: gc.set_threshold() in the server process")
     p.add_argument("--per-connection", type=int, default=1,
                    help="fan-out subscriptions per WebSocket connection")
+    p.add_argument("--mux", type=int, default=100,
+                   help="also run the largest size with this many subscriptions per connection"
+                   " (0: don't)")
     p.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
                    help="write bench/SUBSCRIPTIONS.md")
     return p.parse_args(argv)

@@ -49,6 +49,9 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--duration", type=int, default=10, help="seconds per measurement (10)")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds (3)")
     p.add_argument("--connections", type=int, default=32, help="concurrent clients (32)")
+    p.add_argument("--warmup", type=int, default=5,
+                   help="seconds of unrecorded load per server and workload first (5): fills "
+                        "the pools, prepares statements, warms PostgreSQL's cache")
     p.add_argument("--merchants", type=int, default=50)
     p.add_argument("--per-merchant", type=int, default=10_000, help="transactions per merchant")
     p.add_argument("--quick", action="store_true",
@@ -102,8 +105,8 @@ def measure_reads(args: argparse.Namespace, services: list[servers.Server],
             checked = verify_same_json(service.url, ceiling.url, files[key])
             progress(f"({key}) {service.name} and ceiling: identical bytes for {checked} requests")
         for server in (*services, ceiling):  # warm-up, not recorded
-            run_wrk("warm", server.url, files[key], seconds=2, connections=args.connections,
-                    tag="warm")
+            run_wrk("warm", server.url, files[key], seconds=args.warmup,
+                    connections=args.connections, tag="warm")
     results: dict[str, list[dict]] = {
         f"{k}-{s.name}": [] for k in READS for s in (*services, ceiling)}
     for r in range(1, args.rounds + 1):

@@ -177,7 +177,10 @@ def main(argv: list[str] | None = None) -> None:
         for server in (*services, ceiling):
             server.wait_ready()
         service = services[0]
-        command = " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])])
+        given = list(argv if argv is not None else sys.argv[1:])
+        if "--label" in given:  # the label is printed on its own
+            del given[given.index("--label"):given.index("--label") + 2]
+        command = " ".join(["python -m bench", *given])
         run = {"args": {k: str(v) for k, v in vars(args).items()}, "counts": seeded.counts,
                "command": command,
                "postgres": db.version(), "reads": {}, "mutation": {}}

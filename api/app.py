@@ -18,18 +18,18 @@ from starlette.routing import Route, WebSocketRoute
 
 from api.auth import Authenticator
 from api.background import Background, background_engine
-from api.broker import Broker
-from api.refunds.shared_events import shared_payload
 from api.body_limit import BodySizeLimit
+from api.broker import Broker
 from api.config import Settings
 from api.context import Services
 from api.graphql_view import GraphQLEndpoint
 from api.housekeeping import prune_forever
 from api.metrics import metrics_endpoint
+from api.refunds.shared_events import shared_payload
 from api.schema import schema
 from db.engine import create_engine
-from db.refund_changes import RefundChanges
 from db.queries import ReadQueries
+from db.refund_changes import RefundChanges
 
 log = logging.getLogger("refunds")
 
@@ -53,11 +53,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
     services = build_services(settings or Settings.from_env())
     live = services.settings.live
     engine = background_engine(services.settings)
-    services.broker = Broker(RefundChanges(engine), wrap=shared_payload,
-                             queue_size=live.queue_size, max_subscribers=live.max_subscribers)
+    services.broker = Broker(
+        RefundChanges(engine),
+        wrap=shared_payload,
+        queue_size=live.queue_size,
+        max_subscribers=live.max_subscribers,
+    )
     background = Background(engine, services.settings, services.broker)
     graphql = GraphQLEndpoint(
-        services, schema=schema, keep_alive=True, keep_alive_interval=live.keepalive_seconds,
+        services,
+        schema=schema,
+        keep_alive=True,
+        keep_alive_interval=live.keepalive_seconds,
         connection_init_wait_timeout=timedelta(seconds=live.init_timeout_seconds),
         max_subscriptions_per_connection=live.max_subscriptions_per_connection,
     )

@@ -33,11 +33,13 @@ class Background:
     def __init__(self, engine: AsyncEngine, settings: Settings, broker: Broker | None) -> None:
         assert settings.database_url
         self.engine = engine
-        self.listener = NotificationListener(settings.database_url, REFUND_EVENTS_CHANNEL,
-                                             name=f"refunds-listener-{os.getpid()}")
+        self.listener = NotificationListener(
+            settings.database_url, REFUND_EVENTS_CHANNEL, name=f"refunds-listener-{os.getpid()}"
+        )
         self.processor = (
             build_processor(engine, settings.processor, settings.gateway_delay_scale)
-            if settings.processor.enabled else None
+            if settings.processor.enabled
+            else None
         )
         self.broker = broker
         self._tasks: list[asyncio.Task[None]] = []

@@ -53,8 +53,10 @@ class SubscriberTooSlow(GraphQLError):
 
 class TooManySubscribers(GraphQLError):
     def __init__(self) -> None:
-        super().__init__("This server has too many subscribers; retry on another connection.",
-                         extensions={"code": "TOO_MANY_SUBSCRIBERS"})
+        super().__init__(
+            "This server has too many subscribers; retry on another connection.",
+            extensions={"code": "TOO_MANY_SUBSCRIBERS"},
+        )
 
 
 _OVERFLOW = object()
@@ -66,8 +68,13 @@ class Subscriber:
 
     __slots__ = ("items", "limit", "merchant_id", "refund_id", "transaction_id", "waiter")
 
-    def __init__(self, merchant_id: UUID, refund_id: UUID | None, transaction_id: UUID | None,
-                 queue_size: int) -> None:
+    def __init__(
+        self,
+        merchant_id: UUID,
+        refund_id: UUID | None,
+        transaction_id: UUID | None,
+        queue_size: int,
+    ) -> None:
         self.merchant_id = merchant_id
         self.refund_id = refund_id
         self.transaction_id = transaction_id
@@ -111,8 +118,14 @@ class Subscriber:
 
 
 class Broker:
-    def __init__(self, changes: RefundChanges, *, wrap: Callable[[Refund], Any] = lambda r: r,
-                 queue_size: int = 256, max_subscribers: int = 50_000) -> None:
+    def __init__(
+        self,
+        changes: RefundChanges,
+        *,
+        wrap: Callable[[Refund], Any] = lambda r: r,
+        queue_size: int = 256,
+        max_subscribers: int = 50_000,
+    ) -> None:
         self.changes = changes
         self.wrap = wrap  # what subscribers receive, built once per change
         self.queue_size = queue_size
@@ -127,7 +140,9 @@ class Broker:
 
     @asynccontextmanager
     async def subscribe(
-        self, merchant_id: UUID, refund_id: UUID | None = None,
+        self,
+        merchant_id: UUID,
+        refund_id: UUID | None = None,
         transaction_id: UUID | None = None,
     ) -> AsyncIterator[Subscriber]:
         if self.count >= self.max_subscribers:
@@ -173,8 +188,9 @@ class Broker:
         try:
             self._inbox.put_nowait(change)
         except asyncio.QueueFull:  # the database cannot keep up with the commit rate
-            log.error("broker inbox full: dropping every subscriber of merchant %s",
-                      change.merchant_id)
+            log.error(
+                "broker inbox full: dropping every subscriber of merchant %s", change.merchant_id
+            )
             for sub in list(self._by_merchant.get(change.merchant_id, ())):
                 self._drop(sub)
 

@@ -103,8 +103,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
     # Python there (not the default handler) so that atexit stops the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
-        "api.app:create_app", factory=True, host=args.host, port=args.port,
-        workers=args.workers, loop="uvloop", http="httptools", log_level=args.log_level,
+        "api.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        log_level=args.log_level,
         timeout_graceful_shutdown=10,
     )
 
@@ -167,8 +173,12 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--log-level", default="info")
-    serve.add_argument("--demo", action=argparse.BooleanOptionalAction, default=None,
-                       help="seed demo data on first start (default: only on the embedded db)")
+    serve.add_argument(
+        "--demo",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="seed demo data on first start (default: only on the embedded db)",
+    )
     serve.set_defaults(func=cmd_serve)
     sub.add_parser("worker", help="run the refund processor alone (no HTTP)").set_defaults(
         func=cmd_worker

@@ -29,10 +29,12 @@ class LiveSettings:
         return cls(
             keepalive_seconds=float(env("REFUNDS_WS_KEEPALIVE_SECONDS", d.keepalive_seconds)),
             idle_seconds=float(env("REFUNDS_WS_IDLE_SECONDS", d.idle_seconds)),
-            init_timeout_seconds=float(env("REFUNDS_WS_INIT_TIMEOUT_SECONDS",
-                                           d.init_timeout_seconds)),
-            max_subscriptions_per_connection=int(env("REFUNDS_WS_MAX_SUBSCRIPTIONS",
-                                                     d.max_subscriptions_per_connection)),
+            init_timeout_seconds=float(
+                env("REFUNDS_WS_INIT_TIMEOUT_SECONDS", d.init_timeout_seconds)
+            ),
+            max_subscriptions_per_connection=int(
+                env("REFUNDS_WS_MAX_SUBSCRIPTIONS", d.max_subscriptions_per_connection)
+            ),
             max_connections=int(env("REFUNDS_WS_MAX_CONNECTIONS", d.max_connections)),
             max_subscribers=int(env("REFUNDS_MAX_SUBSCRIBERS", d.max_subscribers)),
             queue_size=int(env("REFUNDS_SUBSCRIBER_QUEUE_SIZE", d.queue_size)),

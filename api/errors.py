@@ -43,7 +43,7 @@ class UserErrorCode(enum.Enum):
 class UserError:
     code: UserErrorCode
     field: list[str] | None = strawberry.field(
-        description="Path to the input field at fault, e.g. [\"input\", \"amount\"]."
+        description='Path to the input field at fault, e.g. ["input", "amount"].'
     )
     message: str
 
@@ -96,11 +96,22 @@ class MaskFaults(MaskErrors):
         masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
         return masked
 
+    def _process_result(self, result: object) -> None:
+        # strawberry checks `isinstance(result, _ResultWithErrors)`, a runtime-checkable
+        # Protocol: ~70 µs a result on Python 3.11, paid by every operation and every pushed
+        # change. Reading `errors` directly does the same job.
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = self._process_errors(errors)  # type: ignore[attr-defined]
+
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         processed = super()._process_errors(errors)
         for error in processed:
             if not (error.extensions or {}).get("code"):
-                code = ("BAD_USER_INPUT" if error.message.startswith("Variable ")
-                        else "GRAPHQL_VALIDATION_FAILED")
+                code = (
+                    "BAD_USER_INPUT"
+                    if error.message.startswith("Variable ")
+                    else "GRAPHQL_VALIDATION_FAILED"
+                )
                 error.extensions = {**(error.extensions or {}), "code": code}
         return processed

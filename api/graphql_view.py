@@ -7,18 +7,18 @@ import logging
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from cross_web import HTTPException
 
 from api import fastpath
 from api.context import Context, Services
 from api.metrics import HTTP_REJECTIONS
-from api.schema import VALIDATION_RULES
+from api.schema import VALIDATION_RULES, graphql_core_schema
 from api.ws_handlers import LegacyWSHandler, TransportWSHandler
 
 log = logging.getLogger("refunds.api")
@@ -47,7 +47,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         super().__init__(**kwargs)
         self.services = services
         self.websockets_open = 0
-        self.fast_path = fastpath.build(self.schema._schema, VALIDATION_RULES)
+        self.fast_path = fastpath.build(graphql_core_schema(), VALIDATION_RULES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -89,9 +89,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def _fast_path(self, request: Request, principal: Any) -> Response | None:
         """A trusted operation answered by its compiled plan (api/fastpath), or None."""
-        if self.fast_path is None or request.method != "POST" or not request.headers.get(
-            "content-type", ""
-        ).startswith("application/json"):
+        if (
+            self.fast_path is None
+            or request.method != "POST"
+            or not request.headers.get("content-type", "").startswith("application/json")
+        ):
             return None
         body = await self.fast_path.respond(await request.body(), principal, self.services.reads)
         return None if body is None else Response(body, media_type="application/json")
@@ -108,7 +110,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         principal = request.scope.get("state", {}).get("principal")
         return Context(self.services, request, response, principal)
 
-    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+    def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:

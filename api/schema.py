@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
-from strawberry.schema.config import StrawberryConfig
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSchema
 from graphql.validation import ValidationRule
 from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
+from strawberry.schema.config import StrawberryConfig
 
-from api.fast_masking import FastMaskFaults
+from api.errors import MaskFaults
 from api.merchants.mutations import PlatformMutations
 from api.merchants.queries import MerchantQueries
 from api.merchants.types import MerchantType
@@ -57,7 +57,9 @@ class MaxTokens(ValidationRule):
                 count += 1
                 token = token.next
             if count > MAX_TOKENS:
-                context.report_error(GraphQLError(f"The document has more than {MAX_TOKENS} tokens."))
+                context.report_error(
+                    GraphQLError(f"The document has more than {MAX_TOKENS} tokens.")
+                )
 
 
 # Rules are built once: a per-request limiter makes ValidationCache miss (STACK-NOTES.md).
@@ -75,15 +77,22 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         execution_context_class=SharedEventExecutor,  # one execution per pushed change
         types=[TransactionType, RefundType, MerchantType],
-        config=StrawberryConfig(scalar_map={MinorUnits: MinorUnitsScalar, datetime: DateTimeScalar}),
+        config=StrawberryConfig(
+            scalar_map={MinorUnits: MinorUnitsScalar, datetime: DateTimeScalar}
+        ),
         extensions=[
             lambda: AddValidationRules(VALIDATION_RULES),
             lambda: ParserCache(maxsize=CACHE_SIZE),
             lambda: ValidationCache(maxsize=CACHE_SIZE),
-            FastMaskFaults,  # MaskFaults, minus a slow per-result check (api/fast_masking.py)
+            MaskFaults,
             OperationMetrics,
         ],
     )
 
 
 schema = build_schema()
+
+
+def graphql_core_schema() -> GraphQLSchema:
+    """The graphql-core schema strawberry built (it has no public accessor for it)."""
+    return schema._schema

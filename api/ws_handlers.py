@@ -129,8 +129,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         broker = self.view.services.broker
         assert broker is not None
         head = b'{"id":' + orjson.dumps(operation.id) + b',"type":"next","payload":'
-        async with broker.subscribe(self.context.principal.merchant_id, live.refund_id,
-                                    live.transaction_id) as subscriber:
+        async with broker.subscribe(
+            self.context.principal.merchant_id, live.refund_id, live.transaction_id
+        ) as subscriber:
             while True:
                 try:
                     pushed = await subscriber.next()

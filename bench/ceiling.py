@@ -25,25 +25,44 @@ from starlette.routing import Route
 
 from bench.workloads import REFUND, TRANSACTIONS
 
-TX_COLUMNS = ("id, merchant_id, reference, order_id, amount, currency, status, payment_method, "
-              "source, created_at")
-REFUND_COLUMNS = ("id, merchant_id, transaction_id, amount, currency, status, reason, notes, "
-                  "metadata, speed_requested, speed_processed, destination_kind, "
-                  "destination_display, failure_code, failure_message, bank_reference, "
-                  "estimated_settlement_at, created_at, updated_at, processed_at")
+TX_COLUMNS = (
+    "id, merchant_id, reference, order_id, amount, currency, status, payment_method, "
+    "source, created_at"
+)
+REFUND_COLUMNS = (
+    "id, merchant_id, transaction_id, amount, currency, status, reason, notes, "
+    "metadata, speed_requested, speed_processed, destination_kind, "
+    "destination_display, failure_code, failure_message, bank_reference, "
+    "estimated_settlement_at, created_at, updated_at, processed_at"
+)
 RELEASED = ("FAILED", "CANCELLED", "REVERSED")
 AUTH_SQL = "SELECT merchant_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
-PAGE_SQL = (f"SELECT {TX_COLUMNS} FROM transactions WHERE merchant_id = $1 "
-            "ORDER BY created_at DESC, id DESC LIMIT $2")
-PAGE_AFTER_SQL = (f"SELECT {TX_COLUMNS} FROM transactions WHERE merchant_id = $1 "
-                  "AND (created_at, id) < ($3, $4) ORDER BY created_at DESC, id DESC LIMIT $2")
-REFUNDS_OF_SQL = (f"SELECT {REFUND_COLUMNS} FROM refunds WHERE merchant_id = $1 "
-                  "AND transaction_id = ANY($2::uuid[]) ORDER BY created_at DESC, id DESC")
+PAGE_SQL = (
+    f"SELECT {TX_COLUMNS} FROM transactions WHERE merchant_id = $1 "
+    "ORDER BY created_at DESC, id DESC LIMIT $2"
+)
+PAGE_AFTER_SQL = (
+    f"SELECT {TX_COLUMNS} FROM transactions WHERE merchant_id = $1 "
+    "AND (created_at, id) < ($3, $4) ORDER BY created_at DESC, id DESC LIMIT $2"
+)
+REFUNDS_OF_SQL = (
+    f"SELECT {REFUND_COLUMNS} FROM refunds WHERE merchant_id = $1 "
+    "AND transaction_id = ANY($2::uuid[]) ORDER BY created_at DESC, id DESC"
+)
 REFUND_SQL = f"SELECT {REFUND_COLUMNS} FROM refunds WHERE merchant_id = $1 AND id = ANY($2::uuid[])"
 TX_SQL = f"SELECT {TX_COLUMNS} FROM transactions WHERE merchant_id = $1 AND id = ANY($2::uuid[])"
-UNAUTHENTICATED = orjson.dumps({"data": None, "errors": [{
-    "message": "Missing or unknown API key. Send Authorization: Bearer <key> (a merchant API key "
-               "or the admin token).", "extensions": {"code": "UNAUTHENTICATED"}}]})
+UNAUTHENTICATED = orjson.dumps(
+    {
+        "data": None,
+        "errors": [
+            {
+                "message": "Missing or unknown API key. Send Authorization: Bearer <key> "
+                "(a merchant API key or the admin token).",
+                "extensions": {"code": "UNAUTHENTICATED"},
+            }
+        ],
+    }
+)
 
 
 def stamp(value: datetime) -> str:
@@ -99,16 +118,38 @@ class Ceiling:
         edges = []
         for t in page:
             held = sum(r["amount"] for r in refunds[t["id"]] if r["status"] not in RELEASED)
-            edges.append({"cursor": cursor(t["created_at"], t["id"]), "node": {
-                "id": f"txn_{t['id'].hex}", "amount": t["amount"], "status": t["status"],
-                "createdAt": stamp(t["created_at"]), "refundedAmount": held,
-                "refundableAmount": max(t["amount"] - held, 0) if t["status"] == "SUCCESS" else 0,
-                "refunds": [{"id": f"rfd_{r['id'].hex}", "amount": r["amount"],
-                             "status": r["status"]} for r in refunds[t["id"]]],
-            }})
-        return {"transactions": {"edges": edges, "pageInfo": {
-            "hasNextPage": len(rows) > first,
-            "endCursor": edges[-1]["cursor"] if edges else None}}}
+            edges.append(
+                {
+                    "cursor": cursor(t["created_at"], t["id"]),
+                    "node": {
+                        "id": f"txn_{t['id'].hex}",
+                        "amount": t["amount"],
+                        "status": t["status"],
+                        "createdAt": stamp(t["created_at"]),
+                        "refundedAmount": held,
+                        "refundableAmount": max(t["amount"] - held, 0)
+                        if t["status"] == "SUCCESS"
+                        else 0,
+                        "refunds": [
+                            {
+                                "id": f"rfd_{r['id'].hex}",
+                                "amount": r["amount"],
+                                "status": r["status"],
+                            }
+                            for r in refunds[t["id"]]
+                        ],
+                    },
+                }
+            )
+        return {
+            "transactions": {
+                "edges": edges,
+                "pageInfo": {
+                    "hasNextPage": len(rows) > first,
+                    "endCursor": edges[-1]["cursor"] if edges else None,
+                },
+            }
+        }
 
     async def refund(self, merchant_id: UUID, public_id: str) -> dict:
         pool = self.pool
@@ -117,12 +158,22 @@ class Ceiling:
         if r is None:
             return {"refund": None}
         t = await pool.fetchrow(TX_SQL, merchant_id, [r["transaction_id"]])
-        return {"refund": {
-            "id": f"rfd_{r['id'].hex}", "amount": r["amount"], "currency": r["currency"],
-            "status": r["status"], "reason": r["reason"], "createdAt": stamp(r["created_at"]),
-            "transaction": {"id": f"txn_{t['id'].hex}", "amount": t["amount"],
-                            "status": t["status"], "paymentMethod": t["payment_method"]},
-        }}
+        return {
+            "refund": {
+                "id": f"rfd_{r['id'].hex}",
+                "amount": r["amount"],
+                "currency": r["currency"],
+                "status": r["status"],
+                "reason": r["reason"],
+                "createdAt": stamp(r["created_at"]),
+                "transaction": {
+                    "id": f"txn_{t['id'].hex}",
+                    "amount": t["amount"],
+                    "status": t["status"],
+                    "paymentMethod": t["payment_method"],
+                },
+            }
+        }
 
     async def graphql(self, request: Request) -> Response:
         merchant_id = await self.merchant(request.headers.get("authorization"))
@@ -150,8 +201,10 @@ def create_app() -> Starlette:
     async def healthz(_request: Request) -> Response:
         return Response(b"ok")
 
-    return Starlette(routes=[Route("/graphql", ceiling.graphql, methods=["POST"]),
-                             Route("/healthz", healthz)], lifespan=lifespan)
+    return Starlette(
+        routes=[Route("/graphql", ceiling.graphql, methods=["POST"]), Route("/healthz", healthz)],
+        lifespan=lifespan,
+    )
 
 
 def main() -> None:
@@ -159,8 +212,15 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8101)
     args = parser.parse_args()
-    uvicorn.run(create_app(), host=args.host, port=args.port, loop="uvloop", http="httptools",
-                log_level="warning", access_log=False)
+    uvicorn.run(
+        create_app(),
+        host=args.host,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":

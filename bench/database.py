@@ -29,9 +29,23 @@ class Database:
 
     def psql(self, sql: str) -> str:
         return subprocess.run(
-            [str(self.pg_bin("psql")), "-X", "-A", "-t", "-h", self.socket_dir, "-U", "postgres",
-             "-d", DATABASE, "-c", sql],
-            check=True, capture_output=True, text=True,
+            [
+                str(self.pg_bin("psql")),
+                "-X",
+                "-A",
+                "-t",
+                "-h",
+                self.socket_dir,
+                "-U",
+                "postgres",
+                "-d",
+                DATABASE,
+                "-c",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
 
     def version(self) -> str:

@@ -54,40 +54,99 @@ def write_targets(path: Path, requests: list[tuple[str, dict]], query: str) -> P
     return path
 
 
-def run_wrk(name: str, url: str, targets: Path, *, seconds: int, connections: int,
-            tag: str, threads: int = 1) -> Result:
-    cmd = [require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-           "-s", str(ROTATE_LUA), url, "--", str(targets), tag]
+def run_wrk(
+    name: str,
+    url: str,
+    targets: Path,
+    *,
+    seconds: int,
+    connections: int,
+    tag: str,
+    threads: int = 1,
+) -> Result:
+    cmd = [
+        require_wrk(),
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(ROTATE_LUA),
+        url,
+        "--",
+        str(targets),
+        tag,
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True)
     line = next((x for x in done.stdout.splitlines() if x.startswith("WRKJSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no summary:\n{done.stdout}\n{done.stderr}")
     raw = json.loads(line.removeprefix("WRKJSON "))
-    errors = sum(raw[k] for k in ("connect_errors", "read_errors", "write_errors",
-                                  "status_errors", "timeouts"))
-    return Result(name, raw["requests"], raw["duration_us"] / 1e6, raw["p50_us"] / 1000,
-                  raw["p99_us"] / 1000, errors)
+    errors = sum(
+        raw[k]
+        for k in ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts")
+    )
+    return Result(
+        name,
+        raw["requests"],
+        raw["duration_us"] / 1e6,
+        raw["p50_us"] / 1000,
+        raw["p99_us"] / 1000,
+        errors,
+    )
 
 
-def run_pgbench(name: str, pgbench: Path, script: Path, *, socket_dir: str, database: str,
-                seconds: int, clients: int, defines: dict[str, int], log_dir: Path) -> Result:
+def run_pgbench(
+    name: str,
+    pgbench: Path,
+    script: Path,
+    *,
+    socket_dir: str,
+    database: str,
+    seconds: int,
+    clients: int,
+    defines: dict[str, int],
+    log_dir: Path,
+) -> Result:
     """pgbench in prepared mode; p50/p99 from its per-transaction log."""
     for old in log_dir.glob("pgbench_log*"):
         old.unlink()
-    cmd = [str(pgbench), "-n", "-M", "prepared", "-c", str(clients), "-j", "2",
-           "-T", str(seconds), "-f", str(script), "-h", socket_dir, "-U", "postgres",
-           "-l", "--log-prefix", str(log_dir / "pgbench_log")]
+    cmd = [
+        str(pgbench),
+        "-n",
+        "-M",
+        "prepared",
+        "-c",
+        str(clients),
+        "-j",
+        "2",
+        "-T",
+        str(seconds),
+        "-f",
+        str(script),
+        "-h",
+        socket_dir,
+        "-U",
+        "postgres",
+        "-l",
+        "--log-prefix",
+        str(log_dir / "pgbench_log"),
+    ]
     for key, value in defines.items():
         cmd += ["-D", f"{key}={value}"]
-    done = subprocess.run(cmd + [database], capture_output=True, text=True,
-                          timeout=seconds + 60, check=False)
+    done = subprocess.run(
+        cmd + [database], capture_output=True, text=True, timeout=seconds + 60, check=False
+    )
     if done.returncode not in (0, 2) or "tps = " not in done.stdout:
         raise RuntimeError(f"pgbench failed:\n{done.stdout}\n{done.stderr}")
-    committed = int(re.search(r"number of transactions actually processed: (\d+)",
-                              done.stdout).group(1))
+    committed = int(
+        re.search(r"number of transactions actually processed: (\d+)", done.stdout).group(1)
+    )
     failed = re.search(r"number of failed transactions: (\d+)", done.stdout)
-    tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)",
-                          done.stdout).group(1))
+    tps = float(
+        re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout).group(1)
+    )
     latencies = []
     for log in log_dir.glob("pgbench_log*"):
         for row in log.read_text().splitlines():
@@ -98,5 +157,4 @@ def run_pgbench(name: str, pgbench: Path, script: Path, *, socket_dir: str, data
     if len(latencies) > 1:
         q = statistics.quantiles(latencies, n=100, method="inclusive")
     seconds_run = committed / tps if tps else float(seconds)
-    return Result(name, committed, seconds_run, q[49], q[98],
-                  int(failed.group(1)) if failed else 0)
+    return Result(name, committed, seconds_run, q[49], q[98], int(failed.group(1)) if failed else 0)

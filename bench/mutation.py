@@ -23,9 +23,19 @@ def targets(seeded: Seeded, count: int, rng: random.Random) -> list[tuple[str, d
     for _ in range(count):
         n = 10 * rng.randrange(total // 10) + 1
         merchant = (n - 1) // seeded.per_merchant + 1
-        out.append((seeded.keys[merchant - 1], {"input": {
-            "transactionId": f"txn_{transaction_uuid(n).hex}", "amount": AMOUNT,
-            "reason": "CUSTOMER_REQUEST", "idempotencyKey": "@@KEY@@"}}))
+        out.append(
+            (
+                seeded.keys[merchant - 1],
+                {
+                    "input": {
+                        "transactionId": f"txn_{transaction_uuid(n).hex}",
+                        "amount": AMOUNT,
+                        "reason": "CUSTOMER_REQUEST",
+                        "idempotencyKey": "@@KEY@@",
+                    }
+                },
+            )
+        )
     return out
 
 
@@ -38,20 +48,40 @@ async def refund_count(dsn: str) -> int:
 
 
 def prepare(seeded: Seeded, work_dir: Path, rng: random.Random) -> Path:
-    return write_targets(work_dir / "initiate_refund.tsv", targets(seeded, 20_000, rng),
-                         INITIATE_REFUND)
+    return write_targets(
+        work_dir / "initiate_refund.tsv", targets(seeded, 20_000, rng), INITIATE_REFUND
+    )
 
 
 def run_http(url: str, targets_file: Path, *, seconds: int, connections: int, tag: str) -> Result:
-    return run_wrk("initiateRefund (GraphQL)", url, targets_file, seconds=seconds,
-                   connections=connections, tag=tag)
+    return run_wrk(
+        "initiateRefund (GraphQL)",
+        url,
+        targets_file,
+        seconds=seconds,
+        connections=connections,
+        tag=tag,
+    )
 
 
-def run_sql(pgbench: Path, seeded: Seeded, *, socket_dir: str, database: str, seconds: int,
-            clients: int, work_dir: Path) -> Result:
+def run_sql(
+    pgbench: Path,
+    seeded: Seeded,
+    *,
+    socket_dir: str,
+    database: str,
+    seconds: int,
+    clients: int,
+    work_dir: Path,
+) -> Result:
     return run_pgbench(
-        "initiateRefund SQL (pgbench)", pgbench, PGBENCH_SCRIPT, socket_dir=socket_dir,
-        database=database, seconds=seconds, clients=clients,
+        "initiateRefund SQL (pgbench)",
+        pgbench,
+        PGBENCH_SCRIPT,
+        socket_dir=socket_dir,
+        database=database,
+        seconds=seconds,
+        clients=clients,
         defines={"per": seeded.per_merchant, "ntx": seeded.merchants * seeded.per_merchant},
         log_dir=work_dir,
     )

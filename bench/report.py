@@ -12,10 +12,21 @@ from importlib import metadata
 from pathlib import Path
 
 LEVERS = Path(__file__).parent / "LEVERS.md"
-PACKAGES = ["strawberry-graphql", "graphql-core", "starlette", "uvicorn", "uvloop", "httptools",
-            "sqlalchemy", "asyncpg", "orjson"]
-TITLES = {"a": "(a) transactions(first: 20) with refundedAmount, refundableAmount, refunds",
-          "b": "(b) refund(id:) with its transaction"}
+PACKAGES = [
+    "strawberry-graphql",
+    "graphql-core",
+    "starlette",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "sqlalchemy",
+    "asyncpg",
+    "orjson",
+]
+TITLES = {
+    "a": "(a) transactions(first: 20) with refundedAmount, refundableAmount, refunds",
+    "b": "(b) refund(id:) with its transaction",
+}
 
 
 def machine() -> str:
@@ -56,8 +67,10 @@ def med(rows: list[dict], key: str) -> float:
 def _row(name: str, rows: list[dict]) -> str:
     per_round = " / ".join(f"{r['rps']:.0f}" for r in rows)
     errors = sum(r["errors"] for r in rows)
-    return (f"| {name} | {med(rows, 'rps'):.0f} | {med(rows, 'p50_ms'):.1f} | "
-            f"{med(rows, 'p99_ms'):.1f} | {per_round} | {errors} |")
+    return (
+        f"| {name} | {med(rows, 'rps'):.0f} | {med(rows, 'p50_ms'):.1f} | "
+        f"{med(rows, 'p99_ms'):.1f} | {per_round} | {errors} |"
+    )
 
 
 def _ratios(ours: list[dict], base: list[dict]) -> tuple[float, float]:
@@ -67,16 +80,18 @@ def _ratios(ours: list[dict], base: list[dict]) -> tuple[float, float]:
     return (statistics.median(per_round) if per_round else 0.0), of_medians
 
 
-HEADER = ("| | median req/s | p50 ms | p99 ms | req/s per round | errors |\n"
-          "|---|---|---|---|---|---|")
+HEADER = (
+    "| | median req/s | p50 ms | p99 ms | req/s per round | errors |\n|---|---|---|---|---|---|"
+)
 
 
 def reads_section(reads: dict) -> list[str]:
     out = ["## Reads: GraphQL service against the hand-written ceiling", ""]
     for key, title in TITLES.items():
         base = reads.get(f"{key}-ceiling", [])
-        variants = sorted(n.split("-", 1)[1] for n in reads
-                          if n.startswith(f"{key}-") and n != f"{key}-ceiling")
+        variants = sorted(
+            n.split("-", 1)[1] for n in reads if n.startswith(f"{key}-") and n != f"{key}-ceiling"
+        )
         if not variants:
             continue
         out += [f"### {title}", "", HEADER]
@@ -84,8 +99,10 @@ def reads_section(reads: dict) -> list[str]:
         out += [_row("ceiling (Starlette + asyncpg + orjson)", base), ""]
         for v in variants:
             by_round, of_medians = _ratios(reads[f"{key}-{v}"], base)
-            out.append(f"- **`{v}` ÷ ceiling: {by_round:.2f}** (median of per-round ratios; "
-                       f"ratio of medians {of_medians:.2f})")
+            out.append(
+                f"- **`{v}` ÷ ceiling: {by_round:.2f}** (median of per-round ratios; "
+                f"ratio of medians {of_medians:.2f})"
+            )
         out.append("")
     return out
 
@@ -99,27 +116,34 @@ def mutation_section(mut: dict, connections: str) -> list[str]:
     asked = sum(r["requests"] for r in ours)
     p99 = med(ours, "p99_ms")
     return [
-        f"## initiateRefund at {connections} concurrent clients against pgbench", "",
+        f"## initiateRefund at {connections} concurrent clients against pgbench",
+        "",
         "The same SQL transaction (bench/initiate_refund.sql: idempotency claim, transaction "
         "FOR NO KEY UPDATE, held sum, merchant FOR NO KEY UPDATE, INSERT refund, INSERT event + "
         "pg_notify, UPDATE balance, INSERT ledger entry, UPDATE idempotency key) run by pgbench "
         "-M prepared "
-        "on the same database, alternating with the mutation over HTTP.", "",
-        HEADER.replace("req/s", "tx/s"), _row("initiateRefund over GraphQL", ours),
-        _row("pgbench, same SQL", base), "",
+        "on the same database, alternating with the mutation over HTTP.",
+        "",
+        HEADER.replace("req/s", "tx/s"),
+        _row("initiateRefund over GraphQL", ours),
+        _row("pgbench, same SQL", base),
+        "",
         f"**Ratio GraphQL ÷ pgbench: {by_round:.2f}** (ratio of medians {of_medians:.2f}); "
         f"goal ≥ 0.5. p99 {p99:.1f} ms (goal < 50 ms): "
         f"{'met' if p99 < 50 else 'not met'}. Refunds created by the GraphQL runs: {created} of "
-        f"{asked} requests.", "",
+        f"{asked} requests.",
+        "",
     ]
 
 
 def render(run: dict) -> str:
     args = run["args"]
     lines = [
-        "# Benchmark report", "",
+        "# Benchmark report",
+        "",
         f"Generated {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `{run['command']}`. "
-        f"{args.get('label', '')}", "",
+        f"{args.get('label', '')}",
+        "",
         f"- Machine: {machine()}",
         f"- Versions: {versions(run['postgres'])}",
         f"- Load: wrk, {args['connections']} connections, 1 thread, {args['duration']} s per "

@@ -25,8 +25,10 @@ from bench.seed import seed
 from bench.workloads import REFUND, TRANSACTIONS, refund_requests, transactions_requests
 
 HERE = Path(__file__).parent
-READS = {"a": ("transactions(first: 20) + refunds", TRANSACTIONS, transactions_requests),
-         "b": ("refund(id:) + transaction", REFUND, refund_requests)}
+READS = {
+    "a": ("transactions(first: 20) + refunds", TRANSACTIONS, transactions_requests),
+    "b": ("refund(id:) + transaction", REFUND, refund_requests),
+}
 
 
 def stop_on_sigterm() -> None:
@@ -49,24 +51,45 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--duration", type=int, default=10, help="seconds per measurement (10)")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds (3)")
     p.add_argument("--connections", type=int, default=32, help="concurrent clients (32)")
-    p.add_argument("--warmup", type=int, default=5,
-                   help="seconds of unrecorded load per server and workload first (5): fills "
-                        "the pools, prepares statements, warms PostgreSQL's cache")
+    p.add_argument(
+        "--warmup",
+        type=int,
+        default=5,
+        help="seconds of unrecorded load per server and workload first (5): fills "
+        "the pools, prepares statements, warms PostgreSQL's cache",
+    )
     p.add_argument("--merchants", type=int, default=50)
     p.add_argument("--per-merchant", type=int, default=10_000, help="transactions per merchant")
-    p.add_argument("--quick", action="store_true",
-                   help="10 merchants x 2,000 transactions, 5 s per measurement")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="10 merchants x 2,000 transactions, 5 s per measurement",
+    )
     p.add_argument("--skip-reads", action="store_true")
     p.add_argument("--skip-mutation", action="store_true")
-    p.add_argument("--service-env", action="append", default=[], metavar="NAME=VALUE",
-                   help="extra environment for the service (to measure a lever on or off)")
-    p.add_argument("--variant", action="append", default=[], metavar="NAME:ENV=VALUE,...",
-                   help="also run the service with this environment, as another process, in "
-                        "the same alternating rounds (e.g. nofast:REFUNDS_FAST_PATH=0; "
-                        "ROOT=<dir> runs other code)")
-    p.add_argument("--service-root", type=Path, default=servers.ROOT,
-                   help="the service's code to run (default: this checkout; e.g. a `git archive` "
-                        "snapshot to measure a commit)")
+    p.add_argument(
+        "--service-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the service (to measure a lever on or off)",
+    )
+    p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:ENV=VALUE,...",
+        help="also run the service with this environment, as another process, in "
+        "the same alternating rounds (e.g. nofast:REFUNDS_FAST_PATH=0; "
+        "ROOT=<dir> runs other code)",
+    )
+    p.add_argument(
+        "--service-root",
+        type=Path,
+        default=servers.ROOT,
+        help="the service's code to run (default: this checkout; e.g. a `git archive` "
+        "snapshot to measure a commit)",
+    )
     p.add_argument("--report", type=Path, default=HERE / "REPORT.md")
     p.add_argument("--label", default="", help="a note for the report's header")
     args = p.parse_args(argv)
@@ -76,8 +99,9 @@ def options(argv: list[str] | None) -> argparse.Namespace:
 
 
 def post(url: str, key: str, body: bytes) -> bytes:
-    request = urllib.request.Request(url, body, {"Authorization": f"Bearer {key}",
-                                                  "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, body, {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.read()
 
@@ -90,14 +114,20 @@ def verify_same_json(service: str, ceiling: str, targets: Path, sample: int = 40
         key = auth.removeprefix("Bearer ")
         ours, theirs = post(service, key, body.encode()), post(ceiling, key, body.encode())
         if ours != theirs or b'"errors"' in ours:
-            raise SystemExit(f"service and ceiling differ for {body}:\n{ours[:600]!r}\n"
-                             f"{theirs[:600]!r}")
+            raise SystemExit(
+                f"service and ceiling differ for {body}:\n{ours[:600]!r}\n{theirs[:600]!r}"
+            )
     return len(lines)
 
 
-def measure_reads(args: argparse.Namespace, services: list[servers.Server],
-                  ceiling: servers.Server, work: Path, rng: random.Random,
-                  seeded) -> dict[str, list[dict]]:  # type: ignore[no-untyped-def]
+def measure_reads(
+    args: argparse.Namespace,
+    services: list[servers.Server],
+    ceiling: servers.Server,
+    work: Path,
+    rng: random.Random,
+    seeded,
+) -> dict[str, list[dict]]:  # type: ignore[no-untyped-def]
     files = {}
     for key, (_title, query, make) in READS.items():
         files[key] = write_targets(work / f"{key}.tsv", make(seeded, 5_000, rng), query)
@@ -105,25 +135,46 @@ def measure_reads(args: argparse.Namespace, services: list[servers.Server],
             checked = verify_same_json(service.url, ceiling.url, files[key])
             progress(f"({key}) {service.name} and ceiling: identical bytes for {checked} requests")
         for server in (*services, ceiling):  # warm-up, not recorded
-            run_wrk("warm", server.url, files[key], seconds=args.warmup,
-                    connections=args.connections, tag="warm")
+            run_wrk(
+                "warm",
+                server.url,
+                files[key],
+                seconds=args.warmup,
+                connections=args.connections,
+                tag="warm",
+            )
     results: dict[str, list[dict]] = {
-        f"{k}-{s.name}": [] for k in READS for s in (*services, ceiling)}
+        f"{k}-{s.name}": [] for k in READS for s in (*services, ceiling)
+    }
     for r in range(1, args.rounds + 1):
         order = [(k, s) for k in READS for s in (*services, ceiling)]
         if r % 2 == 0:
             order.reverse()
         for key, server in order:
-            res = run_wrk(f"{key}-{server.name}", server.url, files[key], seconds=args.duration,
-                          connections=args.connections, tag=f"r{r}")
+            res = run_wrk(
+                f"{key}-{server.name}",
+                server.url,
+                files[key],
+                seconds=args.duration,
+                connections=args.connections,
+                tag=f"r{r}",
+            )
             results[res.name].append(res.as_dict())
-            progress(f"round {r}/{args.rounds} ({key}) {server.name:14s} {res.rps:8.0f} req/s  "
-                     f"p50 {res.p50_ms:6.1f} ms  p99 {res.p99_ms:6.1f} ms  errors {res.errors}")
+            progress(
+                f"round {r}/{args.rounds} ({key}) {server.name:14s} {res.rps:8.0f} req/s  "
+                f"p50 {res.p50_ms:6.1f} ms  p99 {res.p99_ms:6.1f} ms  errors {res.errors}"
+            )
     return results
 
 
-def measure_mutation(args: argparse.Namespace, db: database.Database, service: servers.Server,
-                     work: Path, rng: random.Random, seeded) -> dict[str, list[dict]]:  # type: ignore[no-untyped-def]
+def measure_mutation(
+    args: argparse.Namespace,
+    db: database.Database,
+    service: servers.Server,
+    work: Path,
+    rng: random.Random,
+    seeded,
+) -> dict[str, list[dict]]:  # type: ignore[no-untyped-def]
     targets = mutation.prepare(seeded, work, rng)
     pgbench = db.pg_bin("pgbench")
     results: dict[str, list[dict]] = {"graphql": [], "pgbench": []}
@@ -133,17 +184,30 @@ def measure_mutation(args: argparse.Namespace, db: database.Database, service: s
         for step in steps:
             before = asyncio.run(mutation.refund_count(db.url))
             if step == "graphql":
-                res: Result = mutation.run_http(service.url, targets, seconds=args.duration,
-                                                connections=args.connections, tag=f"m{r}")
+                res: Result = mutation.run_http(
+                    service.url,
+                    targets,
+                    seconds=args.duration,
+                    connections=args.connections,
+                    tag=f"m{r}",
+                )
             else:
-                res = mutation.run_sql(pgbench, seeded, socket_dir=db.socket_dir,
-                                       database=database.DATABASE, seconds=args.duration,
-                                       clients=args.connections, work_dir=work)
+                res = mutation.run_sql(
+                    pgbench,
+                    seeded,
+                    socket_dir=db.socket_dir,
+                    database=database.DATABASE,
+                    seconds=args.duration,
+                    clients=args.connections,
+                    work_dir=work,
+                )
             created = asyncio.run(mutation.refund_count(db.url)) - before
             results[step].append({**res.as_dict(), "refunds_created": created})
-            progress(f"round {r}/{args.rounds} initiateRefund {step:8s} {res.rps:7.0f}/s  "
-                     f"p50 {res.p50_ms:6.1f} ms  p99 {res.p99_ms:6.1f} ms  "
-                     f"created {created} of {res.requests}")
+            progress(
+                f"round {r}/{args.rounds} initiateRefund {step:8s} {res.rps:7.0f}/s  "
+                f"p50 {res.p50_ms:6.1f} ms  p99 {res.p99_ms:6.1f} ms  "
+                f"created {created} of {res.requests}"
+            )
     return results
 
 
@@ -171,19 +235,27 @@ def main(argv: list[str] | None = None) -> None:
             name, _, env = variant.partition(":")
             more = dict(item.split("=", 1) for item in env.split(",") if item)
             root = Path(more.pop("ROOT", args.service_root))  # ROOT=<dir>: other code
-            services.append(servers.start_service(db.url, token, work, root,
-                                                  {**extra, **more}, name=f"graphql-{name}"))
+            services.append(
+                servers.start_service(
+                    db.url, token, work, root, {**extra, **more}, name=f"graphql-{name}"
+                )
+            )
         ceiling = servers.start_ceiling(db.url, work)
         for server in (*services, ceiling):
             server.wait_ready()
         service = services[0]
         given = list(argv if argv is not None else sys.argv[1:])
         if "--label" in given:  # the label is printed on its own
-            del given[given.index("--label"):given.index("--label") + 2]
+            del given[given.index("--label") : given.index("--label") + 2]
         command = " ".join(["python -m bench", *given])
-        run = {"args": {k: str(v) for k, v in vars(args).items()}, "counts": seeded.counts,
-               "command": command,
-               "postgres": db.version(), "reads": {}, "mutation": {}}
+        run = {
+            "args": {k: str(v) for k, v in vars(args).items()},
+            "counts": seeded.counts,
+            "command": command,
+            "postgres": db.version(),
+            "reads": {},
+            "mutation": {},
+        }
         if not args.skip_reads:
             run["reads"] = measure_reads(args, services, ceiling, work, rng, seeded)
         for server in (*services[1:], ceiling):  # their pools would crowd out pgbench's clients

@@ -37,8 +37,16 @@ HISTORIES = {
     "CANCELLED": ["PENDING", "CANCELLED"],
     "REVERSED": ["PENDING", "PROCESSING", "PROCESSED", "REVERSED"],
 }
-STATUS_WEIGHTS = {"PROCESSED": 50, "PENDING": 8, "PROCESSING": 8, "FAILED": 8,
-                  "ACTION_REQUIRED": 6, "CANCELLED": 8, "REVERSED": 6, "ON_HOLD": 6}
+STATUS_WEIGHTS = {
+    "PROCESSED": 50,
+    "PENDING": 8,
+    "PROCESSING": 8,
+    "FAILED": 8,
+    "ACTION_REQUIRED": 6,
+    "CANCELLED": 8,
+    "REVERSED": 6,
+    "ON_HOLD": 6,
+}
 RELEASED = {"FAILED", "CANCELLED", "REVERSED"}
 FAILURES = {"FAILED": "REJECTED_BY_BANK", "ACTION_REQUIRED": "CUSTOMER_ACCOUNT_FROZEN"}
 
@@ -78,12 +86,16 @@ class _Rows:
 
 def _source(method: str, n: int) -> str:
     last4 = f"{n % 10000:04d}"
-    return {"UPI": f"customer{n}@okaxis", "CARD": f"card •••• {last4}",
-            "NET_BANKING": f"HDFC a/c ••••{last4}"}.get(method, f"wallet ••••{last4}")
+    return {
+        "UPI": f"customer{n}@okaxis",
+        "CARD": f"card •••• {last4}",
+        "NET_BANKING": f"HDFC a/c ••••{last4}",
+    }.get(method, f"wallet ••••{last4}")
 
 
-def _refund_rows(rng: random.Random, rows: _Rows, m_id: UUID, tx: tuple, now: datetime,
-                 moves: list[tuple]) -> list[UUID]:
+def _refund_rows(
+    rng: random.Random, rows: _Rows, m_id: UUID, tx: tuple, now: datetime, moves: list[tuple]
+) -> list[UUID]:
     """One to three refunds of one transaction, holding at most 80% of its amount."""
     t_id, amount, created, method, source = tx[0], tx[4], tx[9], tx[7], tx[8]
     count = rng.randint(1, 3)
@@ -101,14 +113,35 @@ def _refund_rows(rng: random.Random, rows: _Rows, m_id: UUID, tx: tuple, now: da
         steps = [start + timedelta(minutes=7 * k) for k in range(len(history))]
         processed = steps[2] if status in {"PROCESSED", "REVERSED"} else None
         failure = FAILURES.get(status)
-        rows.refunds.append((
-            r_id, m_id, t_id, share, "INR", status, rng.choice(REASONS), None, None,
-            "NORMAL", "NORMAL" if processed else None, "ORIGINAL_SOURCE", source, None,
-            failure, "Simulated outcome." if failure else None,
-            f"ARN{rng.randrange(10**11):011d}" if processed else None,
-            start + timedelta(days=1 if method in ("UPI", "WALLET") else 7),
-            start, steps[-1], processed, 0, None, None, None,
-        ))
+        rows.refunds.append(
+            (
+                r_id,
+                m_id,
+                t_id,
+                share,
+                "INR",
+                status,
+                rng.choice(REASONS),
+                None,
+                None,
+                "NORMAL",
+                "NORMAL" if processed else None,
+                "ORIGINAL_SOURCE",
+                source,
+                None,
+                failure,
+                "Simulated outcome." if failure else None,
+                f"ARN{rng.randrange(10**11):011d}" if processed else None,
+                start + timedelta(days=1 if method in ("UPI", "WALLET") else 7),
+                start,
+                steps[-1],
+                processed,
+                0,
+                None,
+                None,
+                None,
+            )
+        )
         for s, at in zip(history, steps, strict=True):
             rows.events.append((m_id, r_id, s, at, None, failure if s == status else None))
         if status != "ON_HOLD":
@@ -131,9 +164,18 @@ def _merchant(rng: random.Random, rows: _Rows, seeded: Seeded, m: int, now: date
     for i in range(per):
         n = (m - 1) * per + i + 1
         method = METHODS[rng.randrange(4)]
-        tx = (transaction_uuid(n), m_id, f"pay_{n:09d}", f"order_{n:09d}",
-              rng.randrange(100_00, 50_000_00, 50), "INR", transaction_status(n), method,
-              _source(method, n), now - WINDOW + step * i + timedelta(seconds=rng.random()))
+        tx = (
+            transaction_uuid(n),
+            m_id,
+            f"pay_{n:09d}",
+            f"order_{n:09d}",
+            rng.randrange(100_00, 50_000_00, 50),
+            "INR",
+            transaction_status(n),
+            method,
+            _source(method, n),
+            now - WINDOW + step * i + timedelta(seconds=rng.random()),
+        )
         rows.transactions.append(tx)
         # A third of all transactions carry refunds; only SUCCESS ones can (8 in 10 are).
         if tx[6] == "SUCCESS" and rng.random() < 0.4167:
@@ -151,17 +193,55 @@ def _merchant(rng: random.Random, rows: _Rows, seeded: Seeded, m: int, now: date
 TABLES = {
     "merchants": ["id", "name", "currency", "balance", "created_at"],
     "api_keys": ["id", "merchant_id", "key_hash", "display_prefix", "created_at"],
-    "transactions": ["id", "merchant_id", "reference", "order_id", "amount", "currency", "status",
-                     "payment_method", "source", "created_at"],
-    "refunds": ["id", "merchant_id", "transaction_id", "amount", "currency", "status", "reason",
-                "notes", "metadata", "speed_requested", "speed_processed", "destination_kind",
-                "destination_display", "destination_details", "failure_code",
-                "failure_message", "bank_reference", "estimated_settlement_at", "created_at",
-                "updated_at", "processed_at", "attempts", "next_attempt_at", "claimed_by",
-                "claim_expires_at"],
+    "transactions": [
+        "id",
+        "merchant_id",
+        "reference",
+        "order_id",
+        "amount",
+        "currency",
+        "status",
+        "payment_method",
+        "source",
+        "created_at",
+    ],
+    "refunds": [
+        "id",
+        "merchant_id",
+        "transaction_id",
+        "amount",
+        "currency",
+        "status",
+        "reason",
+        "notes",
+        "metadata",
+        "speed_requested",
+        "speed_processed",
+        "destination_kind",
+        "destination_display",
+        "destination_details",
+        "failure_code",
+        "failure_message",
+        "bank_reference",
+        "estimated_settlement_at",
+        "created_at",
+        "updated_at",
+        "processed_at",
+        "attempts",
+        "next_attempt_at",
+        "claimed_by",
+        "claim_expires_at",
+    ],
     "refund_events": ["merchant_id", "refund_id", "status", "at", "message", "failure_code"],
-    "ledger_entries": ["merchant_id", "kind", "amount", "balance_after", "refund_id",
-                       "reference", "created_at"],
+    "ledger_entries": [
+        "merchant_id",
+        "kind",
+        "amount",
+        "balance_after",
+        "refund_id",
+        "reference",
+        "created_at",
+    ],
 }
 
 
@@ -176,8 +256,18 @@ async def seed(dsn: str, merchants: int, per_merchant: int, *, rng_seed: int = 2
     conn = await asyncpg.connect(dsn)
     try:
         async with conn.transaction():
-            for table, data in zip(TABLES, (rows.merchants, rows.api_keys, rows.transactions,
-                                            rows.refunds, rows.events, rows.ledger), strict=True):
+            for table, data in zip(
+                TABLES,
+                (
+                    rows.merchants,
+                    rows.api_keys,
+                    rows.transactions,
+                    rows.refunds,
+                    rows.events,
+                    rows.ledger,
+                ),
+                strict=True,
+            ):
                 await conn.copy_records_to_table(table, records=data, columns=TABLES[table])
                 seeded.counts[table] = len(data)
         await conn.execute("VACUUM (ANALYZE)")

@@ -57,11 +57,18 @@ class Server:
             self.process.wait(5)
 
 
-def _spawn(name: str, cmd: list[str], env: dict[str, str], log: Path, port: int,
-           cwd: Path = ROOT) -> Server:
+def _spawn(
+    name: str, cmd: list[str], env: dict[str, str], log: Path, port: int, cwd: Path = ROOT
+) -> Server:
     handle = log.open("w")
-    process = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **env}, stdout=handle,
-                               stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env={**os.environ, **env},
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     return Server(name, port, process, log)
 
 
@@ -73,22 +80,43 @@ REFUNDS = [sys.executable, "-c", "from api.cli import main; main()"]
 def migrate(database_url: str, service_root: Path) -> None:
     """The service root's own migrations (a snapshot may be behind the working tree)."""
     code = "import sys; from db.migrate import upgrade; upgrade(sys.argv[1])"
-    subprocess.run([sys.executable, "-c", code, database_url], cwd=service_root, check=True,
-                   timeout=300)
+    subprocess.run(
+        [sys.executable, "-c", code, database_url], cwd=service_root, check=True, timeout=300
+    )
 
 
-def start_service(database_url: str, admin_token: str, work_dir: Path, service_root: Path,
-                  extra_env: dict[str, str] | None = None, name: str = "graphql") -> Server:
+def start_service(
+    database_url: str,
+    admin_token: str,
+    work_dir: Path,
+    service_root: Path,
+    extra_env: dict[str, str] | None = None,
+    name: str = "graphql",
+) -> Server:
     port = free_port()
     # The refund processor is off: it would work through the refunds the initiateRefund runs
     # create while later rounds are measured (--service-env REFUNDS_PROCESSOR=on to include it).
     # Its pool keeps 20 connections, as many as the ceiling's asyncpg pool may open: at the
     # default 10 (+10 overflow) a 32-client run keeps opening and closing overflow connections.
-    env = {"DATABASE_URL": database_url, "REFUNDS_ADMIN_TOKEN": admin_token,
-           "REFUNDS_DATA_DIR": str(work_dir / "data"), "REFUNDS_PROCESSOR": "off",
-           "REFUNDS_DB_POOL_SIZE": "20", **(extra_env or {})}
-    cmd = [*REFUNDS, "serve", "--no-demo", "--host", "127.0.0.1",
-           "--port", str(port), "--log-level", "warning"]
+    env = {
+        "DATABASE_URL": database_url,
+        "REFUNDS_ADMIN_TOKEN": admin_token,
+        "REFUNDS_DATA_DIR": str(work_dir / "data"),
+        "REFUNDS_PROCESSOR": "off",
+        "REFUNDS_DB_POOL_SIZE": "20",
+        **(extra_env or {}),
+    }
+    cmd = [
+        *REFUNDS,
+        "serve",
+        "--no-demo",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     return _spawn(name, cmd, env, work_dir / f"{name}.log", port, service_root)
 
 

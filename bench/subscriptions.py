@@ -167,16 +167,31 @@ class Server:
 def server(database_url: str, log: Path, gc_threshold: str = "") -> Any:
     port = free_port()
     env = {
-        **os.environ, "DATABASE_URL": database_url, "REFUNDS_ADMIN_TOKEN": ADMIN_TOKEN,
-        "REFUNDS_PROCESSOR": "off", "REFUNDS_WS_MAX_CONNECTIONS": "20000",
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REFUNDS_ADMIN_TOKEN": ADMIN_TOKEN,
+        "REFUNDS_PROCESSOR": "off",
+        "REFUNDS_WS_MAX_CONNECTIONS": "20000",
         "REFUNDS_MAX_SUBSCRIBERS": "50000",
     }
     tune = f"import gc; gc.set_threshold({gc_threshold}); " if gc_threshold else ""
-    cmd = [sys.executable, "-c", tune + "from api.cli import main; main()", "serve", "--host",
-           "127.0.0.1", "--port", str(port), "--no-demo", "--log-level", "warning"]
+    cmd = [
+        sys.executable,
+        "-c",
+        tune + "from api.cli import main; main()",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-demo",
+        "--log-level",
+        "warning",
+    ]
     with log.open("ab") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -225,8 +240,14 @@ class RawSubscriber(asyncio.Protocol):
     the clients, on the same 2 cores as the server, cost as little as possible: a frame is
     timed and kept as bytes when it arrives, and parsed only after the measurement."""
 
-    def __init__(self, port: int, init: bytes, subscribes: list[bytes],
-                 sink: list[tuple[float, bytes]], state: dict[str, int]) -> None:
+    def __init__(
+        self,
+        port: int,
+        init: bytes,
+        subscribes: list[bytes],
+        sink: list[tuple[float, bytes]],
+        state: dict[str, int],
+    ) -> None:
         self.port, self.init, self.subscribes = port, init, subscribes
         self.sink, self.state = sink, state
         self.buffer = bytearray()
@@ -236,11 +257,13 @@ class RawSubscriber(asyncio.Protocol):
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
         key = base64.b64encode(os.urandom(16)).decode()
-        transport.write((
-            f"GET /graphql HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13"
-            "\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
-        ).encode())
+        transport.write(
+            (
+                f"GET /graphql HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13"
+                "\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+            ).encode()
+        )
 
     def data_received(self, data: bytes) -> None:
         now = time.monotonic()
@@ -253,7 +276,7 @@ class RawSubscriber(asyncio.Protocol):
                 self.state["failed"] += 1
                 self.transport.close()
                 return
-            del self.buffer[:end + 4]
+            del self.buffer[: end + 4]
             self.upgraded = True
             self.transport.write(_frame(self.init))
         buf = self.buffer
@@ -269,8 +292,8 @@ class RawSubscriber(asyncio.Protocol):
                 length, offset = int.from_bytes(buf[2:10], "big"), 10
             if len(buf) < offset + length:
                 return
-            payload = bytes(buf[offset:offset + length])
-            del buf[:offset + length]
+            payload = bytes(buf[offset : offset + length])
+            del buf[: offset + length]
             self.on_frame(opcode, payload, now)
 
     def on_frame(self, opcode: int, payload: bytes, now: float) -> None:
@@ -291,25 +314,28 @@ class RawSubscriber(asyncio.Protocol):
         self.state["closed"] += 1
 
 
-async def _client(conn: Connection, port: int, token: str, count: int,
-                  per_connection: int) -> None:
+async def _client(conn: Connection, port: int, token: str, count: int, per_connection: int) -> None:
     loop = asyncio.get_running_loop()
     sink: list[tuple[float, bytes]] = []
     state = {"subscribed": 0, "failed": 0, "closed": 0}
-    init = orjson.dumps({"type": "connection_init",
-                         "payload": {"Authorization": f"Bearer {token}"}})
+    init = orjson.dumps(
+        {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+    )
     transports = []
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
 
     async def one(subscriptions: int) -> None:
-        subscribes = [orjson.dumps({"type": "subscribe", "id": str(i + 1),
-                                    "payload": {"query": SUBSCRIPTION}})
-                      for i in range(subscriptions)]
+        subscribes = [
+            orjson.dumps(
+                {"type": "subscribe", "id": str(i + 1), "payload": {"query": SUBSCRIPTION}}
+            )
+            for i in range(subscriptions)
+        ]
         async with gate:
             try:
                 transport, _ = await loop.create_connection(
-                    lambda: RawSubscriber(port, init, subscribes, sink, state),
-                    "127.0.0.1", port)
+                    lambda: RawSubscriber(port, init, subscribes, sink, state), "127.0.0.1", port
+                )
                 transports.append(transport)
             except OSError:
                 state["failed"] += 1
@@ -352,8 +378,9 @@ class Subscribers:
             if n == 0:
                 continue
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_client_main, args=(child, port, token, n, per_connection),
-                               daemon=True)
+            proc = ctx.Process(
+                target=_client_main, args=(child, port, token, n, per_connection), daemon=True
+            )
             proc.start()
             self.pipes.append(parent)
             self.procs.append(proc)
@@ -420,8 +447,13 @@ async def new_tenant(engine: Any, refunds: int) -> Tenant:
 
     merchant, key = await create_merchant(SqlUnitOfWork(engine), "Bench", "INR")
     tenant = Tenant(merchant.id, key)
-    await recharge_balance(SqlUnitOfWork(engine), merchant.id, 10_000_000_00,
-                           f"rch_{secrets.token_hex(4)}", datetime.now(UTC))
+    await recharge_balance(
+        SqlUnitOfWork(engine),
+        merchant.id,
+        10_000_000_00,
+        f"rch_{secrets.token_hex(4)}",
+        datetime.now(UTC),
+    )
     gate = asyncio.Semaphore(8)
 
     async def one() -> None:
@@ -439,15 +471,31 @@ async def make_refund(engine: Any, merchant_id: UUID) -> UUID:
     from domain.use_cases.platform import RecordTransaction, record_transaction
 
     now = datetime.now(UTC)
-    txn = await record_transaction(SqlUnitOfWork(engine), RecordTransaction(
-        merchant_id=merchant_id, reference=f"pay_{secrets.token_hex(8)}", order_id="bench",
-        amount=1_00, currency="INR", status=TransactionStatus.SUCCESS,
-        payment_method=PaymentMethod.UPI, source="customer@okaxis", created_at=now,
-    ))
-    refund = await initiate_refund(SqlUnitOfWork(engine), InitiateRefund(
-        merchant_id=merchant_id, transaction_id=txn.id, amount=1_00,
-        reason=RefundReason.CUSTOMER_REQUEST,
-    ), now=now, window_days=180)
+    txn = await record_transaction(
+        SqlUnitOfWork(engine),
+        RecordTransaction(
+            merchant_id=merchant_id,
+            reference=f"pay_{secrets.token_hex(8)}",
+            order_id="bench",
+            amount=1_00,
+            currency="INR",
+            status=TransactionStatus.SUCCESS,
+            payment_method=PaymentMethod.UPI,
+            source="customer@okaxis",
+            created_at=now,
+        ),
+    )
+    refund = await initiate_refund(
+        SqlUnitOfWork(engine),
+        InitiateRefund(
+            merchant_id=merchant_id,
+            transaction_id=txn.id,
+            amount=1_00,
+            reason=RefundReason.CUSTOMER_REQUEST,
+        ),
+        now=now,
+        window_days=180,
+    )
     return refund.id
 
 
@@ -466,10 +514,10 @@ async def settle(engine: Any, merchant_id: UUID, refund_id: UUID) -> float:
     from domain.model import RefundSpeed, RefundStatus
     from domain.use_cases.processing import RailOutcome, record_outcome
 
-    outcome = RailOutcome(RefundStatus.PROCESSED, bank_reference="123456789012",
-                          speed_processed=RefundSpeed.NORMAL)
-    await record_outcome(SqlUnitOfWork(engine), merchant_id, refund_id, outcome,
-                         datetime.now(UTC))
+    outcome = RailOutcome(
+        RefundStatus.PROCESSED, bank_reference="123456789012", speed_processed=RefundSpeed.NORMAL
+    )
+    await record_outcome(SqlUnitOfWork(engine), merchant_id, refund_id, outcome, datetime.now(UTC))
     return time.monotonic()
 
 
@@ -481,8 +529,9 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-async def fan_out(db_url: str, engine: Any, size: int, rounds: int, processes: int,
-                  per_connection: int, log: Path) -> dict[str, Any]:
+async def fan_out(
+    db_url: str, engine: Any, size: int, rounds: int, processes: int, per_connection: int, log: Path
+) -> dict[str, Any]:
     tenant = await new_tenant(engine, (rounds + 1) // 2)
     with server(db_url, log, GC_THRESHOLD) as srv:
         # warm the server (imports, caches, one subscription) before the baseline
@@ -525,17 +574,24 @@ async def fan_out(db_url: str, engine: Any, size: int, rounds: int, processes: i
     fan = [(last[k] - commits[k]) * 1000 for k in commits if k in last]
     deliveries = [d * 1000 for ds in every.values() for d in ds]
     return {
-        "size": size, "rounds": rounds, "complete": complete and len(receipts) == size * rounds,
-        "received": len(receipts), "connect_seconds": connect_seconds,
-        "baseline_rss": baseline, "idle_rss": idle_rss,
+        "size": size,
+        "rounds": rounds,
+        "complete": complete and len(receipts) == size * rounds,
+        "received": len(receipts),
+        "connect_seconds": connect_seconds,
+        "baseline_rss": baseline,
+        "idle_rss": idle_rss,
         "bytes_per_subscription": (idle_rss - baseline) / size,
-        "fanout_ms_p50": statistics.median(fan), "fanout_ms_p99": pct(fan, 99),
-        "fanout_ms_max": max(fan), "delivery_ms_p50": statistics.median(deliveries),
+        "fanout_ms_p50": statistics.median(fan),
+        "fanout_ms_p99": pct(fan, 99),
+        "fanout_ms_max": max(fan),
+        "delivery_ms_p50": statistics.median(deliveries),
     }
 
 
-async def steady_rate(db_url: str, engine: Any, rate: int, duration: float, subscribers: int,
-                      log: Path) -> dict[str, Any]:
+async def steady_rate(
+    db_url: str, engine: Any, rate: int, duration: float, subscribers: int, log: Path
+) -> dict[str, Any]:
     refunds = int(rate * duration / 2)
     tenant = await new_tenant(engine, refunds)
     import asyncpg
@@ -559,9 +615,11 @@ async def steady_rate(db_url: str, engine: Any, rate: int, duration: float, subs
             async def both(refund_id: UUID, due: float) -> None:
                 lag.append(max(0.0, time.monotonic() - due))
                 commits[(public_refund_id(refund_id), "PROCESSING")] = await change(
-                    refund_id, "PROCESSING")
+                    refund_id, "PROCESSING"
+                )
                 commits[(public_refund_id(refund_id), "PROCESSED")] = await change(
-                    refund_id, "PROCESSED")
+                    refund_id, "PROCESSED"
+                )
 
             # open loop: a refund's two changes start every 2/rate seconds, whatever the
             # previous ones are doing, so a slow commit does not lower the offered rate
@@ -580,10 +638,15 @@ async def steady_rate(db_url: str, engine: Any, rate: int, duration: float, subs
             await pool.close()
     latencies = [(t - commits[(r, s)]) * 1000 for t, r, s in receipts if (r, s) in commits]
     return {
-        "rate": rate, "achieved_rate": len(commits) / elapsed, "changes": len(commits),
-        "subscribers": subscribers, "complete": complete,
-        "deliveries": len(latencies), "latency_ms_p50": statistics.median(latencies),
-        "latency_ms_p99": pct(latencies, 99), "latency_ms_max": max(latencies),
+        "rate": rate,
+        "achieved_rate": len(commits) / elapsed,
+        "changes": len(commits),
+        "subscribers": subscribers,
+        "complete": complete,
+        "deliveries": len(latencies),
+        "latency_ms_p50": statistics.median(latencies),
+        "latency_ms_p99": pct(latencies, 99),
+        "latency_ms_max": max(latencies),
         "start_lag_ms_p99": pct([x * 1000 for x in lag], 99),
     }
 
@@ -635,7 +698,8 @@ def machine() -> dict[str, str]:
                 cpu = line.split(":", 1)[1].strip()
                 break
     return {
-        "cpu": cpu, "cores": str(os.cpu_count()),
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
         "memory": f"{psutil.virtual_memory().total / 2**30:.1f} GiB",
         "os": f"{platform.system()} {platform.release()}",
         "python": platform.python_version(),
@@ -647,27 +711,33 @@ async def run(args: argparse.Namespace, db_url: str, log: Path) -> dict[str, Any
     from db.engine import create_engine
 
     engine = create_engine(db_url, pool_size=20)
-    results: dict[str, Any] = {"fanout": [], "rates": [], "mux": [],
-                               "pg": await pg_version(db_url)}
+    results: dict[str, Any] = {"fanout": [], "rates": [], "mux": [], "pg": await pg_version(db_url)}
     try:
         for repeat in range(args.repeat):
             for size in args.sizes:
                 print(f"fan-out: {size} subscribers (run {repeat + 1})", flush=True)
-                r = await fan_out(db_url, engine, size, args.rounds, args.client_processes,
-                                  args.per_connection, log)
+                r = await fan_out(
+                    db_url,
+                    engine,
+                    size,
+                    args.rounds,
+                    args.client_processes,
+                    args.per_connection,
+                    log,
+                )
                 print(f"  {r}", flush=True)
                 results["fanout"].append(r)
             if args.mux:
                 size = max(args.sizes)
                 print(f"fan-out: {size} subscriptions, {args.mux} per connection", flush=True)
-                r = await fan_out(db_url, engine, size, args.rounds, args.client_processes,
-                                  args.mux, log)
+                r = await fan_out(
+                    db_url, engine, size, args.rounds, args.client_processes, args.mux, log
+                )
                 print(f"  {r}", flush=True)
                 results["mux"].append(r)
             for rate in args.rates:
                 print(f"steady rate: {rate} changes/s (run {repeat + 1})", flush=True)
-                r = await steady_rate(db_url, engine, rate, args.duration, args.subscribers,
-                                      log)
+                r = await steady_rate(db_url, engine, rate, args.duration, args.subscribers, log)
                 print(f"  {r}", flush=True)
                 results["rates"].append(r)
     finally:
@@ -681,8 +751,11 @@ def _median_of(rows: list[dict[str, Any]], key: str, name: str) -> list[dict[str
         groups[row[key]].append(row)
     out = []
     for k, group in sorted(groups.items()):
-        merged: dict[str, Any] = {key: k, "runs": len(group),
-                                  "complete": all(g["complete"] for g in group)}
+        merged: dict[str, Any] = {
+            key: k,
+            "runs": len(group),
+            "complete": all(g["complete"] for g in group),
+        }
         for field_name, value in group[0].items():
             if isinstance(value, float | int) and not isinstance(value, bool) and field_name != key:
                 merged[field_name] = statistics.median(g[field_name] for g in group)
@@ -690,8 +763,7 @@ def _median_of(rows: list[dict[str, Any]], key: str, name: str) -> list[dict[str
     return out
 
 
-def goals(fan: list[dict[str, Any]], mux: list[dict[str, Any]],
-          rates: list[dict[str, Any]]) -> str:
+def goals(fan: list[dict[str, Any]], mux: list[dict[str, Any]], rates: list[dict[str, Any]]) -> str:
     """The goals table, from the medians."""
     big = max(fan, key=lambda r: r["size"]) if fan else None
     fast = max(rates, key=lambda r: r["rate"]) if rates else None
@@ -733,7 +805,7 @@ def report(results: dict[str, Any], args: argparse.Namespace, when: datetime) ->
         "while measuring; PostgreSQL, server, clients and the committer all share the same "
         "2 cores.",
         "",
-        f"Command: `python -m bench.subscriptions {' '.join(sys.argv[1:])}`".rstrip() ,
+        f"Command: `python -m bench.subscriptions {' '.join(sys.argv[1:])}`".rstrip(),
         "",
         f"Figures are medians over {args.repeat} run(s) of each configuration.",
         "",
@@ -793,17 +865,27 @@ def report(results: dict[str, Any], args: argparse.Namespace, when: datetime) ->
             f"{r['latency_ms_p50']:.1f} ms | {r['latency_ms_p99']:.1f} ms | "
             f"{r['latency_ms_max']:.1f} ms | {'yes' if r['complete'] else 'NO'} |"
         )
-    lines += ["", NOTES.strip().replace("{goals}", goals(fan, mux, rates)), "",
-              "## Raw runs", "", "```"]
-    lines += [orjson.dumps(r).decode()
-              for r in results["fanout"] + results["mux"] + results["rates"]]
+    lines += [
+        "",
+        NOTES.strip().replace("{goals}", goals(fan, mux, rates)),
+        "",
+        "## Raw runs",
+        "",
+        "```",
+    ]
+    lines += [
+        orjson.dumps(r).decode() for r in results["fanout"] + results["mux"] + results["rates"]
+    ]
     lines += ["```", ""]
     return "\n".join(lines)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m bench.subscriptions", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m bench.subscriptions",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ints = lambda s: [int(x) for x in s.split(",") if x]  # noqa: E731
     p.add_argument("--sizes", type=ints, default=[1_000, 5_000, 10_000])
     p.add_argument("--rounds", type=int, default=20, help="status changes per fan-out size")
@@ -812,15 +894,29 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--subscribers", type=int, default=10, help="for the steady-rate runs")
     p.add_argument("--client-processes", type=int, default=2)
     p.add_argument("--repeat", type=int, default=1)
-    p.add_argument("--gc-threshold", default="",
-                   help="e.g. 50000,20,100: gc.set_threshold() in the server process")
-    p.add_argument("--per-connection", type=int, default=1,
-                   help="fan-out subscriptions per WebSocket connection")
-    p.add_argument("--mux", type=int, default=100,
-                   help="also run the largest size with this many subscriptions per connection"
-                   " (0: don't)")
-    p.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
-                   help="write bench/SUBSCRIPTIONS.md")
+    p.add_argument(
+        "--gc-threshold",
+        default="",
+        help="e.g. 50000,20,100: gc.set_threshold() in the server process",
+    )
+    p.add_argument(
+        "--per-connection",
+        type=int,
+        default=1,
+        help="fan-out subscriptions per WebSocket connection",
+    )
+    p.add_argument(
+        "--mux",
+        type=int,
+        default=100,
+        help="also run the largest size with this many subscriptions per connection (0: don't)",
+    )
+    p.add_argument(
+        "--report",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="write bench/SUBSCRIPTIONS.md",
+    )
     return p.parse_args(argv)
 
 

@@ -23,7 +23,7 @@ def main() -> None:
     if "--hold" in argv:
         at = argv.index("--hold")
         hold = int(argv[at + 1])
-        del argv[at:at + 2]
+        del argv[at : at + 2]
     args = options(argv)
     stop_on_sigterm()
     work = Path(tempfile.mkdtemp(prefix="refunds-bench-up-"))
@@ -34,16 +34,20 @@ def main() -> None:
         servers.migrate(db.url, args.service_root)
         seeded = asyncio.run(seed(db.url, args.merchants, args.per_merchant))
         extra = dict(item.split("=", 1) for item in args.service_env)
-        service = servers.start_service(db.url, "adm_" + secrets.token_urlsafe(24), work,
-                                        args.service_root, extra)
+        service = servers.start_service(
+            db.url, "adm_" + secrets.token_urlsafe(24), work, args.service_root, extra
+        )
         ceiling = servers.start_ceiling(db.url, work)
         service.wait_ready()
         ceiling.wait_ready()
         targets = mutation.prepare(seeded, work, random.Random(5))
         print(f"initiateRefund targets {targets}", flush=True)
-        print(f"service {service.url} pid {service.process.pid}\nceiling {ceiling.url}\n"
-              f"key {seeded.keys[0]}\nrefund rfd_{seeded.refund_ids[0][1].hex}\n"
-              f"database {db.url}\nwork {work}", flush=True)
+        print(
+            f"service {service.url} pid {service.process.pid}\nceiling {ceiling.url}\n"
+            f"key {seeded.keys[0]}\nrefund rfd_{seeded.refund_ids[0][1].hex}\n"
+            f"database {db.url}\nwork {work}",
+            flush=True,
+        )
         progress(f"holding for {hold} s")
         time.sleep(hold)
     finally:

@@ -65,10 +65,11 @@ class RefundClaims:
             update(refunds)
             .where(c.id.in_(due.scalar_subquery()))
             .values(
-                claimed_by=self.worker_id, claim_expires_at=until, next_attempt_at=until,
+                claimed_by=self.worker_id,
+                claim_expires_at=until,
+                next_attempt_at=until,
                 # A PENDING refund starts a new run of attempts (e.g. after a new destination).
-                attempts=case((c.status == RefundStatus.PENDING.value, 1),
-                              else_=c.attempts + 1),
+                attempts=case((c.status == RefundStatus.PENDING.value, 1), else_=c.attempts + 1),
             )
             .returning(c.id, c.merchant_id, c.status, c.attempts)
         )
@@ -104,8 +105,17 @@ class RefundClaims:
         """The refund as the rails need it, or None unless it is PROCESSING."""
         r, t = refunds.c, transactions.c
         stmt = (
-            select(r.id, r.merchant_id, r.amount, r.currency, r.destination_kind,
-                   r.destination_details, r.speed_requested, t.payment_method, t.source)
+            select(
+                r.id,
+                r.merchant_id,
+                r.amount,
+                r.currency,
+                r.destination_kind,
+                r.destination_details,
+                r.speed_requested,
+                t.payment_method,
+                t.source,
+            )
             .join_from(refunds, transactions, t.id == r.transaction_id)
             .where(r.id == refund_id, r.status == RefundStatus.PROCESSING.value)
         )
@@ -114,16 +124,20 @@ class RefundClaims:
         if row is None:
             return None
         return WorkOrder(
-            refund_id=row.id, merchant_id=row.merchant_id, amount=row.amount,
-            currency=row.currency, payment_method=PaymentMethod(row.payment_method),
-            destination_kind=DestinationKind(row.destination_kind), source=row.source,
+            refund_id=row.id,
+            merchant_id=row.merchant_id,
+            amount=row.amount,
+            currency=row.currency,
+            payment_method=PaymentMethod(row.payment_method),
+            destination_kind=DestinationKind(row.destination_kind),
+            source=row.source,
             destination_details=row.destination_details,
             speed_requested=RefundSpeed(row.speed_requested),
         )
 
     async def status(self, refund_id: UUID) -> RefundStatus | None:
         async with self.engine.connect() as conn:
-            found = (await conn.execute(
-                select(refunds.c.status).where(refunds.c.id == refund_id)
-            )).scalar_one_or_none()
+            found = (
+                await conn.execute(select(refunds.c.status).where(refunds.c.id == refund_id))
+            ).scalar_one_or_none()
         return RefundStatus(found) if found else None

@@ -29,8 +29,10 @@ def connect_kwargs(database_url: str) -> dict[str, Any]:
     """asyncpg's arguments for a `postgresql://` URL (Unix socket in `?host=` included)."""
     url = make_url(database_url)
     return {
-        "user": url.username, "password": url.password or None,
-        "host": url.query.get("host", url.host), "port": url.port,
+        "user": url.username,
+        "password": url.password or None,
+        "host": url.query.get("host", url.host),
+        "port": url.port,
         "database": url.database or "postgres",
     }
 
@@ -69,8 +71,9 @@ class NotificationListener:
                     server_settings={"application_name": self.name},
                 )
             except (TimeoutError, OSError, asyncpg.PostgresError) as error:
-                log.warning("listener cannot connect (%s); retrying in %.1fs",
-                            type(error).__name__, delay)
+                log.warning(
+                    "listener cannot connect (%s); retrying in %.1fs", type(error).__name__, delay
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECONNECT_MAX_SECONDS)
                 continue

@@ -187,6 +187,3 @@ class ReadQueries:
         for r in await self._all(stmt):
             grouped[r.refund_id].append(rows.refund_event(r))
         return [grouped.get(i, []) for i in refund_ids]
-
-
-

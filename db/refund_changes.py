@@ -36,9 +36,11 @@ def as_of(refund: Refund, event: RefundEvent) -> Refund:
         return refund
     settled = event.status in SETTLED
     return replace(
-        refund, status=event.status, updated_at=event.at,
-        failure_code=event.failure_code, failure_message=event.message if event.failure_code
-        else None,
+        refund,
+        status=event.status,
+        updated_at=event.at,
+        failure_code=event.failure_code,
+        failure_message=event.message if event.failure_code else None,
         bank_reference=refund.bank_reference if settled else None,
         processed_at=refund.processed_at if settled else None,
         speed_processed=refund.speed_processed if settled else None,
@@ -53,9 +55,14 @@ class RefundChanges:
         """event id -> the refund as that event left it."""
         e = refund_events.c
         stmt = (
-            select(e.id.label("event_id"), e.status.label("event_status"), e.at.label("event_at"),
-                   e.message.label("event_message"), e.failure_code.label("event_failure_code"),
-                   *REFUND_COLUMNS)
+            select(
+                e.id.label("event_id"),
+                e.status.label("event_status"),
+                e.at.label("event_at"),
+                e.message.label("event_message"),
+                e.failure_code.label("event_failure_code"),
+                *REFUND_COLUMNS,
+            )
             .join_from(refund_events, refunds, refunds.c.id == e.refund_id)
             .where(e.id.in_(list(event_ids)))
         )
@@ -63,8 +70,14 @@ class RefundChanges:
             found = (await conn.execute(stmt)).all()
         out: dict[int, Refund] = {}
         for row in found:
-            event = RefundEvent(row.event_id, row.id, RefundStatus(row.event_status),
-                                row.event_at, row.event_message, row.event_failure_code)
+            event = RefundEvent(
+                row.event_id,
+                row.id,
+                RefundStatus(row.event_status),
+                row.event_at,
+                row.event_message,
+                row.event_failure_code,
+            )
             out[row.event_id] = as_of(rows.refund(row), event)
         return out
 

@@ -26,25 +26,41 @@ def merchant(row: Any) -> Merchant:
 
 def transaction(row: Any) -> Transaction:
     return Transaction(
-        id=row.id, merchant_id=row.merchant_id, reference=row.reference, order_id=row.order_id,
-        amount=row.amount, currency=row.currency, status=TransactionStatus(row.status),
-        payment_method=PaymentMethod(row.payment_method), source=row.source,
+        id=row.id,
+        merchant_id=row.merchant_id,
+        reference=row.reference,
+        order_id=row.order_id,
+        amount=row.amount,
+        currency=row.currency,
+        status=TransactionStatus(row.status),
+        payment_method=PaymentMethod(row.payment_method),
+        source=row.source,
         created_at=row.created_at,
     )
 
 
 def refund(row: Any) -> Refund:
     return Refund(
-        id=row.id, merchant_id=row.merchant_id, transaction_id=row.transaction_id,
-        amount=row.amount, currency=row.currency, status=RefundStatus(row.status),
-        reason=RefundReason(row.reason), notes=row.notes, metadata=row.metadata,
+        id=row.id,
+        merchant_id=row.merchant_id,
+        transaction_id=row.transaction_id,
+        amount=row.amount,
+        currency=row.currency,
+        status=RefundStatus(row.status),
+        reason=RefundReason(row.reason),
+        notes=row.notes,
+        metadata=row.metadata,
         speed_requested=RefundSpeed(row.speed_requested),
         speed_processed=RefundSpeed(row.speed_processed) if row.speed_processed else None,
         destination_kind=DestinationKind(row.destination_kind),
         destination_display=row.destination_display,
-        failure_code=row.failure_code, failure_message=row.failure_message,
-        bank_reference=row.bank_reference, estimated_settlement_at=row.estimated_settlement_at,
-        created_at=row.created_at, updated_at=row.updated_at, processed_at=row.processed_at,
+        failure_code=row.failure_code,
+        failure_message=row.failure_message,
+        bank_reference=row.bank_reference,
+        estimated_settlement_at=row.estimated_settlement_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        processed_at=row.processed_at,
     )
 
 
@@ -56,7 +72,12 @@ def refund_event(row: Any) -> RefundEvent:
 
 def ledger_entry(row: Any) -> LedgerEntry:
     return LedgerEntry(
-        id=row.id, merchant_id=row.merchant_id, kind=LedgerEntryKind(row.kind),
-        amount=row.amount, balance_after=row.balance_after, refund_id=row.refund_id,
-        reference=row.reference, created_at=row.created_at,
+        id=row.id,
+        merchant_id=row.merchant_id,
+        kind=LedgerEntryKind(row.kind),
+        amount=row.amount,
+        balance_after=row.balance_after,
+        refund_id=row.refund_id,
+        reference=row.reference,
+        created_at=row.created_at,
     )

@@ -26,8 +26,11 @@ from domain.model import RefundSpeed
 
 def _stored(result: PayoutResult) -> dict[str, Any]:
     if isinstance(result, Settled):
-        return {"outcome": "SETTLED", "bank_reference": result.bank_reference,
-                "speed": result.speed.value}
+        return {
+            "outcome": "SETTLED",
+            "bank_reference": result.bank_reference,
+            "speed": result.speed.value,
+        }
     kind = "ACTION_REQUIRED" if isinstance(result, ActionRequired) else "REJECTED"
     return {"outcome": kind, "code": result.code, "message": result.message}
 
@@ -57,14 +60,18 @@ class SandboxBank:
         key = request.idempotency_key
         async with self.engine.begin() as conn:
             await conn.execute(
-                insert(t).values(
-                    idempotency_key=key, refund_id=request.refund_id,
-                    merchant_id=request.merchant_id, transient_errors_left=transient_errors,
-                ).on_conflict_do_nothing(index_elements=[t.c.idempotency_key])
+                insert(t)
+                .values(
+                    idempotency_key=key,
+                    refund_id=request.refund_id,
+                    merchant_id=request.merchant_id,
+                    transient_errors_left=transient_errors,
+                )
+                .on_conflict_do_nothing(index_elements=[t.c.idempotency_key])
             )
-            row = (await conn.execute(
-                select(t).where(t.c.idempotency_key == key).with_for_update()
-            )).one()
+            row = (
+                await conn.execute(select(t).where(t.c.idempotency_key == key).with_for_update())
+            ).one()
             values: dict[str, Any] = {"calls": t.c.calls + 1}
             if row.outcome is None and row.transient_errors_left > 0:
                 values["transient_errors_left"] = t.c.transient_errors_left - 1
@@ -80,9 +87,12 @@ class SandboxBank:
     async def claim_returns(self, limit: int, lease_seconds: float) -> Sequence[BankReturn]:
         due = (
             select(t.c.idempotency_key)
-            .where(t.c.returns_at.is_not(None), t.c.return_acknowledged_at.is_(None),
-                   t.c.returns_at <= func.now(),
-                   (t.c.return_leased_until.is_(None)) | (t.c.return_leased_until < func.now()))
+            .where(
+                t.c.returns_at.is_not(None),
+                t.c.return_acknowledged_at.is_(None),
+                t.c.returns_at <= func.now(),
+                (t.c.return_leased_until.is_(None)) | (t.c.return_leased_until < func.now()),
+            )
             .order_by(t.c.returns_at)
             .limit(limit)
             .with_for_update(skip_locked=True)

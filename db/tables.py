@@ -99,8 +99,12 @@ class TransactionRow(SQLModel, table=True):
         CheckConstraint(one_of("status", TransactionStatus), name="status_known"),
         CheckConstraint(one_of("payment_method", PaymentMethod), name="payment_method_known"),
         # Newest first, keyset-paginated: (created_at, id) descending within a merchant.
-        Index("ix_transactions_merchant_newest", "merchant_id", text("created_at DESC"),
-              text("id DESC")),
+        Index(
+            "ix_transactions_merchant_newest",
+            "merchant_id",
+            text("created_at DESC"),
+            text("id DESC"),
+        ),
         Index("ix_transactions_merchant_order", "merchant_id", "order_id"),
     )
     id: UUID = Field(default_factory=uuid4, primary_key=True)
@@ -124,14 +128,22 @@ class RefundRow(SQLModel, table=True):
         CheckConstraint(one_of("reason", RefundReason), name="reason_known"),
         CheckConstraint(one_of("speed_requested", RefundSpeed), name="speed_requested_known"),
         CheckConstraint(one_of("destination_kind", DestinationKind), name="destination_known"),
-        Index("ix_refunds_merchant_newest", "merchant_id", text("created_at DESC"),
-              text("id DESC")),
+        Index(
+            "ix_refunds_merchant_newest", "merchant_id", text("created_at DESC"), text("id DESC")
+        ),
         Index("ix_refunds_transaction", "transaction_id"),
-        Index("ix_refunds_on_hold_queue", "merchant_id", "created_at",
-              postgresql_where=text("status = 'ON_HOLD'")),
+        Index(
+            "ix_refunds_on_hold_queue",
+            "merchant_id",
+            "created_at",
+            postgresql_where=text("status = 'ON_HOLD'"),
+        ),
         # The processor's queue: claimable refunds by due time.
-        Index("ix_refunds_due", "next_attempt_at",
-              postgresql_where=text("status IN ('PENDING', 'PROCESSING')")),
+        Index(
+            "ix_refunds_due",
+            "next_attempt_at",
+            postgresql_where=text("status IN ('PENDING', 'PROCESSING')"),
+        ),
     )
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     merchant_id: UUID = Field(sa_column=_merchant_fk())
@@ -186,12 +198,24 @@ class LedgerEntryRow(SQLModel, table=True):
         CheckConstraint("balance_after >= 0", name="balance_after_never_negative"),
         CheckConstraint(one_of("kind", LedgerEntryKind), name="kind_known"),
         # A refund is debited at most once and credited back at most once.
-        CheckConstraint("(kind = 'RECHARGE') = (refund_id IS NULL)", name="refund_entries_name_refund"),
+        CheckConstraint(
+            "(kind = 'RECHARGE') = (refund_id IS NULL)", name="refund_entries_name_refund"
+        ),
         Index("ix_ledger_entries_merchant_newest", "merchant_id", text("id DESC")),
-        Index("uq_ledger_entries_refund_kind", "refund_id", "kind", unique=True,
-              postgresql_where=text("refund_id IS NOT NULL")),
-        Index("uq_ledger_entries_recharge_reference", "merchant_id", "reference", unique=True,
-              postgresql_where=text("kind = 'RECHARGE'")),
+        Index(
+            "uq_ledger_entries_refund_kind",
+            "refund_id",
+            "kind",
+            unique=True,
+            postgresql_where=text("refund_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_ledger_entries_recharge_reference",
+            "merchant_id",
+            "reference",
+            unique=True,
+            postgresql_where=text("kind = 'RECHARGE'"),
+        ),
     )
     id: int | None = Field(
         default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True)
@@ -231,15 +255,19 @@ class SandboxSettlementRow(SQLModel, table=True):
 
     __tablename__ = "sandbox_settlements"
     __table_args__ = (
-        Index("ix_sandbox_settlements_returns_due", "returns_at",
-              postgresql_where=text("returns_at IS NOT NULL AND return_acknowledged_at IS NULL")),
+        Index(
+            "ix_sandbox_settlements_returns_due",
+            "returns_at",
+            postgresql_where=text("returns_at IS NOT NULL AND return_acknowledged_at IS NULL"),
+        ),
     )
     idempotency_key: str = Field(sa_column=Column(Text, primary_key=True))
     refund_id: UUID = Field(sa_column=Column(Uuid, nullable=False))
     merchant_id: UUID = Field(sa_column=Column(Uuid, nullable=False))
     calls: int = Field(sa_column=Column(Integer, nullable=False, server_default="0"))
-    transient_errors_left: int = Field(sa_column=Column(Integer, nullable=False,
-                                                        server_default="0"))
+    transient_errors_left: int = Field(
+        sa_column=Column(Integer, nullable=False, server_default="0")
+    )
     outcome: str | None = Field(sa_column=Column(Text))  # SETTLED / ACTION_REQUIRED / REJECTED
     code: str | None = Field(sa_column=Column(Text))
     message: str | None = Field(sa_column=Column(Text))

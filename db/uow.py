@@ -38,7 +38,8 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        assert self._conn is not None and self._tx is not None
+        assert self._conn is not None
+        assert self._tx is not None
         try:
             if self._tx.is_active:
                 await self._tx.rollback()

@@ -51,9 +51,7 @@ def bank_account(account_number: str, ifsc: str, holder_name: str) -> Destinatio
 def upi_vpa(vpa: str) -> Destination:
     value = vpa.strip()
     if not _UPI_VPA.fullmatch(value):
-        raise InvalidDestination(
-            "A UPI VPA looks like name@bank.", field=("input", "upiVpa")
-        )
+        raise InvalidDestination("A UPI VPA looks like name@bank.", field=("input", "upiVpa"))
     handle, provider = value.split("@", 1)
     # A fixed mask: the number of bullets must not give away the handle's length.
     shown = handle[: 2 if len(handle) > 4 else 1] + "••••"

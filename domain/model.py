@@ -37,9 +37,7 @@ class RefundStatus(enum.StrEnum):
 
 # A refund in one of these no longer holds any of its transaction's amount, and its debit has
 # been put back on the merchant's balance.
-RELEASED_STATUSES = frozenset(
-    {RefundStatus.FAILED, RefundStatus.CANCELLED, RefundStatus.REVERSED}
-)
+RELEASED_STATUSES = frozenset({RefundStatus.FAILED, RefundStatus.CANCELLED, RefundStatus.REVERSED})
 
 
 class RefundReason(enum.StrEnum):

@@ -19,7 +19,6 @@ from domain.model import (
     Merchant,
     Refund,
     RefundSpeed,
-    RefundStatus,
     Transaction,
 )
 from domain.refund_states import RefundStatusChanged
@@ -66,8 +65,9 @@ class RefundRepository(Protocol):
         """The merchant's ON_HOLD refunds, oldest first, locked."""
         ...
 
-    async def set_status(self, refund: Refund, change: RefundStatusChanged, at: datetime) -> Refund:
-        ...
+    async def set_status(
+        self, refund: Refund, change: RefundStatusChanged, at: datetime
+    ) -> Refund: ...
 
     async def set_destination(self, refund: Refund, destination: Destination) -> Refund: ...
     async def record_settlement(
@@ -99,8 +99,9 @@ class LedgerRepository(Protocol):
         reference: str | None = None,
     ) -> LedgerEntry: ...
 
-    async def recharge_by_reference(self, merchant_id: UUID, reference: str) -> LedgerEntry | None:
-        ...
+    async def recharge_by_reference(
+        self, merchant_id: UUID, reference: str
+    ) -> LedgerEntry | None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,12 +42,8 @@ TRANSITIONS: dict[tuple[S, S], BalanceEffect] = {
     (S.PROCESSED, S.REVERSED): BalanceEffect.CREDIT_BACK,
 }
 
-CANCELLABLE_STATUSES = frozenset(
-    frm for (frm, to) in TRANSITIONS if to is S.CANCELLED
-)
-TERMINAL_STATUSES = frozenset(
-    s for s in S if not any(frm is s for (frm, _) in TRANSITIONS)
-)
+CANCELLABLE_STATUSES = frozenset(frm for (frm, to) in TRANSITIONS if to is S.CANCELLED)
+TERMINAL_STATUSES = frozenset(s for s in S if not any(frm is s for (frm, _) in TRANSITIONS))
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,8 +34,9 @@ def build_processor(
     engine: AsyncEngine, settings: ProcessorSettings, gateway_delay_scale: float
 ) -> Processor:
     gateway = SandboxGateway(SandboxBank(engine), gateway_delay_scale)
-    return Processor(RefundClaims(engine, worker_id()), gateway,
-                     lambda: SqlUnitOfWork(engine), settings)
+    return Processor(
+        RefundClaims(engine, worker_id()), gateway, lambda: SqlUnitOfWork(engine), settings
+    )
 
 
 async def run_worker(
@@ -45,8 +46,9 @@ async def run_worker(
     picked up by another process, so stopping at any moment is safe."""
     engine = create_engine(database_url, pool_size=settings.concurrency + 2)
     processor = build_processor(engine, settings, gateway_delay_scale)
-    listener = NotificationListener(database_url, REFUND_EVENTS_CHANNEL,
-                                    name=f"refunds-worker-{os.getpid()}")
+    listener = NotificationListener(
+        database_url, REFUND_EVENTS_CHANNEL, name=f"refunds-worker-{os.getpid()}"
+    )
     listener.on_notify(processor.wake)
     listener.on_reconnect(processor.wake)
     main = asyncio.current_task()

@@ -55,15 +55,20 @@ def decide(request: PayoutRequest) -> tuple[PayoutResult, int, bool]:
     """(answer, transient errors to give first, whether the money bounces back later)."""
     marker = request.destination.lower()
     if "frozen" in marker:
-        return (ActionRequired("CUSTOMER_ACCOUNT_FROZEN", "The customer's account is frozen."),
-                0, False)
+        return (
+            ActionRequired("CUSTOMER_ACCOUNT_FROZEN", "The customer's account is frozen."),
+            0,
+            False,
+        )
     if "inactive" in marker:
-        return (ActionRequired("CUSTOMER_ACCOUNT_INACTIVE", "The customer's account is inactive."),
-                0, False)
+        return (
+            ActionRequired("CUSTOMER_ACCOUNT_INACTIVE", "The customer's account is inactive."),
+            0,
+            False,
+        )
     if "reject" in marker:
         return Rejected("REJECTED_BY_BANK", "The customer's bank rejected the refund."), 0, False
-    speed = speed_to_use(request.speed_requested, request.payment_method,
-                         request.destination_kind)
+    speed = speed_to_use(request.speed_requested, request.payment_method, request.destination_kind)
     settled = Settled(bank_reference(request.payment_method, speed), speed)
     transient = FLAKY_TRANSIENT_ERRORS if "flaky" in marker else 0
     return settled, transient, "bounce" in marker
@@ -83,7 +88,7 @@ class SandboxGateway:
         candidate, transient, bounces = decide(request)
         returns_after = None
         if bounces:
-            seconds = (SETTLE_SECONDS[request.payment_method] + BOUNCE_AFTER_SECONDS)
+            seconds = SETTLE_SECONDS[request.payment_method] + BOUNCE_AFTER_SECONDS
             returns_after = timedelta(seconds=seconds * self.delay_scale)
         answer = await self.bank.answer(
             request, candidate, transient_errors=transient, returns_after=returns_after

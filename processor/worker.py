@@ -55,20 +55,30 @@ def payout_request(order: WorkOrder) -> PayoutRequest:
     else:
         destination = " ".join(str(v) for v in order.destination_details.values())
     return PayoutRequest(
-        idempotency_key=idempotency_key(order), refund_id=order.refund_id,
-        merchant_id=order.merchant_id, amount=order.amount, currency=order.currency,
-        payment_method=order.payment_method, destination_kind=order.destination_kind,
-        destination=destination, speed_requested=order.speed_requested,
+        idempotency_key=idempotency_key(order),
+        refund_id=order.refund_id,
+        merchant_id=order.merchant_id,
+        amount=order.amount,
+        currency=order.currency,
+        payment_method=order.payment_method,
+        destination_kind=order.destination_kind,
+        destination=destination,
+        speed_requested=order.speed_requested,
     )
 
 
 def outcome_of(result: PayoutResult) -> RailOutcome:
     if isinstance(result, Settled):
-        return RailOutcome(RefundStatus.PROCESSED, bank_reference=result.bank_reference,
-                           speed_processed=result.speed, message="Paid by the bank.")
+        return RailOutcome(
+            RefundStatus.PROCESSED,
+            bank_reference=result.bank_reference,
+            speed_processed=result.speed,
+            message="Paid by the bank.",
+        )
     if isinstance(result, ActionRequired):
-        return RailOutcome(RefundStatus.ACTION_REQUIRED, failure_code=result.code,
-                           message=result.message)
+        return RailOutcome(
+            RefundStatus.ACTION_REQUIRED, failure_code=result.code, message=result.message
+        )
     assert isinstance(result, Rejected)
     return RailOutcome(RefundStatus.FAILED, failure_code=result.code, message=result.message)
 
@@ -76,8 +86,7 @@ def outcome_of(result: PayoutResult) -> RailOutcome:
 def backoff_seconds(attempt: int, settings: ProcessorSettings) -> float:
     """Exponential, with equal jitter: half fixed, half random, so that refunds failing together
     do not all come back together, and none comes back at once."""
-    ceiling = min(settings.retry_cap_seconds,
-                  settings.retry_base_seconds * 2.0 ** (attempt - 1))
+    ceiling = min(settings.retry_cap_seconds, settings.retry_base_seconds * 2.0 ** (attempt - 1))
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
@@ -185,7 +194,8 @@ class Processor:
     async def _transient(self, claim: Claim, message: str) -> None:
         if claim.attempts >= self.settings.max_attempts:
             outcome = RailOutcome(
-                RefundStatus.FAILED, failure_code=RETRIES_EXHAUSTED,
+                RefundStatus.FAILED,
+                failure_code=RETRIES_EXHAUSTED,
                 message=f"The gateway failed {claim.attempts} times: {message}",
             )
             await record_outcome(
@@ -193,8 +203,12 @@ class Processor:
             )
             return
         delay = backoff_seconds(claim.attempts, self.settings)
-        log.info("refund %s: transient gateway error (attempt %d), retrying in %.2fs",
-                 claim.refund_id, claim.attempts, delay)
+        log.info(
+            "refund %s: transient gateway error (attempt %d), retrying in %.2fs",
+            claim.refund_id,
+            claim.attempts,
+            delay,
+        )
         await self.claims.retry_later(claim.refund_id, delay)
         asyncio.get_running_loop().call_later(delay, self._wake_claims.set)
 
@@ -206,8 +220,9 @@ class Processor:
                     self.settings.concurrency, self.settings.claim_lease_seconds
                 )
                 for bank_return in found:
-                    await self._apply_return(bank_return.refund_id, bank_return.merchant_id,
-                                             bank_return.reason)
+                    await self._apply_return(
+                        bank_return.refund_id, bank_return.merchant_id, bank_return.reason
+                    )
             except Exception:
                 log.exception("applying bank returns failed; retrying")
                 found = []

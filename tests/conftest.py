@@ -43,8 +43,11 @@ def _server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 async def _create_database(server_url: str, name: str) -> None:
     url = make_url(server_url)
     conn = await asyncpg.connect(
-        user=url.username, password=url.password or None, host=url.query.get("host", url.host),
-        port=url.port, database=url.database or "postgres",
+        user=url.username,
+        password=url.password or None,
+        host=url.query.get("host", url.host),
+        port=url.port,
+        database=url.database or "postgres",
     )
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
@@ -55,8 +58,11 @@ async def _create_database(server_url: str, name: str) -> None:
 async def _drop_database(server_url: str, name: str) -> None:
     url = make_url(server_url)
     conn = await asyncpg.connect(
-        user=url.username, password=url.password or None, host=url.query.get("host", url.host),
-        port=url.port, database=url.database or "postgres",
+        user=url.username,
+        password=url.password or None,
+        host=url.query.get("host", url.host),
+        port=url.port,
+        database=url.database or "postgres",
     )
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -103,8 +109,9 @@ def app(settings: Settings) -> Starlette:
 @pytest.fixture(scope="session")
 async def server(app: Starlette) -> AsyncIterator[str]:
     """The real app on a real socket (port chosen by the OS); yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on",
-                            ws="websockets-sansio")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws="websockets-sansio"
+    )
     uv = uvicorn.Server(config)
     task = asyncio.create_task(uv.serve())
     while not uv.started:

@@ -37,7 +37,9 @@ REFUND_FIELDS = """
 
 INITIATE_REFUND = f"""
 mutation($input: InitiateRefundInput!) {{
-  initiateRefund(input: $input) {{ refund {{ {REFUND_FIELDS} }} userErrors {{ code field message }} }}
+  initiateRefund(input: $input) {{
+    refund {{ {REFUND_FIELDS} }} userErrors {{ code field message }}
+  }}
 }}"""
 
 CANCEL_REFUND = f"""
@@ -90,18 +92,24 @@ class Api:
         return Merchant(payload["merchant"]["id"], payload["apiKey"])
 
     async def record_transaction(self, merchant: Merchant, **fields: Any) -> dict[str, Any]:
-        payload = (await self.admin(RECORD_TRANSACTION, {"input": transaction_input(merchant, **fields)}))[
-            "recordTransaction"
-        ]
+        payload = (
+            await self.admin(RECORD_TRANSACTION, {"input": transaction_input(merchant, **fields)})
+        )["recordTransaction"]
         assert payload["userErrors"] == [], payload
         transaction: dict[str, Any] = payload["transaction"]
         return transaction
 
     async def recharge(self, merchant: Merchant, amount: int, reference: str | None = None) -> int:
-        data = await self.admin(RECHARGE, {"input": {
-            "merchantId": merchant.id, "amount": amount,
-            "reference": reference or f"rch_{secrets.token_hex(6)}",
-        }})
+        data = await self.admin(
+            RECHARGE,
+            {
+                "input": {
+                    "merchantId": merchant.id,
+                    "amount": amount,
+                    "reference": reference or f"rch_{secrets.token_hex(6)}",
+                }
+            },
+        )
         payload = data["rechargeBalance"]
         assert payload["userErrors"] == [], payload
         balance: int = payload["merchant"]["balance"]
@@ -109,8 +117,9 @@ class Api:
 
     async def initiate_refund(self, merchant: Merchant, **fields: Any) -> dict[str, Any]:
         """Returns the initiateRefund payload (refund and userErrors)."""
-        data = await self.gql(INITIATE_REFUND, {"input": {"reason": "CUSTOMER_REQUEST", **fields}},
-                              token=merchant.key)
+        data = await self.gql(
+            INITIATE_REFUND, {"input": {"reason": "CUSTOMER_REQUEST", **fields}}, token=merchant.key
+        )
         payload: dict[str, Any] = data["initiateRefund"]
         return payload
 

@@ -90,15 +90,23 @@ class FastPath:
         self.raw_sql = raw_sql
 
     @classmethod
-    def from_schema(cls, schema: GraphQLSchema, rules: list[Any],
-                    texts: dict[str, str] | None = None) -> FastPath:
+    def from_schema(
+        cls, schema: GraphQLSchema, rules: list[Any], texts: dict[str, str] | None = None
+    ) -> FastPath:
         texts = documents() if texts is None else texts
         raw_sql = os.environ.get("REFUNDS_FAST_PATH_SQL", "raw") != "sqlalchemy"
-        return cls({text: compile_document(schema, text, rules) for text in texts.values()},
-                   raw_sql=raw_sql)
+        return cls(
+            {text: compile_document(schema, text, rules) for text in texts.values()},
+            raw_sql=raw_sql,
+        )
 
-    async def _run(self, plan: Plan, variables: dict[str, Any], principal: MerchantPrincipal,
-                   reads: ReadQueries) -> dict[str, Any]:
+    async def _run(
+        self,
+        plan: Plan,
+        variables: dict[str, Any],
+        principal: MerchantPrincipal,
+        reads: ReadQueries,
+    ) -> dict[str, Any]:
         if not self.raw_sql:
             return await run(plan, variables, State(reads, principal.merchant_id))
         async with raw_reads(reads.engine) as raw:
@@ -119,8 +127,9 @@ class FastPath:
             return None
         return plan
 
-    async def respond(self, body: bytes, principal: Principal | None,
-                      reads: ReadQueries) -> bytes | None:
+    async def respond(
+        self, body: bytes, principal: Principal | None, reads: ReadQueries
+    ) -> bytes | None:
         """The response body, or None: let strawberry answer."""
         if not isinstance(principal, MerchantPrincipal):
             return None

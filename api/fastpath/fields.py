@@ -104,10 +104,19 @@ def _transaction(r: Refund, state: State) -> Transaction:
 
 TRANSACTION = {
     "id": Spec(lambda t, _s: ids.encode(ids.TRANSACTION, t.id)),
-    **{name: _attr(attr) for name, attr in [
-        ("reference", "reference"), ("orderId", "order_id"), ("amount", "amount"),
-        ("currency", "currency"), ("status", "status"), ("paymentMethod", "payment_method"),
-        ("source", "source"), ("createdAt", "created_at")]},
+    **{
+        name: _attr(attr)
+        for name, attr in [
+            ("reference", "reference"),
+            ("orderId", "order_id"),
+            ("amount", "amount"),
+            ("currency", "currency"),
+            ("status", "status"),
+            ("paymentMethod", "payment_method"),
+            ("source", "source"),
+            ("createdAt", "created_at"),
+        ]
+    },
     "refundedAmount": Spec(_held, load_refunds_of),
     "refundableAmount": Spec(lambda t, s: refundable_amount(t, _held(t, s)), load_refunds_of),
     "refunds": Spec(lambda t, s: s.refunds_of[t.id], load_refunds_of),
@@ -115,14 +124,26 @@ TRANSACTION = {
 
 REFUND = {
     "id": Spec(lambda r, _s: ids.encode(ids.REFUND, r.id)),
-    **{name: _attr(attr) for name, attr in [
-        ("amount", "amount"), ("currency", "currency"), ("status", "status"),
-        ("reason", "reason"), ("notes", "notes"), ("metadata", "metadata"),
-        ("speedRequested", "speed_requested"), ("speedProcessed", "speed_processed"),
-        ("failureCode", "failure_code"), ("failureMessage", "failure_message"),
-        ("bankReference", "bank_reference"), ("estimatedSettlementAt", "estimated_settlement_at"),
-        ("createdAt", "created_at"), ("updatedAt", "updated_at"),
-        ("processedAt", "processed_at")]},
+    **{
+        name: _attr(attr)
+        for name, attr in [
+            ("amount", "amount"),
+            ("currency", "currency"),
+            ("status", "status"),
+            ("reason", "reason"),
+            ("notes", "notes"),
+            ("metadata", "metadata"),
+            ("speedRequested", "speed_requested"),
+            ("speedProcessed", "speed_processed"),
+            ("failureCode", "failure_code"),
+            ("failureMessage", "failure_message"),
+            ("bankReference", "bank_reference"),
+            ("estimatedSettlementAt", "estimated_settlement_at"),
+            ("createdAt", "created_at"),
+            ("updatedAt", "updated_at"),
+            ("processedAt", "processed_at"),
+        ]
+    },
     "destination": Spec(lambda r, _s: (r.destination_kind, r.destination_display)),
     "transaction": Spec(_transaction, load_transactions_of),
     "events": Spec(lambda r, s: s.events_of[r.id], load_events_of),
@@ -132,9 +153,15 @@ SPECS: dict[str, dict[str, Spec]] = {
     "Transaction": TRANSACTION,
     "Refund": REFUND,
     "RefundDestination": {"kind": Spec(lambda d, _s: d[0]), "display": Spec(lambda d, _s: d[1])},
-    "RefundEvent": {name: _attr(attr) for name, attr in [
-        ("status", "status"), ("at", "at"), ("message", "message"),
-        ("failureCode", "failure_code")]},
+    "RefundEvent": {
+        name: _attr(attr)
+        for name, attr in [
+            ("status", "status"),
+            ("at", "at"),
+            ("message", "message"),
+            ("failureCode", "failure_code"),
+        ]
+    },
     "TransactionConnection": {
         "edges": Spec(lambda p, _s: p.nodes),
         "pageInfo": Spec(lambda p, _s: p),
@@ -146,8 +173,11 @@ SPECS: dict[str, dict[str, Spec]] = {
     },
     "PageInfo": {
         "hasNextPage": Spec(lambda p, _s: len(p.items) > p.size),
-        "endCursor": Spec(lambda p, _s: newest_first_cursor(p.nodes[-1].created_at,
-                                                            p.nodes[-1].id) if p.nodes else None),
+        "endCursor": Spec(
+            lambda p, _s: (
+                newest_first_cursor(p.nodes[-1].created_at, p.nodes[-1].id) if p.nodes else None
+            )
+        ),
     },
 }
 

@@ -93,6 +93,7 @@ def compile_selection(parent: GraphQLObjectType, node: Any) -> Selection:
 
 # -- root fields: (arguments, state) -> the root value, or None for null -------------------------
 
+
 async def _transactions(args: dict[str, Any], state: State) -> Page:
     if args.get("filter") is not None:
         raise Fallback("filters are not planned")
@@ -126,7 +127,9 @@ async def _refund(args: dict[str, Any], state: State) -> Any:
 
 
 ROOTS: dict[str, Callable[[dict[str, Any], State], Awaitable[Any]]] = {
-    "transactions": _transactions, "transaction": _transaction, "refund": _refund,
+    "transactions": _transactions,
+    "transaction": _transaction,
+    "refund": _refund,
 }
 
 
@@ -149,8 +152,9 @@ class Plan:
     roots: tuple[Root, ...]
 
     def arguments(self, variables: dict[str, Any]) -> list[dict[str, Any]]:
-        coerced = get_variable_values(self.schema, self.operation.variable_definitions,
-                                      variables)
+        coerced = get_variable_values(
+            self.schema, self.operation.variable_definitions or (), variables
+        )
         if isinstance(coerced, list):
             raise Fallback("variables do not coerce")
         try:
@@ -171,8 +175,15 @@ def compile_operation(schema: GraphQLSchema, operation: OperationDefinitionNode)
         field_def = query_type.fields[sel.name.value]
         named = get_named_type(field_def.type)
         assert isinstance(named, GraphQLObjectType)
-        roots.append(Root((sel.alias or sel.name).value, ROOTS[sel.name.value], field_def, sel,
-                          compile_selection(named, sel.selection_set)))
+        roots.append(
+            Root(
+                (sel.alias or sel.name).value,
+                ROOTS[sel.name.value],
+                field_def,
+                sel,
+                compile_selection(named, sel.selection_set),
+            )
+        )
     if len({r.key for r in roots}) != len(roots):
         raise Unsupported("a root key twice")
     name = operation.name.value if operation.name else None

@@ -33,8 +33,11 @@ from domain.model import (
 
 # Enum columns, by the name of the domain field they fill (as db/rows.py converts them).
 ENUMS: dict[str, type[enum.Enum]] = {
-    "status": TransactionStatus, "payment_method": PaymentMethod, "reason": RefundReason,
-    "speed_requested": RefundSpeed, "speed_processed": RefundSpeed,
+    "status": TransactionStatus,
+    "payment_method": PaymentMethod,
+    "reason": RefundReason,
+    "speed_requested": RefundSpeed,
+    "speed_processed": RefundSpeed,
     "destination_kind": DestinationKind,
 }
 
@@ -65,15 +68,21 @@ assert set(EVENT.split(", ")) == {c.name for c in refund_events.c} - {"merchant_
 NEWEST = "ORDER BY created_at DESC, id DESC"
 
 PAGE = f"SELECT {TX} FROM transactions WHERE merchant_id = $1 {NEWEST} LIMIT $2"
-PAGE_AFTER = (f"SELECT {TX} FROM transactions WHERE merchant_id = $1 "
-              f"AND (created_at, id) < ($3, $4) {NEWEST} LIMIT $2")
+PAGE_AFTER = (
+    f"SELECT {TX} FROM transactions WHERE merchant_id = $1 "
+    f"AND (created_at, id) < ($3, $4) {NEWEST} LIMIT $2"
+)
 COUNT = "SELECT count(*) FROM transactions WHERE merchant_id = $1"
 TX_BY_ID = f"SELECT {TX} FROM transactions WHERE merchant_id = $1 AND id = ANY($2::uuid[])"
 REFUNDS_BY_ID = f"SELECT {REFUND} FROM refunds WHERE merchant_id = $1 AND id = ANY($2::uuid[])"
-REFUNDS_OF = (f"SELECT {REFUND} FROM refunds WHERE merchant_id = $1 "
-              f"AND transaction_id = ANY($2::uuid[]) {NEWEST}")
-EVENTS_OF = (f"SELECT {EVENT} FROM refund_events WHERE merchant_id = $1 "
-             "AND refund_id = ANY($2::uuid[]) ORDER BY id")
+REFUNDS_OF = (
+    f"SELECT {REFUND} FROM refunds WHERE merchant_id = $1 "
+    f"AND transaction_id = ANY($2::uuid[]) {NEWEST}"
+)
+EVENTS_OF = (
+    f"SELECT {EVENT} FROM refund_events WHERE merchant_id = $1 "
+    "AND refund_id = ANY($2::uuid[]) ORDER BY id"
+)
 
 
 class RawReads:
@@ -82,8 +91,9 @@ class RawReads:
     def __init__(self, conn: Any) -> None:
         self.conn = conn  # asyncpg.Connection
 
-    async def transactions(self, merchant_id: UUID, f: TransactionFilter, *, limit: int,
-                           after: NewestFirstKey | None) -> Sequence[Transaction]:
+    async def transactions(
+        self, merchant_id: UUID, f: TransactionFilter, *, limit: int, after: NewestFirstKey | None
+    ) -> Sequence[Transaction]:
         assert f == TransactionFilter(), "filters go through strawberry"
         if after is None:
             found = await self.conn.fetch(PAGE, merchant_id, limit)
@@ -95,26 +105,33 @@ class RawReads:
         assert f == TransactionFilter(), "filters go through strawberry"
         return int(await self.conn.fetchval(COUNT, merchant_id))
 
-    async def transactions_by_id(self, merchant_id: UUID,
-                                 ids: Sequence[UUID]) -> list[Transaction | None]:
-        found = {r["id"]: to_transaction(r)
-                 for r in await self.conn.fetch(TX_BY_ID, merchant_id, list(ids))}
+    async def transactions_by_id(
+        self, merchant_id: UUID, ids: Sequence[UUID]
+    ) -> list[Transaction | None]:
+        found = {
+            r["id"]: to_transaction(r)
+            for r in await self.conn.fetch(TX_BY_ID, merchant_id, list(ids))
+        }
         return [found.get(i) for i in ids]
 
     async def refunds_by_id(self, merchant_id: UUID, ids: Sequence[UUID]) -> list[Refund | None]:
-        found = {r["id"]: to_refund(r)
-                 for r in await self.conn.fetch(REFUNDS_BY_ID, merchant_id, list(ids))}
+        found = {
+            r["id"]: to_refund(r)
+            for r in await self.conn.fetch(REFUNDS_BY_ID, merchant_id, list(ids))
+        }
         return [found.get(i) for i in ids]
 
-    async def refunds_by_transaction(self, merchant_id: UUID,
-                                     transaction_ids: Sequence[UUID]) -> list[list[Refund]]:
+    async def refunds_by_transaction(
+        self, merchant_id: UUID, transaction_ids: Sequence[UUID]
+    ) -> list[list[Refund]]:
         grouped: dict[UUID, list[Refund]] = defaultdict(list)
         for r in await self.conn.fetch(REFUNDS_OF, merchant_id, list(transaction_ids)):
             grouped[r["transaction_id"]].append(to_refund(r))
         return [grouped.get(i, []) for i in transaction_ids]
 
-    async def events_by_refund(self, merchant_id: UUID,
-                               refund_ids: Sequence[UUID]) -> list[list[RefundEvent]]:
+    async def events_by_refund(
+        self, merchant_id: UUID, refund_ids: Sequence[UUID]
+    ) -> list[list[RefundEvent]]:
         grouped: dict[UUID, list[RefundEvent]] = defaultdict(list)
         for r in await self.conn.fetch(EVENTS_OF, merchant_id, list(refund_ids)):
             grouped[r["refund_id"]].append(to_event(r))

@@ -88,7 +88,9 @@ def _created_at(value: datetime | None, now: datetime) -> datetime:
 @strawberry.type
 class PlatformMutations:
     @strawberry.mutation(description="Platform operator only: a new merchant and its API key.")
-    async def create_merchant(self, info: Info, input: CreateMerchantInput) -> CreateMerchantPayload:
+    async def create_merchant(
+        self, info: Info, input: CreateMerchantInput
+    ) -> CreateMerchantPayload:
         info.context.require_operator()
         try:
             merchant, key = await platform.create_merchant(
@@ -106,9 +108,14 @@ class PlatformMutations:
         now = datetime.now(UTC)
         try:
             cmd = platform.RecordTransaction(
-                merchant_id=_merchant_id(input.merchant_id), reference=input.reference,
-                order_id=input.order_id, amount=input.amount, currency=input.currency,
-                status=input.status, payment_method=input.payment_method, source=input.source,
+                merchant_id=_merchant_id(input.merchant_id),
+                reference=input.reference,
+                order_id=input.order_id,
+                amount=input.amount,
+                currency=input.currency,
+                status=input.status,
+                payment_method=input.payment_method,
+                source=input.source,
                 created_at=_created_at(input.created_at, now),
             )
             transaction = await platform.record_transaction(
@@ -123,8 +130,11 @@ class PlatformMutations:
         info.context.require_operator()
         try:
             merchant = await platform.recharge_balance(
-                info.context.services.unit_of_work(), _merchant_id(input.merchant_id),
-                input.amount, input.reference, datetime.now(UTC),
+                info.context.services.unit_of_work(),
+                _merchant_id(input.merchant_id),
+                input.amount,
+                input.reference,
+                datetime.now(UTC),
             )
         except DomainError as error:
             return MerchantPayload(user_errors=[UserError.from_domain(error)])

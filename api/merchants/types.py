@@ -32,8 +32,12 @@ class LedgerEntryType:
     @classmethod
     def from_domain(cls, e: LedgerEntry) -> Self:
         return cls(
-            id=strawberry.ID(ids.encode(ids.LEDGER_ENTRY, e.id)), kind=e.kind, amount=MinorUnits(e.amount),
-            balance_after=MinorUnits(e.balance_after), reference=e.reference, created_at=e.created_at,
+            id=strawberry.ID(ids.encode(ids.LEDGER_ENTRY, e.id)),
+            kind=e.kind,
+            amount=MinorUnits(e.amount),
+            balance_after=MinorUnits(e.balance_after),
+            reference=e.reference,
+            created_at=e.created_at,
             domain=e,
         )
 
@@ -57,8 +61,11 @@ class MerchantType(Node):
     @classmethod
     def from_domain(cls, m: Merchant) -> Self:
         return cls(
-            id=strawberry.ID(ids.encode(ids.MERCHANT, m.id)), name=m.name, currency=m.currency,
-            balance=MinorUnits(m.balance), domain=m,
+            id=strawberry.ID(ids.encode(ids.MERCHANT, m.id)),
+            name=m.name,
+            currency=m.currency,
+            balance=MinorUnits(m.balance),
+            domain=m,
         )
 
     @strawberry.field(description="Every movement of the balance, newest first.")
@@ -69,6 +76,9 @@ class MerchantType(Node):
         reads = info.context.services.reads
         entries = await reads.ledger(self.domain.id, limit=size + 1, after=parse_id_cursor(after))
         return build_connection(
-            entries, size, LedgerEntryType.from_domain, lambda e: id_cursor(e.id),
+            entries,
+            size,
+            LedgerEntryType.from_domain,
+            lambda e: id_cursor(e.id),
             lambda: reads.ledger_count(self.domain.id),
         )

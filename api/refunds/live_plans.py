@@ -33,7 +33,7 @@ from graphql.execution import Executor
 from graphql.execution.values import get_argument_values
 
 from api import ids
-from api.fast_masking import FastMaskFaults
+from api.errors import MaskFaults
 from api.refunds.shared_events import SharedEventExecutor, memo_for
 from api.refunds.subscriptions import decode_filter
 
@@ -80,12 +80,16 @@ class LiveOperation:
     transaction_id: UUID | None
 
 
-def prepare(plan: LivePlan, context: Any, variables: dict[str, Any] | None,
-            operation_name: str | None) -> LiveOperation | None:
+def prepare(
+    plan: LivePlan, context: Any, variables: dict[str, Any] | None, operation_name: str | None
+) -> LiveOperation | None:
     from api.schema import schema
 
     built = SharedEventExecutor.build(
-        schema._schema, plan.document, context_value=context, raw_variable_values=variables,
+        schema._schema,
+        plan.document,
+        context_value=context,
+        raw_variable_values=variables,
         operation_name=operation_name,
     )
     if isinstance(built, list):
@@ -101,7 +105,7 @@ def prepare(plan: LivePlan, context: Any, variables: dict[str, Any] | None,
     )
 
 
-_masker = FastMaskFaults()
+_masker = MaskFaults()
 
 
 async def render(live: LiveOperation, pushed: Any) -> bytes:

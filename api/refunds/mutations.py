@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, cast
+
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
@@ -66,9 +67,7 @@ class UpdateRefundDestinationInput:
 
 def _destination(input: UpdateRefundDestinationInput) -> destinations.Destination:
     if (input.upi_vpa is None) == (input.bank_account is None):
-        raise InvalidDestination(
-            "Give exactly one of upiVpa or bankAccount.", field=("input",)
-        )
+        raise InvalidDestination("Give exactly one of upiVpa or bankAccount.", field=("input",))
     if input.bank_account is not None:
         b = input.bank_account
         return destinations.bank_account(b.account_number, b.ifsc, b.holder_name)
@@ -86,14 +85,20 @@ class RefundMutations:
             if transaction_id is None:
                 raise TransactionNotFound("No transaction of yours has that id.")
             cmd = InitiateRefund(
-                merchant_id=ctx.merchant_id, transaction_id=transaction_id,
-                amount=input.amount, reason=input.reason, speed=input.speed,
-                notes=input.notes, metadata=cast(dict[str, Any] | None, input.metadata),
+                merchant_id=ctx.merchant_id,
+                transaction_id=transaction_id,
+                amount=input.amount,
+                reason=input.reason,
+                speed=input.speed,
+                notes=input.notes,
+                metadata=cast(dict[str, Any] | None, input.metadata),
                 idempotency_key=input.idempotency_key,
                 queue_if_insufficient_balance=input.queue_if_insufficient_balance,
             )
             refund = await initiate_refund(
-                ctx.services.unit_of_work(), cmd, now=datetime.now(UTC),
+                ctx.services.unit_of_work(),
+                cmd,
+                now=datetime.now(UTC),
                 window_days=ctx.services.settings.refund_window_days,
             )
         except DomainError as error:
@@ -126,8 +131,11 @@ class RefundMutations:
             if refund_id is None:
                 raise RefundNotFound("No refund of yours has that id.")
             refund = await update_refund_destination(
-                ctx.services.unit_of_work(), ctx.merchant_id, refund_id,
-                _destination(input), datetime.now(UTC),
+                ctx.services.unit_of_work(),
+                ctx.merchant_id,
+                refund_id,
+                _destination(input),
+                datetime.now(UTC),
             )
         except DomainError as error:
             return failed(error)

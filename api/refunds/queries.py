@@ -40,8 +40,10 @@ class RefundFilter:
                 ids.decode_uuid(ids.TRANSACTION, self.transaction_id) or NO_SUCH_TRANSACTION
             )
         return RefundFilterQuery(
-            statuses=self.status, transaction_id=transaction_id,
-            created_from=self.created_from, created_to=self.created_to,
+            statuses=self.status,
+            transaction_id=transaction_id,
+            created_from=self.created_from,
+            created_to=self.created_to,
         )
 
 
@@ -73,7 +75,9 @@ class RefundQueries:
             merchant_id, query, limit=size + 1, after=parse_newest_first_cursor(after)
         )
         return build_connection(
-            found, size, RefundType.from_domain,
+            found,
+            size,
+            RefundType.from_domain,
             lambda r: newest_first_cursor(r.created_at, r.id),
             lambda: reads.refund_count(merchant_id, query),
         )

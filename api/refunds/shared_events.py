@@ -47,8 +47,7 @@ def memo_for(payload: object) -> dict[Any, Any] | None:
 
 
 def _key(executor: Executor[Any]) -> Any:
-    variables = orjson.dumps(executor.variable_values, option=orjson.OPT_SORT_KEYS,
-                             default=str)
+    variables = orjson.dumps(executor.variable_values, option=orjson.OPT_SORT_KEYS, default=str)
     principal = getattr(executor.context_value, "principal", None)
     return (id(executor.operation), variables, principal)
 

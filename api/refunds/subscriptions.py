@@ -29,14 +29,17 @@ class Subscription:
         " Each change comes once, in order, with the refund as that change left it."
     )
     async def refund_updated(
-        self, info: Info, refund_id: strawberry.ID | None = None,
+        self,
+        info: Info,
+        refund_id: strawberry.ID | None = None,
         transaction_id: strawberry.ID | None = None,
     ) -> AsyncGenerator[RefundType, None]:
         ctx = info.context
         merchant_id = ctx.merchant_id  # UNAUTHENTICATED / FORBIDDEN without a merchant key
         broker = ctx.services.broker
         async with broker.subscribe(
-            merchant_id, decode_filter(ids.REFUND, refund_id),
+            merchant_id,
+            decode_filter(ids.REFUND, refund_id),
             decode_filter(ids.TRANSACTION, transaction_id),
         ) as subscriber:
             while True:

@@ -74,14 +74,23 @@ class RefundType(Node):
     @classmethod
     def from_domain(cls, r: Refund) -> Self:
         return cls(
-            id=strawberry.ID(ids.encode(ids.REFUND, r.id)), amount=MinorUnits(r.amount),
-            currency=r.currency, status=r.status, reason=r.reason, notes=r.notes,
-            metadata=cast(JSON, r.metadata), speed_requested=r.speed_requested,
+            id=strawberry.ID(ids.encode(ids.REFUND, r.id)),
+            amount=MinorUnits(r.amount),
+            currency=r.currency,
+            status=r.status,
+            reason=r.reason,
+            notes=r.notes,
+            metadata=cast(JSON, r.metadata),
+            speed_requested=r.speed_requested,
             speed_processed=r.speed_processed,
             destination=RefundDestination(kind=r.destination_kind, display=r.destination_display),
-            failure_code=r.failure_code, failure_message=r.failure_message,
-            bank_reference=r.bank_reference, estimated_settlement_at=r.estimated_settlement_at,
-            created_at=r.created_at, updated_at=r.updated_at, processed_at=r.processed_at,
+            failure_code=r.failure_code,
+            failure_message=r.failure_message,
+            bank_reference=r.bank_reference,
+            estimated_settlement_at=r.estimated_settlement_at,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+            processed_at=r.processed_at,
             domain=r,
         )
 
@@ -97,7 +106,5 @@ class RefundType(Node):
 
     @strawberry.field(description="Status history, oldest first.")
     async def events(self, info: Info) -> list[RefundEventType]:
-        events: list[RefundEvent] = await info.context.loaders.events_of_refund.load(
-            self.domain.id
-        )
+        events: list[RefundEvent] = await info.context.loaders.events_of_refund.load(self.domain.id)
         return [RefundEventType.from_domain(e) for e in events]

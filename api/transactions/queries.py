@@ -30,8 +30,11 @@ class TransactionFilter:
 
     def to_query(self) -> TransactionFilterQuery:
         return TransactionFilterQuery(
-            status=self.status, payment_method=self.payment_method, order_id=self.order_id,
-            created_from=self.created_from, created_to=self.created_to,
+            status=self.status,
+            payment_method=self.payment_method,
+            order_id=self.order_id,
+            created_from=self.created_from,
+            created_to=self.created_to,
         )
 
 
@@ -60,7 +63,9 @@ class TransactionQueries:
         for t in found:  # prime the loader: Refund.transaction needs no second read
             info.context.loaders.transaction.prime(t.id, t)
         return build_connection(
-            found, size, TransactionType.from_domain,
+            found,
+            size,
+            TransactionType.from_domain,
             lambda t: newest_first_cursor(t.created_at, t.id),
             lambda: reads.transaction_count(merchant_id, query),
         )

@@ -38,9 +38,16 @@ class TransactionType(Node):
     @classmethod
     def from_domain(cls, t: Transaction) -> Self:
         return cls(
-            id=strawberry.ID(ids.encode(ids.TRANSACTION, t.id)), reference=t.reference,
-            order_id=t.order_id, amount=MinorUnits(t.amount), currency=t.currency, status=t.status,
-            payment_method=t.payment_method, source=t.source, created_at=t.created_at, domain=t,
+            id=strawberry.ID(ids.encode(ids.TRANSACTION, t.id)),
+            reference=t.reference,
+            order_id=t.order_id,
+            amount=MinorUnits(t.amount),
+            currency=t.currency,
+            status=t.status,
+            payment_method=t.payment_method,
+            source=t.source,
+            created_at=t.created_at,
+            domain=t,
         )
 
     async def _refunds(self, info: Info) -> list[Refund]:

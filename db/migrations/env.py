@@ -6,11 +6,11 @@ import asyncio
 
 from alembic import context
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from db.engine import async_url
 from db.tables import metadata
-from sqlalchemy.ext.asyncio import create_async_engine
 
 config = context.config
 
@@ -22,16 +22,18 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_async_engine(async_url(config.get_main_option("sqlalchemy.url") or ""),
-                                 poolclass=NullPool)
+    engine = create_async_engine(
+        async_url(config.get_main_option("sqlalchemy.url") or ""), poolclass=NullPool
+    )
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()
 
 
 if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata,
-                      literal_binds=True)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata, literal_binds=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 else:

@@ -12,7 +12,10 @@ from db.tables import api_keys, ledger_entries, merchants
 from domain.model import LedgerEntry, LedgerEntryKind, Merchant
 
 MERCHANT_COLUMNS = (
-    merchants.c.id, merchants.c.name, merchants.c.currency, merchants.c.balance,
+    merchants.c.id,
+    merchants.c.name,
+    merchants.c.currency,
+    merchants.c.balance,
     merchants.c.created_at,
 )
 
@@ -31,7 +34,11 @@ class SqlMerchants:
         return rows.merchant(row) if row else None
 
     async def lock(self, merchant_id: UUID) -> Merchant | None:
-        stmt = select(*MERCHANT_COLUMNS).where(merchants.c.id == merchant_id).with_for_update(key_share=True)
+        stmt = (
+            select(*MERCHANT_COLUMNS)
+            .where(merchants.c.id == merchant_id)
+            .with_for_update(key_share=True)
+        )
         row = (await self.conn.execute(stmt)).one_or_none()
         return rows.merchant(row) if row else None
 
@@ -74,8 +81,12 @@ class SqlLedger:
         stmt = (
             insert(ledger_entries)
             .values(
-                merchant_id=merchant_id, kind=kind.value, amount=amount,
-                balance_after=balance_after, refund_id=refund_id, reference=reference,
+                merchant_id=merchant_id,
+                kind=kind.value,
+                amount=amount,
+                balance_after=balance_after,
+                refund_id=refund_id,
+                reference=reference,
             )
             .returning(*ledger_entries.c)
         )

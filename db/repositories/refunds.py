@@ -20,9 +20,10 @@ from domain.refund_states import RefundStatusChanged
 
 # The columns the domain's Refund is made of (not the processing bookkeeping).
 REFUND_COLUMNS = tuple(
-    c for c in refunds.c
-    if c.name not in {"destination_details", "attempts", "next_attempt_at", "claimed_by",
-                      "claim_expires_at"}
+    c
+    for c in refunds.c
+    if c.name
+    not in {"destination_details", "attempts", "next_attempt_at", "claimed_by", "claim_expires_at"}
 )
 RELEASED = [s.value for s in RELEASED_STATUSES]
 
@@ -34,16 +35,22 @@ class SqlRefunds:
     async def add(self, refund: Refund, destination_details: dict[str, str] | None) -> None:
         await self.conn.execute(
             insert(refunds).values(
-                id=refund.id, merchant_id=refund.merchant_id,
-                transaction_id=refund.transaction_id, amount=refund.amount,
-                currency=refund.currency, status=refund.status.value,
-                reason=refund.reason.value, notes=refund.notes, metadata=refund.metadata,
+                id=refund.id,
+                merchant_id=refund.merchant_id,
+                transaction_id=refund.transaction_id,
+                amount=refund.amount,
+                currency=refund.currency,
+                status=refund.status.value,
+                reason=refund.reason.value,
+                notes=refund.notes,
+                metadata=refund.metadata,
                 speed_requested=refund.speed_requested.value,
                 destination_kind=refund.destination_kind.value,
                 destination_display=refund.destination_display,
                 destination_details=destination_details,
                 estimated_settlement_at=refund.estimated_settlement_at,
-                created_at=refund.created_at, updated_at=refund.updated_at,
+                created_at=refund.created_at,
+                updated_at=refund.updated_at,
                 next_attempt_at=refund.created_at,
             )
         )
@@ -72,8 +79,9 @@ class SqlRefunds:
     async def on_hold_oldest_first(self, merchant_id: UUID) -> Sequence[Refund]:
         stmt = (
             select(*REFUND_COLUMNS)
-            .where(refunds.c.merchant_id == merchant_id,
-                   refunds.c.status == RefundStatus.ON_HOLD.value)
+            .where(
+                refunds.c.merchant_id == merchant_id, refunds.c.status == RefundStatus.ON_HOLD.value
+            )
             .order_by(refunds.c.created_at, refunds.c.id)
             .with_for_update(key_share=True)
         )
@@ -88,14 +96,18 @@ class SqlRefunds:
             values["next_attempt_at"] = at  # due for the processor now
         await self.conn.execute(update(refunds).where(refunds.c.id == refund.id).values(values))
         return replace(
-            refund, status=change.status, updated_at=at,
+            refund,
+            status=change.status,
+            updated_at=at,
             failure_code=change.failure_code or refund.failure_code,
             failure_message=change.message if change.failure_code else refund.failure_message,
         )
 
     async def set_destination(self, refund: Refund, destination: Destination) -> Refund:
         await self.conn.execute(
-            update(refunds).where(refunds.c.id == refund.id).values(
+            update(refunds)
+            .where(refunds.c.id == refund.id)
+            .values(
                 destination_kind=destination.kind.value,
                 destination_display=destination.display,
                 destination_details=destination.details,
@@ -114,12 +126,14 @@ class SqlRefunds:
     ) -> Refund:
         speed = speed_processed.value if speed_processed else None
         await self.conn.execute(
-            update(refunds).where(refunds.c.id == refund.id).values(
-                bank_reference=bank_reference, speed_processed=speed, processed_at=at
-            )
+            update(refunds)
+            .where(refunds.c.id == refund.id)
+            .values(bank_reference=bank_reference, speed_processed=speed, processed_at=at)
         )
         return replace(
-            refund, bank_reference=bank_reference, speed_processed=speed_processed,
+            refund,
+            bank_reference=bank_reference,
+            speed_processed=speed_processed,
             processed_at=at,
         )
 
@@ -132,8 +146,11 @@ class SqlRefundEvents:
         stmt = (
             insert(refund_events)
             .values(
-                merchant_id=refund.merchant_id, refund_id=refund.id,
-                status=change.status.value, at=at, message=change.message,
+                merchant_id=refund.merchant_id,
+                refund_id=refund.id,
+                status=change.status.value,
+                at=at,
+                message=change.message,
                 failure_code=change.failure_code,
             )
             .returning(refund_events.c.id)
@@ -142,7 +159,11 @@ class SqlRefundEvents:
         # Delivered by PostgreSQL at commit, and only then: subscribers never see a change
         # that was rolled back. Ids only; listeners read the state from the tables.
         payload = orjson.dumps(
-            {"m": str(refund.merchant_id), "r": str(refund.id), "t": str(refund.transaction_id),
-             "e": event_id}
+            {
+                "m": str(refund.merchant_id),
+                "r": str(refund.id),
+                "t": str(refund.transaction_id),
+                "e": event_id,
+            }
         ).decode()
         await self.conn.execute(select(func.pg_notify(REFUND_EVENTS_CHANNEL, payload)))

@@ -19,12 +19,16 @@ class SqlTransactions:
 
     async def add(self, transaction: Transaction) -> Transaction | None:
         values = {
-            "id": transaction.id, "merchant_id": transaction.merchant_id,
-            "reference": transaction.reference, "order_id": transaction.order_id,
-            "amount": transaction.amount, "currency": transaction.currency,
+            "id": transaction.id,
+            "merchant_id": transaction.merchant_id,
+            "reference": transaction.reference,
+            "order_id": transaction.order_id,
+            "amount": transaction.amount,
+            "currency": transaction.currency,
             "status": transaction.status.value,
             "payment_method": transaction.payment_method.value,
-            "source": transaction.source, "created_at": transaction.created_at,
+            "source": transaction.source,
+            "created_at": transaction.created_at,
         }
         stmt = (
             insert(transactions)

@@ -61,7 +61,9 @@ def validate(cmd: InitiateRefund) -> None:
     if cmd.amount is not None:
         check_minor_units(cmd.amount)
     if cmd.notes is not None and len(cmd.notes) > NOTES_MAX:
-        raise InvalidInput(f"notes must be at most {NOTES_MAX} characters.", field=("input", "notes"))
+        raise InvalidInput(
+            f"notes must be at most {NOTES_MAX} characters.", field=("input", "notes")
+        )
     if cmd.metadata is not None:
         _validate_metadata(cmd.metadata)
     key = cmd.idempotency_key
@@ -131,8 +133,12 @@ async def _create(
     merchant = await uow.merchants.lock(cmd.merchant_id)
     assert merchant is not None  # the caller is an authenticated merchant
     amount = eligibility.amount_to_refund(
-        transaction, held=held, requested=cmd.amount, balance_currency=merchant.currency,
-        now=now, window_days=window_days,
+        transaction,
+        held=held,
+        requested=cmd.amount,
+        balance_currency=merchant.currency,
+        now=now,
+        window_days=window_days,
     )
     status = refund_states.initial_status(
         balance_covers_it=merchant.balance >= amount,
@@ -142,27 +148,44 @@ async def _create(
         raise InsufficientBalance(shortfall_message(merchant.balance, amount, merchant.currency))
     refund = _new_refund(cmd, transaction, amount, status, now)
     await uow.refunds.add(refund, None)
-    message = None if status is RefundStatus.PENDING else shortfall_message(
-        merchant.balance, amount, merchant.currency
+    message = (
+        None
+        if status is RefundStatus.PENDING
+        else shortfall_message(merchant.balance, amount, merchant.currency)
     )
     await record_change(uow, merchant, refund, refund_states.created(status, message), now)
     return refund
 
 
 def _new_refund(
-    cmd: InitiateRefund, transaction: Transaction, amount: int,
-    status: RefundStatus, now: datetime,
+    cmd: InitiateRefund,
+    transaction: Transaction,
+    amount: int,
+    status: RefundStatus,
+    now: datetime,
 ) -> Refund:
     destination = original_source(transaction.source)
     return Refund(
-        id=uuid4(), merchant_id=cmd.merchant_id, transaction_id=transaction.id,
-        amount=amount, currency=transaction.currency, status=status, reason=cmd.reason,
-        notes=cmd.notes, metadata=cmd.metadata,
-        speed_requested=cmd.speed, speed_processed=None,
-        destination_kind=destination.kind, destination_display=destination.display,
-        failure_code=None, failure_message=None, bank_reference=None,
+        id=uuid4(),
+        merchant_id=cmd.merchant_id,
+        transaction_id=transaction.id,
+        amount=amount,
+        currency=transaction.currency,
+        status=status,
+        reason=cmd.reason,
+        notes=cmd.notes,
+        metadata=cmd.metadata,
+        speed_requested=cmd.speed,
+        speed_processed=None,
+        destination_kind=destination.kind,
+        destination_display=destination.display,
+        failure_code=None,
+        failure_message=None,
+        bank_reference=None,
         estimated_settlement_at=estimated_settlement(
             now, transaction.payment_method, destination.kind, cmd.speed
         ),
-        created_at=now, updated_at=now, processed_at=None,
+        created_at=now,
+        updated_at=now,
+        processed_at=None,
     )

@@ -125,8 +125,9 @@ async def recharge_balance(
             return merchant
         balance = merchant.balance + amount
         await uow.merchants.set_balance(merchant_id, balance)
-        await uow.ledger.append(merchant_id, LedgerEntryKind.RECHARGE, amount, balance,
-                                reference=reference)
+        await uow.ledger.append(
+            merchant_id, LedgerEntryKind.RECHARGE, amount, balance, reference=reference
+        )
         merchant = replace(merchant, balance=balance)
         merchant = await release_held_refunds(uow, merchant, now)
         await uow.commit()

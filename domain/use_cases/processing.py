@@ -62,8 +62,10 @@ async def record_outcome(
         if refund.status is not OUTCOME_SOURCES.get(outcome.status):
             return None
         change = refund_states.transition(
-            refund.status, outcome.status,
-            message=outcome.message, failure_code=outcome.failure_code,
+            refund.status,
+            outcome.status,
+            message=outcome.message,
+            failure_code=outcome.failure_code,
         )
         if outcome.status is RefundStatus.PROCESSED:
             refund = await uow.refunds.record_settlement(

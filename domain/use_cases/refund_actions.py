@@ -25,8 +25,7 @@ async def cancel_refund(
         if refund.status not in refund_states.CANCELLABLE_STATUSES:
             allowed = ", ".join(sorted(refund_states.CANCELLABLE_STATUSES))
             raise RefundNotCancellable(
-                f"The refund is {refund.status}; only refunds that are {allowed} can be "
-                "cancelled."
+                f"The refund is {refund.status}; only refunds that are {allowed} can be cancelled."
             )
         change = refund_states.transition(
             refund.status, RefundStatus.CANCELLED, message="Cancelled by the merchant."
@@ -52,7 +51,8 @@ async def update_refund_destination(
             )
         refund = await uow.refunds.set_destination(refund, destination)
         change = refund_states.transition(
-            refund.status, RefundStatus.PENDING,
+            refund.status,
+            RefundStatus.PENDING,
             message=f"New destination: {destination.display}.",
         )
         refund = await uow.refunds.set_status(refund, change, now)

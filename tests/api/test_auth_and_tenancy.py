@@ -36,16 +36,37 @@ async def test_api_keys_are_stored_only_as_a_hash(api: Api, engine) -> None:  # 
 @pytest.mark.parametrize(
     ("mutation", "variables"),
     [
-        ("mutation($i: CreateMerchantInput!) { createMerchant(input: $i) { apiKey } }",
-         {"i": {"name": "Sneaky"}}),
-        ("mutation($i: RechargeBalanceInput!) { rechargeBalance(input: $i) { merchant { id } } }",
-         {"i": {"merchantId": "mer_00000000000000000000000000000000", "amount": 1,
-                "reference": "x"}}),
-        ("mutation($i: RecordTransactionInput!) { recordTransaction(input: $i) { "
-         "transaction { id } } }",
-         {"i": {"merchantId": "mer_00000000000000000000000000000000", "reference": "r",
-                "orderId": "o", "amount": 1, "currency": "INR", "status": "SUCCESS",
-                "paymentMethod": "UPI", "source": "a@b"}}),
+        (
+            "mutation($i: CreateMerchantInput!) { createMerchant(input: $i) { apiKey } }",
+            {"i": {"name": "Sneaky"}},
+        ),
+        (
+            "mutation($i: RechargeBalanceInput!) "
+            "{ rechargeBalance(input: $i) { merchant { id } } }",
+            {
+                "i": {
+                    "merchantId": "mer_00000000000000000000000000000000",
+                    "amount": 1,
+                    "reference": "x",
+                }
+            },
+        ),
+        (
+            "mutation($i: RecordTransactionInput!) { recordTransaction(input: $i) { "
+            "transaction { id } } }",
+            {
+                "i": {
+                    "merchantId": "mer_00000000000000000000000000000000",
+                    "reference": "r",
+                    "orderId": "o",
+                    "amount": 1,
+                    "currency": "INR",
+                    "status": "SUCCESS",
+                    "paymentMethod": "UPI",
+                    "source": "a@b",
+                }
+            },
+        ),
     ],
 )
 async def test_a_merchant_key_cannot_call_platform_mutations(
@@ -80,15 +101,25 @@ async def test_another_merchants_ids_behave_exactly_like_missing_ones(api: Api) 
       refunds(filter: {transactionId: $t}) { totalCount }
     }"""
     # when the stranger asks for the owner's ids, and for ids that exist nowhere
-    theirs = await api.gql(query, {"t": transaction["id"], "r": refund["id"], "m": owner.id},
-                           token=stranger.key)
-    nowhere = await api.gql(query, {"t": missing_txn, "r": missing_rfd,
-                                    "m": "mer_" + "0" * 32}, token=stranger.key)
+    theirs = await api.gql(
+        query, {"t": transaction["id"], "r": refund["id"], "m": owner.id}, token=stranger.key
+    )
+    nowhere = await api.gql(
+        query, {"t": missing_txn, "r": missing_rfd, "m": "mer_" + "0" * 32}, token=stranger.key
+    )
     # then both answers are the same: nothing
-    assert theirs == nowhere == {
-        "transaction": None, "refund": None, "nt": None, "nr": None, "nm": None,
-        "refunds": {"totalCount": 0},
-    }
+    assert (
+        theirs
+        == nowhere
+        == {
+            "transaction": None,
+            "refund": None,
+            "nt": None,
+            "nr": None,
+            "nm": None,
+            "refunds": {"totalCount": 0},
+        }
+    )
     # and the stranger cannot act on the owner's refund or transaction either
     cancel = await api.cancel_refund(stranger, refund["id"])
     assert [e["code"] for e in cancel["userErrors"]] == ["REFUND_NOT_FOUND"]
@@ -101,14 +132,19 @@ async def test_node_fetches_the_callers_own_objects_by_global_id(api: Api) -> No
     await api.recharge(merchant, 1_000_00)
     transaction = await api.record_transaction(merchant)
     refund = (await api.initiate_refund(merchant, transactionId=transaction["id"]))["refund"]
-    for node_id, typename in [(transaction["id"], "Transaction"), (refund["id"], "Refund"),
-                              (merchant.id, "Merchant")]:
+    for node_id, typename in [
+        (transaction["id"], "Transaction"),
+        (refund["id"], "Refund"),
+        (merchant.id, "Merchant"),
+    ]:
         data = await api.gql(
-            "query($id: ID!) { node(id: $id) { __typename id } }", {"id": node_id},
+            "query($id: ID!) { node(id: $id) { __typename id } }",
+            {"id": node_id},
             token=merchant.key,
         )
         assert data["node"] == {"__typename": typename, "id": node_id}
     for garbage in ["", "txn_", "txn_zz", "rfd_" + "g" * 32, "nope", "led_1"]:
-        data = await api.gql("query($id: ID!) { node(id: $id) { id } }", {"id": garbage},
-                             token=merchant.key)
+        data = await api.gql(
+            "query($id: ID!) { node(id: $id) { id } }", {"id": garbage}, token=merchant.key
+        )
         assert data["node"] is None

@@ -53,7 +53,9 @@ def test_serve_on_a_fresh_data_dir_seeds_demo_data_and_stops_cleanly_on_sigterm(
     process = subprocess.Popen(
         [*REFUNDS, "serve", "--port", str(port), "--log-level", "warning"],
         env=_env(REFUNDS_DATA_DIR=str(data_dir), REFUNDS_GATEWAY_DELAY_SCALE="0"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
     )
     try:
         base_url = f"http://127.0.0.1:{port}"
@@ -61,7 +63,8 @@ def test_serve_on_a_fresh_data_dir_seeds_demo_data_and_stops_cleanly_on_sigterm(
         # when we use the demo key that it kept in the data dir
         key = (data_dir / "demo_api_key").read_text().strip()
         response = httpx.post(
-            f"{base_url}/graphql", headers={"Authorization": f"Bearer {key}"},
+            f"{base_url}/graphql",
+            headers={"Authorization": f"Bearer {key}"},
             json={"query": "{ viewer { balance } transactions { totalCount } }"},
         )
         data = response.json()["data"]
@@ -83,9 +86,13 @@ def test_serve_on_a_fresh_data_dir_seeds_demo_data_and_stops_cleanly_on_sigterm(
 
 
 async def test_merchant_create_prints_a_key_that_works(api: Api, database_url: str) -> None:
-    result = subprocess.run(
-        [*REFUNDS, "merchant", "create", "Kirana Mart"], env=_env(DATABASE_URL=database_url),
-        capture_output=True, text=True, timeout=120, check=True,
+    result = subprocess.run(  # noqa: ASYNC221 - the test waits on purpose
+        [*REFUNDS, "merchant", "create", "Kirana Mart"],
+        env=_env(DATABASE_URL=database_url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     key = re.search(r"api key\s+(rk_\S+)", result.stdout)
     assert key, result.stdout
@@ -94,6 +101,12 @@ async def test_merchant_create_prints_a_key_that_works(api: Api, database_url: s
 
 
 def test_export_schema_prints_the_checked_in_schema() -> None:
-    result = subprocess.run([*REFUNDS, "export-schema"], capture_output=True, text=True,
-                            timeout=60, check=True, env=_env())
+    result = subprocess.run(
+        [*REFUNDS, "export-schema"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=_env(),
+    )
     assert result.stdout == (ROOT / "schema.graphql").read_text()

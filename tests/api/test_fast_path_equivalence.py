@@ -99,19 +99,33 @@ async def shop(api: Api) -> dict[str, Any]:
     merchant = await api.create_merchant("Fast Path Shop")
     other = await api.create_merchant("Someone Else")
     await api.recharge(merchant, 1_000_00)
-    txs = [await api.record_transaction(merchant, amount=100_00 + i, source=source, status=status)
-           for i, (source, status) in enumerate([
-               ("customer@okaxis", "SUCCESS"), ("reject-customer@okaxis", "SUCCESS"),
-               ("frozen-customer@okaxis", "SUCCESS"), ("customer2@okaxis", "FAILED"),
-               ("customer3@okaxis", "PENDING"), ("customer4@okaxis", "SUCCESS")])]
+    txs = [
+        await api.record_transaction(merchant, amount=100_00 + i, source=source, status=status)
+        for i, (source, status) in enumerate(
+            [
+                ("customer@okaxis", "SUCCESS"),
+                ("reject-customer@okaxis", "SUCCESS"),
+                ("frozen-customer@okaxis", "SUCCESS"),
+                ("customer2@okaxis", "FAILED"),
+                ("customer3@okaxis", "PENDING"),
+                ("customer4@okaxis", "SUCCESS"),
+            ]
+        )
+    ]
     with_metadata = await api.initiate_refund(
-        merchant, transactionId=txs[5]["id"], amount=3_00, notes="a note",
-        metadata={"order": "A-1", "lines": [1, 2], "gift": True, "ratio": 0.5})
+        merchant,
+        transactionId=txs[5]["id"],
+        amount=3_00,
+        notes="a note",
+        metadata={"order": "A-1", "lines": [1, 2], "gift": True, "ratio": 0.5},
+    )
     assert with_metadata["userErrors"] == []
-    refunds = [await _refund(api, merchant, txs[0]["id"], 10_00),
-               await _refund(api, merchant, txs[0]["id"], 20_00),
-               await _refund(api, merchant, txs[1]["id"], None),
-               await _refund(api, merchant, txs[2]["id"], 5_00)]
+    refunds = [
+        await _refund(api, merchant, txs[0]["id"], 10_00),
+        await _refund(api, merchant, txs[0]["id"], 20_00),
+        await _refund(api, merchant, txs[1]["id"], None),
+        await _refund(api, merchant, txs[2]["id"], 5_00),
+    ]
     await api.cancel_refund(merchant, refunds[1])
     other_tx = await api.record_transaction(other)
     await api.recharge(other, 100_00)
@@ -120,8 +134,14 @@ async def shop(api: Api) -> dict[str, Any]:
     await _settled(api, merchant, page)
     for refund_id in refunds:
         await _settled(api, merchant, {"query": REFUND, "variables": {"id": refund_id}})
-    return {"merchant": merchant, "other": other, "txs": txs, "refunds": refunds,
-            "other_tx": other_tx, "other_refund": other_refund}
+    return {
+        "merchant": merchant,
+        "other": other,
+        "txs": txs,
+        "refunds": refunds,
+        "other_tx": other_tx,
+        "other_refund": other_refund,
+    }
 
 
 async def test_pages_of_transactions_are_the_same_bytes(both: Both, shop: dict[str, Any]) -> None:
@@ -130,11 +150,18 @@ async def test_pages_of_transactions_are_the_same_bytes(both: Both, shop: dict[s
     assert status == 200
     assert b'"refunds":[{' in first
     cursor = orjson.loads(first)["data"]["transactions"]["pageInfo"]["endCursor"]
-    for variables in [{"first": 20}, {"first": 0}, {"first": 100}, {"first": 3, "after": cursor},
-                      {"first": 20, "after": None}]:
+    for variables in [
+        {"first": 20},
+        {"first": 0},
+        {"first": 100},
+        {"first": 3, "after": cursor},
+        {"first": 20, "after": None},
+    ]:
         await both.compare({"query": TRANSACTIONS, "variables": variables}, key)
-    await both.compare({"query": TRANSACTIONS, "variables": {"first": 5},
-                        "operationName": "BenchTransactions"}, key)
+    await both.compare(
+        {"query": TRANSACTIONS, "variables": {"first": 5}, "operationName": "BenchTransactions"},
+        key,
+    )
     assert all(both.answered_fast)
 
 
@@ -165,22 +192,27 @@ async def test_ids_that_name_nothing_of_yours_are_null_on_both_paths(
     await both.compare({"query": TRANSACTION, "variables": {"id": tx_id}}, key)
 
 
-@pytest.mark.parametrize("body", [
-    {"query": TRANSACTIONS, "variables": {"first": 101}},
-    {"query": TRANSACTIONS, "variables": {"first": -1}},
-    {"query": TRANSACTIONS, "variables": {"first": 2, "after": "not a cursor!"}},
-    {"query": TRANSACTIONS, "variables": {"first": 2, "after": "bm90IGEgY3Vyc29y"}},
-    {"query": TRANSACTIONS, "variables": {}},
-    {"query": TRANSACTIONS, "variables": {"first": "3"}},
-    {"query": TRANSACTIONS, "variables": {"first": 2}, "operationName": "Other"},
-    {"query": TRANSACTIONS, "variables": {"first": 2}, "extensions": {"x": 1}},
-    {"query": TRANSACTIONS, "variables": [1]},
-    {"query": REFUND, "variables": {"id": None}},
-    {"query": REFUND, "variables": {"id": 5}},
-    {"query": REFUND},
-], ids=lambda b: str(b.get("variables", "none")) + str(b.get("operationName", "")))
-async def test_errors_are_the_same_bytes(both: Both, shop: dict[str, Any],
-                                         body: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"query": TRANSACTIONS, "variables": {"first": 101}},
+        {"query": TRANSACTIONS, "variables": {"first": -1}},
+        {"query": TRANSACTIONS, "variables": {"first": 2, "after": "not a cursor!"}},
+        {"query": TRANSACTIONS, "variables": {"first": 2, "after": "bm90IGEgY3Vyc29y"}},
+        {"query": TRANSACTIONS, "variables": {}},
+        {"query": TRANSACTIONS, "variables": {"first": "3"}},
+        {"query": TRANSACTIONS, "variables": {"first": 2}, "operationName": "Other"},
+        {"query": TRANSACTIONS, "variables": {"first": 2}, "extensions": {"x": 1}},
+        {"query": TRANSACTIONS, "variables": [1]},
+        {"query": REFUND, "variables": {"id": None}},
+        {"query": REFUND, "variables": {"id": 5}},
+        {"query": REFUND},
+    ],
+    ids=lambda b: str(b.get("variables", "none")) + str(b.get("operationName", "")),
+)
+async def test_errors_are_the_same_bytes(
+    both: Both, shop: dict[str, Any], body: dict[str, Any]
+) -> None:
     await both.compare(body, shop["merchant"].key)
 
 
@@ -205,7 +237,10 @@ async def test_a_document_the_plan_cannot_model_is_refused_at_startup() -> None:
     from api.fastpath.plan import Unsupported
     from api.schema import VALIDATION_RULES, schema
 
-    for text in ["{ viewer { id } }", "query { transactions { ...F } } fragment F on "
-                 "TransactionConnection { totalCount }", "{ transactions { nope } }"]:
+    for text in [
+        "{ viewer { id } }",
+        "query { transactions { ...F } } fragment F on TransactionConnection { totalCount }",
+        "{ transactions { nope } }",
+    ]:
         with pytest.raises(Unsupported):
             fastpath.compile_document(schema._schema, text, VALIDATION_RULES)

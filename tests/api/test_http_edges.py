@@ -14,7 +14,8 @@ from tests.support import Api
 async def test_malformed_json_is_a_400_with_a_json_error(api: Api) -> None:
     merchant = await api.create_merchant()
     response = await api.http.post(
-        "/graphql", content=b'{"query": "{ viewer { id } ',
+        "/graphql",
+        content=b'{"query": "{ viewer { id } ',
         headers={"Authorization": f"Bearer {merchant.key}", "Content-Type": "application/json"},
     )
     assert response.status_code == 400
@@ -25,7 +26,8 @@ async def test_a_body_over_one_mebibyte_is_refused_with_413(api: Api) -> None:
     merchant = await api.create_merchant()
     big = '{"query": "{ viewer { id } }", "variables": {"pad": "' + "x" * 1_100_000 + '"}}'
     response = await api.http.post(
-        "/graphql", content=big.encode(),
+        "/graphql",
+        content=big.encode(),
         headers={"Authorization": f"Bearer {merchant.key}", "Content-Type": "application/json"},
     )
     assert response.status_code == 413
@@ -83,28 +85,35 @@ async def test_minor_units_refuse_anything_but_an_integer_in_range(
 async def test_health_metrics_and_graphiql(api: Api) -> None:
     assert (await api.http.get("/healthz")).text == "ok"
     ready = await api.http.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["database"] == "reachable"
+    assert ready.status_code == 200
+    assert ready.json()["database"] == "reachable"
     merchant = await api.create_merchant()
     await api.gql("query ViewerBalance { viewer { balance } }", token=merchant.key)
     metrics = (await api.http.get("/metrics")).text
-    assert 'refunds_graphql_operations_total{operation="ViewerBalance",outcome="ok",type="query"}' \
+    assert (
+        'refunds_graphql_operations_total{operation="ViewerBalance",outcome="ok",type="query"}'
         in metrics
+    )
     assert "refunds_graphql_operation_seconds_bucket" in metrics
     page = await api.http.get("/graphql", headers={"Accept": "text/html"})
-    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    assert page.status_code == 200
+    assert "graphiql" in page.text.lower()
 
 
 @pytest.fixture
 async def broken_server(tmp_path) -> object:  # type: ignore[no-untyped-def]
     """The app pointed at a database that is not there."""
     settings = Settings(
-        database_url="postgresql://nobody@127.0.0.1:1/none", data_dir=tmp_path,
-        admin_token="adm_broken", gateway_delay_scale=0, refund_window_days=180,
+        database_url="postgresql://nobody@127.0.0.1:1/none",
+        data_dir=tmp_path,
+        admin_token="adm_broken",
+        gateway_delay_scale=0,
+        refund_window_days=180,
     )
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     yield f"http://127.0.0.1:{port}"
@@ -120,8 +129,11 @@ async def test_without_a_database_readiness_fails_and_faults_are_masked(
         ready = await http.get("/readyz")
         assert ready.status_code == 503
         # a merchant key cannot even be looked up: 503, not a stack trace
-        lookup = await http.post("/graphql", json={"query": "{ viewer { id } }"},
-                                 headers={"Authorization": "Bearer rk_whatever"})
+        lookup = await http.post(
+            "/graphql",
+            json={"query": "{ viewer { id } }"},
+            headers={"Authorization": "Bearer rk_whatever"},
+        )
         assert lookup.status_code == 503
         assert lookup.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
         # the admin token needs no lookup; the resolver's database error is masked
@@ -131,10 +143,14 @@ async def test_without_a_database_readiness_fails_and_faults_are_masked(
             headers={"Authorization": "Bearer adm_broken"},
         )
     body = response.json()
-    assert body["errors"] == [{
-        "message": "Internal server error.", "locations": [{"line": 1, "column": 12}],
-        "path": ["createMerchant"], "extensions": {"code": "INTERNAL_SERVER_ERROR"},
-    }]
+    assert body["errors"] == [
+        {
+            "message": "Internal server error.",
+            "locations": [{"line": 1, "column": 12}],
+            "path": ["createMerchant"],
+            "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+        }
+    ]
     text = response.text.lower()
     for leak in ["traceback", "asyncpg", "connect", "errno", "127.0.0.1:1"]:
         assert leak not in text

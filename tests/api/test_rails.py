@@ -75,8 +75,9 @@ async def test_a_frozen_or_inactive_account_needs_action_and_keeps_the_money_res
     async with live(server, merchant.key) as client:
         await client.subscribe()
         await subscribers_registered(app, merchant)
-        refund = await refund_on_rails(api, merchant, source=f"{marker}.customer@okaxis",
-                                       amount=70_00)
+        refund = await refund_on_rails(
+            api, merchant, source=f"{marker}.customer@okaxis", amount=70_00
+        )
         pushed = await client.refunds_until("ACTION_REQUIRED")
     assert statuses(pushed) == ["PENDING", "PROCESSING", "ACTION_REQUIRED"]
     assert pushed[-1]["failureCode"] == code
@@ -85,8 +86,9 @@ async def test_a_frozen_or_inactive_account_needs_action_and_keeps_the_money_res
     assert (await stored(api, merchant, refund["id"]))["status"] == "ACTION_REQUIRED"
 
 
-async def _action_required(api: Api, server: str, app: Starlette,
-                           merchant: Merchant) -> dict[str, Any]:
+async def _action_required(
+    api: Api, server: str, app: Starlette, merchant: Merchant
+) -> dict[str, Any]:
     async with live(server, merchant.key) as client:
         await client.subscribe()
         await subscribers_registered(app, merchant)
@@ -99,8 +101,17 @@ async def _action_required(api: Api, server: str, app: Starlette,
     ("destination", "kind", "display"),
     [
         ({"upiVpa": "new.customer@okhdfc"}, "UPI", "ne••••@okhdfc"),
-        ({"bankAccount": {"accountNumber": "123456789012", "ifsc": "hdfc0001234",
-                          "holderName": "Asha  Rao"}}, "BANK_ACCOUNT", "HDFC0001234 ••••9012"),
+        (
+            {
+                "bankAccount": {
+                    "accountNumber": "123456789012",
+                    "ifsc": "hdfc0001234",
+                    "holderName": "Asha  Rao",
+                }
+            },
+            "BANK_ACCOUNT",
+            "HDFC0001234 ••••9012",
+        ),
     ],
 )
 async def test_a_new_destination_sends_the_refund_back_through_the_rails(
@@ -113,8 +124,11 @@ async def test_a_new_destination_sends_the_refund_back_through_the_rails(
         await client.subscribe(refundId=refund["id"])
         await subscribers_registered(app, merchant)
         # when the merchant gives one
-        data = await api.gql(UPDATE_DESTINATION, {"input": {"refundId": refund["id"],
-                                                            **destination}}, token=merchant.key)
+        data = await api.gql(
+            UPDATE_DESTINATION,
+            {"input": {"refundId": refund["id"], **destination}},
+            token=merchant.key,
+        )
         payload = data["updateRefundDestination"]
         pushed = await client.refunds_until("PROCESSED")
     # then it is stored masked, and the refund goes PENDING -> PROCESSING -> PROCESSED
@@ -125,7 +139,12 @@ async def test_a_new_destination_sends_the_refund_back_through_the_rails(
     assert pushed[-1]["bankReference"]
     final = await stored(api, merchant, refund["id"])
     assert statuses(final["events"]) == [
-        "PENDING", "PROCESSING", "ACTION_REQUIRED", "PENDING", "PROCESSING", "PROCESSED"
+        "PENDING",
+        "PROCESSING",
+        "ACTION_REQUIRED",
+        "PENDING",
+        "PROCESSING",
+        "PROCESSED",
     ]
     assert await ledger_kinds(api, merchant) == ["RECHARGE", "REFUND_DEBIT"]
 
@@ -134,14 +153,46 @@ async def test_a_new_destination_sends_the_refund_back_through_the_rails(
     ("destination", "field"),
     [
         ({"upiVpa": "not-a-vpa"}, ["input", "upiVpa"]),
-        ({"bankAccount": {"accountNumber": "12345678", "ifsc": "HDFC0001234",
-                          "holderName": "Asha Rao"}}, ["input", "bankAccount", "accountNumber"]),
-        ({"bankAccount": {"accountNumber": "1234567890123456789", "ifsc": "HDFC0001234",
-                          "holderName": "Asha Rao"}}, ["input", "bankAccount", "accountNumber"]),
-        ({"bankAccount": {"accountNumber": "123456789", "ifsc": "HDFC1001234",
-                          "holderName": "Asha Rao"}}, ["input", "bankAccount", "ifsc"]),
-        ({"bankAccount": {"accountNumber": "123456789", "ifsc": "HDFC0001234",
-                          "holderName": "  "}}, ["input", "bankAccount", "holderName"]),
+        (
+            {
+                "bankAccount": {
+                    "accountNumber": "12345678",
+                    "ifsc": "HDFC0001234",
+                    "holderName": "Asha Rao",
+                }
+            },
+            ["input", "bankAccount", "accountNumber"],
+        ),
+        (
+            {
+                "bankAccount": {
+                    "accountNumber": "1234567890123456789",
+                    "ifsc": "HDFC0001234",
+                    "holderName": "Asha Rao",
+                }
+            },
+            ["input", "bankAccount", "accountNumber"],
+        ),
+        (
+            {
+                "bankAccount": {
+                    "accountNumber": "123456789",
+                    "ifsc": "HDFC1001234",
+                    "holderName": "Asha Rao",
+                }
+            },
+            ["input", "bankAccount", "ifsc"],
+        ),
+        (
+            {
+                "bankAccount": {
+                    "accountNumber": "123456789",
+                    "ifsc": "HDFC0001234",
+                    "holderName": "  ",
+                }
+            },
+            ["input", "bankAccount", "holderName"],
+        ),
         ({}, ["input"]),
     ],
 )
@@ -150,8 +201,9 @@ async def test_an_invalid_destination_is_refused_with_its_field_and_changes_noth
 ) -> None:
     merchant = await api.create_merchant()
     refund = await _action_required(api, server, app, merchant)
-    data = await api.gql(UPDATE_DESTINATION, {"input": {"refundId": refund["id"], **destination}},
-                         token=merchant.key)
+    data = await api.gql(
+        UPDATE_DESTINATION, {"input": {"refundId": refund["id"], **destination}}, token=merchant.key
+    )
     payload = data["updateRefundDestination"]
     assert payload["refund"] is None
     assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
@@ -171,9 +223,11 @@ async def test_a_new_destination_is_refused_unless_the_refund_awaits_action(
         await subscribers_registered(app, merchant)
         refund = await refund_on_rails(api, merchant)
         await client.refunds_until("PROCESSED")
-    data = await api.gql(UPDATE_DESTINATION, {"input": {"refundId": refund["id"],
-                                                        "upiVpa": "other@okaxis"}},
-                         token=merchant.key)
+    data = await api.gql(
+        UPDATE_DESTINATION,
+        {"input": {"refundId": refund["id"], "upiVpa": "other@okaxis"}},
+        token=merchant.key,
+    )
     errors = data["updateRefundDestination"]["userErrors"]
     assert [e["code"] for e in errors] == ["REFUND_NOT_AWAITING_ACTION"]
 
@@ -191,7 +245,9 @@ async def test_a_flaky_gateway_is_retried_until_the_refund_is_processed(
     assert statuses(pushed) == ["PENDING", "PROCESSING", "PROCESSED"]
     assert pushed[-1]["bankReference"]
     assert statuses((await stored(api, merchant, refund["id"]))["events"]) == [
-        "PENDING", "PROCESSING", "PROCESSED"
+        "PENDING",
+        "PROCESSING",
+        "PROCESSED",
     ]
 
 
@@ -234,15 +290,14 @@ def _at(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-async def test_instant_settles_as_instant_over_upi(
-    api: Api, server: str, app: Starlette
-) -> None:
+async def test_instant_settles_as_instant_over_upi(api: Api, server: str, app: Starlette) -> None:
     merchant = await api.create_merchant()
     async with live(server, merchant.key) as client:
         await client.subscribe()
         await subscribers_registered(app, merchant)
-        refund = await refund_on_rails(api, merchant, source="customer@okicici", method="UPI",
-                                       speed="INSTANT")
+        refund = await refund_on_rails(
+            api, merchant, source="customer@okicici", method="UPI", speed="INSTANT"
+        )
         pushed = await client.refunds_until("PROCESSED")
     assert refund["speedRequested"] == "INSTANT"
     created_to_settled = _at(refund["estimatedSettlementAt"]) - _at(refund["createdAt"])
@@ -257,8 +312,9 @@ async def test_instant_on_a_card_falls_back_to_normal(
     async with live(server, merchant.key) as client:
         await client.subscribe()
         await subscribers_registered(app, merchant)
-        refund = await refund_on_rails(api, merchant, source="4111 XXXX XXXX 1111",
-                                       method="CARD", speed="INSTANT")
+        refund = await refund_on_rails(
+            api, merchant, source="4111 XXXX XXXX 1111", method="CARD", speed="INSTANT"
+        )
         pushed = await client.refunds_until("PROCESSED")
     assert pushed[-1]["speedRequested"] == "INSTANT"
     assert pushed[-1]["speedProcessed"] == "NORMAL"
@@ -275,13 +331,25 @@ async def test_instant_to_a_new_bank_account_goes_over_imps(
     async with live(server, merchant.key) as client:
         await client.subscribe()
         await subscribers_registered(app, merchant)
-        refund = await refund_on_rails(api, merchant, source="frozen card 4111", method="CARD",
-                                       speed="INSTANT")
+        refund = await refund_on_rails(
+            api, merchant, source="frozen card 4111", method="CARD", speed="INSTANT"
+        )
         await client.refunds_until("ACTION_REQUIRED")
         # when it goes to a bank account, which takes IMPS
-        await api.gql(UPDATE_DESTINATION, {"input": {"refundId": refund["id"], "bankAccount": {
-            "accountNumber": "987654321", "ifsc": "ICIC0000001", "holderName": "A Rao"}}},
-            token=merchant.key)
+        await api.gql(
+            UPDATE_DESTINATION,
+            {
+                "input": {
+                    "refundId": refund["id"],
+                    "bankAccount": {
+                        "accountNumber": "987654321",
+                        "ifsc": "ICIC0000001",
+                        "holderName": "A Rao",
+                    },
+                }
+            },
+            token=merchant.key,
+        )
         pushed = await client.refunds_until("PROCESSED")
     assert pushed[-1]["speedProcessed"] == "INSTANT"
 
@@ -294,8 +362,9 @@ async def test_a_refund_cancelled_while_on_hold_never_reaches_the_rails(
         await client.subscribe()
         await subscribers_registered(app, merchant)
         # given a refund queued for lack of balance
-        refund = await refund_on_rails(api, merchant, recharge=False,
-                                       queueIfInsufficientBalance=True)
+        refund = await refund_on_rails(
+            api, merchant, recharge=False, queueIfInsufficientBalance=True
+        )
         assert refund["status"] == "ON_HOLD"
         assert (await client.next_refund())["status"] == "ON_HOLD"
         # when it is cancelled

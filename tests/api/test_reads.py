@@ -20,7 +20,9 @@ async def _merchant_with_transactions(api: Api, count: int) -> tuple[Merchant, l
     for n in range(count):
         created = (start + timedelta(minutes=n)).isoformat()
         recorded = await api.record_transaction(
-            merchant, reference=f"pay_{n:03d}", createdAt=created,
+            merchant,
+            reference=f"pay_{n:03d}",
+            createdAt=created,
             paymentMethod=["UPI", "CARD", "NET_BANKING", "WALLET"][n % 4],
             status=["SUCCESS", "SUCCESS", "FAILED", "PENDING"][n % 4],
             orderId=f"order_{n % 3}",
@@ -69,8 +71,7 @@ async def test_transactions_filter_by_status_method_order_and_time(api: Api) -> 
         "{ transactions(first: 100) { edges { node { reference createdAt } } } }",
         token=merchant.key,
     )
-    stamps = {e["node"]["reference"]: e["node"]["createdAt"]
-              for e in all_["transactions"]["edges"]}
+    stamps = {e["node"]["reference"]: e["node"]["createdAt"] for e in all_["transactions"]["edges"]}
     window = {"createdFrom": stamps["pay_002"], "createdTo": stamps["pay_005"]}
     assert await refs(window) == ["pay_002", "pay_003", "pay_004"]
 
@@ -97,22 +98,27 @@ async def test_refunds_list_filters_and_nests_transaction_and_events(api: Api) -
     await api.recharge(merchant, 10_000_00)
     first_txn = await api.record_transaction(merchant, amount=1_000_00)
     second_txn = await api.record_transaction(merchant, amount=2_000_00)
-    r1 = (await api.initiate_refund(merchant, transactionId=first_txn["id"], amount=100_00))
-    r2 = (await api.initiate_refund(merchant, transactionId=second_txn["id"], amount=200_00))
+    r1 = await api.initiate_refund(merchant, transactionId=first_txn["id"], amount=100_00)
+    r2 = await api.initiate_refund(merchant, transactionId=second_txn["id"], amount=200_00)
     assert r1["userErrors"] == r2["userErrors"] == []
     query = """query($f: RefundFilter) { refunds(first: 10, filter: $f) {
       totalCount edges { node { id amount transaction { id amount } events { status } } } } }"""
     everything = (await api.gql(query, {}, token=merchant.key))["refunds"]
     assert everything["totalCount"] == 2
-    assert [e["node"]["id"] for e in everything["edges"]] == [r2["refund"]["id"],
-                                                               r1["refund"]["id"]]
-    assert everything["edges"][1]["node"]["transaction"] == {"id": first_txn["id"],
-                                                             "amount": 1_000_00}
+    assert [e["node"]["id"] for e in everything["edges"]] == [
+        r2["refund"]["id"],
+        r1["refund"]["id"],
+    ]
+    assert everything["edges"][1]["node"]["transaction"] == {
+        "id": first_txn["id"],
+        "amount": 1_000_00,
+    }
     assert everything["edges"][1]["node"]["events"][0]["status"] == "PENDING"
-    only_first = (await api.gql(query, {"f": {"transactionId": first_txn["id"]}},
-                                token=merchant.key))["refunds"]
+    only_first = (
+        await api.gql(query, {"f": {"transactionId": first_txn["id"]}}, token=merchant.key)
+    )["refunds"]
     assert [e["node"]["id"] for e in only_first["edges"]] == [r1["refund"]["id"]]
-    by_status = (await api.gql(query, {"f": {"status": ["CANCELLED"]}}, token=merchant.key))
+    by_status = await api.gql(query, {"f": {"status": ["CANCELLED"]}}, token=merchant.key)
     assert by_status["refunds"]["totalCount"] == 0
 
 
@@ -129,12 +135,25 @@ async def test_viewer_shows_balance_and_a_paginated_ledger(api: Api) -> None:
     assert first["balance"] == 400_00
     assert first["ledger"]["totalCount"] == 3
     assert [e["node"] for e in first["ledger"]["edges"]] == [
-        {"kind": "REFUND_DEBIT", "amount": 100_00, "balanceAfter": 400_00, "reference": None,
-         "refund": {"id": refund["id"]}},
-        {"kind": "RECHARGE", "amount": 200_00, "balanceAfter": 500_00, "reference": "r2",
-         "refund": None},
+        {
+            "kind": "REFUND_DEBIT",
+            "amount": 100_00,
+            "balanceAfter": 400_00,
+            "reference": None,
+            "refund": {"id": refund["id"]},
+        },
+        {
+            "kind": "RECHARGE",
+            "amount": 200_00,
+            "balanceAfter": 500_00,
+            "reference": "r2",
+            "refund": None,
+        },
     ]
-    rest = (await api.gql(query, {"after": first["ledger"]["pageInfo"]["endCursor"]},
-                          token=merchant.key))["viewer"]["ledger"]
+    rest = (
+        await api.gql(
+            query, {"after": first["ledger"]["pageInfo"]["endCursor"]}, token=merchant.key
+        )
+    )["viewer"]["ledger"]
     assert [e["node"]["reference"] for e in rest["edges"]] == ["r1"]
     assert rest["pageInfo"]["hasNextPage"] is False

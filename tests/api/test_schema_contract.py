@@ -19,12 +19,23 @@ def test_the_checked_in_schema_is_what_the_code_serves() -> None:
 def test_the_contract_names_clients_rely_on_are_present() -> None:
     sdl = SCHEMA_FILE.read_text()
     for name in [
-        "scalar MinorUnits", "interface Node", "type Merchant implements Node",
-        "type Transaction implements Node", "type Refund implements Node",
-        "input CancelRefundInput", "input UpdateRefundDestinationInput",
-        "input CreateMerchantInput", "input RecordTransactionInput",
-        "input RechargeBalanceInput", "type CreateMerchantPayload", "type TransactionPayload",
-        "type MerchantPayload", "type RefundPayload", "enum UserErrorCode",
-        "type TransactionConnection", "type RefundConnection", "type LedgerEntryConnection",
+        "scalar MinorUnits",
+        "interface Node",
+        "type Merchant implements Node",
+        "type Transaction implements Node",
+        "type Refund implements Node",
+        "input CancelRefundInput",
+        "input UpdateRefundDestinationInput",
+        "input CreateMerchantInput",
+        "input RecordTransactionInput",
+        "input RechargeBalanceInput",
+        "type CreateMerchantPayload",
+        "type TransactionPayload",
+        "type MerchantPayload",
+        "type RefundPayload",
+        "enum UserErrorCode",
+        "type TransactionConnection",
+        "type RefundConnection",
+        "type LedgerEntryConnection",
     ]:
         assert name in sdl, name

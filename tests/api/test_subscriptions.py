@@ -50,8 +50,11 @@ async def test_graphql_transport_ws_closes_an_unauthenticated_socket_with_4401(
     async with connect(ws_url(server), subprotocols=[TRANSPORT_WS]) as ws:  # type: ignore[list-item]
         payload = {"Authorization": f"Bearer {token}"} if token else {}
         await ws.send(orjson.dumps({"type": "connection_init", "payload": payload}).decode())
-        await ws.send(orjson.dumps({"type": "subscribe", "id": "1",
-                                    "payload": {"query": REFUND_UPDATED}}).decode())
+        await ws.send(
+            orjson.dumps(
+                {"type": "subscribe", "id": "1", "payload": {"query": REFUND_UPDATED}}
+            ).decode()
+        )
         closed = await _closed(ws)
     assert closed.rcvd is not None
     assert closed.rcvd.code == 4401
@@ -61,8 +64,11 @@ async def test_graphql_transport_ws_refuses_a_subscribe_before_connection_init(
     server: str,
 ) -> None:
     async with connect(ws_url(server), subprotocols=[TRANSPORT_WS]) as ws:  # type: ignore[list-item]
-        await ws.send(orjson.dumps({"type": "subscribe", "id": "1",
-                                    "payload": {"query": REFUND_UPDATED}}).decode())
+        await ws.send(
+            orjson.dumps(
+                {"type": "subscribe", "id": "1", "payload": {"query": REFUND_UPDATED}}
+            ).decode()
+        )
         closed = await _closed(ws)
     assert closed.rcvd is not None
     assert closed.rcvd.code == 4401
@@ -73,11 +79,17 @@ async def test_graphql_ws_answers_a_bad_key_with_connection_error_then_closes(
 ) -> None:
     received: list[dict[str, Any]] = []
     async with connect(ws_url(server), subprotocols=[LEGACY_WS]) as ws:  # type: ignore[list-item]
-        await ws.send(orjson.dumps({"type": "connection_init",
-                                    "payload": {"Authorization": "Bearer nope"}}).decode())
+        await ws.send(
+            orjson.dumps(
+                {"type": "connection_init", "payload": {"Authorization": "Bearer nope"}}
+            ).decode()
+        )
         # a start right behind the rejected init must never run
-        await ws.send(orjson.dumps({"type": "start", "id": "1",
-                                    "payload": {"query": REFUND_UPDATED}}).decode())
+        await ws.send(
+            orjson.dumps(
+                {"type": "start", "id": "1", "payload": {"query": REFUND_UPDATED}}
+            ).decode()
+        )
         closed = await _closed(ws, received)
     assert [m["type"] for m in received] == ["connection_error"]
     assert closed.rcvd is not None
@@ -88,8 +100,11 @@ async def test_graphql_ws_never_runs_a_start_before_an_authenticated_connection_
 ) -> None:
     received: list[dict[str, Any]] = []
     async with connect(ws_url(server), subprotocols=[LEGACY_WS]) as ws:  # type: ignore[list-item]
-        await ws.send(orjson.dumps({"type": "start", "id": "1",
-                                    "payload": {"query": REFUND_UPDATED}}).decode())
+        await ws.send(
+            orjson.dumps(
+                {"type": "start", "id": "1", "payload": {"query": REFUND_UPDATED}}
+            ).decode()
+        )
         closed = await _closed(ws, received)
     assert closed.rcvd is not None
     assert closed.rcvd.code == 4401
@@ -143,8 +158,9 @@ async def test_filters_narrow_to_one_refund_or_one_transaction(
         by_transaction = await client.subscribe(transactionId=second_txn["id"])
         await subscribers_registered(app, merchant)
         await api.initiate_refund(merchant, transactionId=first_txn["id"], amount=10_00)
-        wanted = (await api.initiate_refund(merchant, transactionId=second_txn["id"],
-                                            amount=20_00))["refund"]
+        wanted = (
+            await api.initiate_refund(merchant, transactionId=second_txn["id"], amount=20_00)
+        )["refund"]
         pushed = await client.refunds_until("PROCESSED")
     assert {r["id"] for r in pushed} == {wanted["id"]}
     assert by_transaction == "1"
@@ -197,10 +213,15 @@ async def test_subscribers_hear_changes_after_the_listen_connection_is_killed(
     made = listener.connections_made
     name = listener.name
     async with engine.begin() as conn:
-        killed = (await conn.execute(text(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = :name AND datname = current_database()"
-        ), {"name": name})).scalar_one()
+        killed = (
+            await conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = :name AND datname = current_database()"
+                ),
+                {"name": name},
+            )
+        ).scalar_one()
     assert killed == 1
 
     async def reconnected() -> bool:
@@ -223,8 +244,10 @@ async def test_subscribers_asking_different_things_of_one_change_each_get_their_
 ) -> None:
     # given three subscribers of one merchant: two documents, one of them twice
     narrow = "subscription { refundUpdated { id status } }"
-    wide = ("subscription($r: ID) { refundUpdated(refundId: $r) { status "
-            "events { status } transaction { refundedAmount } } }")
+    wide = (
+        "subscription($r: ID) { refundUpdated(refundId: $r) { status "
+        "events { status } transaction { refundedAmount } } }"
+    )
     merchant = await api.create_merchant()
     async with live(server, merchant.key) as one, live(server, merchant.key) as two:
         await one.subscribe(narrow)
@@ -236,8 +259,10 @@ async def test_subscribers_asking_different_things_of_one_change_each_get_their_
         messages = [await one.receive(), await two.receive(), await two.receive()]
     # then each got its own selection (the shared execution keys on document and variables)
     by_id = {m["id"]: m["payload"]["data"]["refundUpdated"] for m in messages[1:]}
-    assert messages[0]["payload"]["data"]["refundUpdated"] == {"id": refund["id"],
-                                                               "status": "PENDING"}
+    assert messages[0]["payload"]["data"]["refundUpdated"] == {
+        "id": refund["id"],
+        "status": "PENDING",
+    }
     assert by_id["1"] == {"id": refund["id"], "status": "PENDING"}
     assert by_id["2"]["status"] == "PENDING"
     assert by_id["2"]["transaction"] == {"refundedAmount": 12_00}

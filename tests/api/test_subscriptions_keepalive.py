@@ -23,10 +23,13 @@ from tests.support import Api
 @pytest.fixture
 async def quick_server(settings: Settings) -> AsyncIterator[str]:
     """The app with a 0.2 s keep-alive and a 0.6 s idle timeout (and no processor)."""
-    app = create_app(replace(
-        settings, processor=ProcessorSettings(enabled=False),
-        live=LiveSettings(keepalive_seconds=0.2, idle_seconds=0.6),
-    ))
+    app = create_app(
+        replace(
+            settings,
+            processor=ProcessorSettings(enabled=False),
+            live=LiveSettings(keepalive_seconds=0.2, idle_seconds=0.6),
+        )
+    )
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -48,8 +51,11 @@ async def test_a_silent_peer_is_pinged_then_closed_as_idle(api: Api, quick_serve
     merchant = await api.create_merchant()
     received = []
     async with connect(ws_url(quick_server), subprotocols=[TRANSPORT_WS]) as ws:  # type: ignore[list-item]
-        await ws.send(orjson.dumps({"type": "connection_init", "payload": {
-            "Authorization": f"Bearer {merchant.key}"}}).decode())
+        await ws.send(
+            orjson.dumps(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {merchant.key}"}}
+            ).decode()
+        )
         with pytest.raises(ConnectionClosed) as closed:
             await _read_without_answering(ws, received)
     assert received[0] == "connection_ack"

@@ -18,26 +18,39 @@ async def test_keys_younger_than_24_hours_are_kept_and_older_ones_pruned(
     await api.recharge(merchant, 1_000_00)
     transaction = await api.record_transaction(merchant, amount=500_00)
     for key in ("fresh-key", "old-key"):
-        payload = await api.initiate_refund(merchant, transactionId=transaction["id"],
-                                            amount=10_00, idempotencyKey=key)
+        payload = await api.initiate_refund(
+            merchant, transactionId=transaction["id"], amount=10_00, idempotencyKey=key
+        )
         assert payload["userErrors"] == []
     merchant_id = ids.decode_uuid(ids.MERCHANT, merchant.id)
     assert isinstance(merchant_id, UUID)
     async with engine.begin() as conn:
-        await conn.execute(text(
-            "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' "
-            "WHERE merchant_id = :m AND key = 'old-key'"), {"m": merchant_id})
+        await conn.execute(
+            text(
+                "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' "
+                "WHERE merchant_id = :m AND key = 'old-key'"
+            ),
+            {"m": merchant_id},
+        )
     # when the housekeeping runs
     await prune_idempotency_keys(engine)
     # then only the fresh key remains
     async with engine.connect() as conn:
-        keys = (await conn.execute(text(
-            "SELECT key FROM idempotency_keys WHERE merchant_id = :m"), {"m": merchant_id}
-        )).scalars().all()
+        keys = (
+            (
+                await conn.execute(
+                    text("SELECT key FROM idempotency_keys WHERE merchant_id = :m"),
+                    {"m": merchant_id},
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert keys == ["fresh-key"]
     # and the fresh key still replays its refund instead of making a new one
-    again = await api.initiate_refund(merchant, transactionId=transaction["id"], amount=10_00,
-                                      idempotencyKey="fresh-key")
+    again = await api.initiate_refund(
+        merchant, transactionId=transaction["id"], amount=10_00, idempotencyKey="fresh-key"
+    )
     assert again["userErrors"] == []
     count = await api.gql("{ refunds { totalCount } }", token=merchant.key)
     assert count["refunds"]["totalCount"] == 2

@@ -20,8 +20,9 @@ from db.migrate import upgrade
 
 
 async def _admin(database_url: str, sql: str) -> None:
-    kwargs = connect_kwargs(make_url(database_url).set(database="postgres")
-                            .render_as_string(hide_password=False))
+    kwargs = connect_kwargs(
+        make_url(database_url).set(database="postgres").render_as_string(hide_password=False)
+    )
     conn = await asyncpg.connect(**kwargs)
     try:
         await conn.execute(sql)

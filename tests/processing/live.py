@@ -69,8 +69,9 @@ class LiveClient:
     async def subscribe(self, query: str = REFUND_UPDATED, **variables: Any) -> str:
         op_id = str(next(self._ids))
         kind = "subscribe" if self.protocol == TRANSPORT_WS else "start"
-        await self.send({"type": kind, "id": op_id,
-                         "payload": {"query": query, "variables": variables}})
+        await self.send(
+            {"type": kind, "id": op_id, "payload": {"query": query, "variables": variables}}
+        )
         return op_id
 
     async def next_refund(self) -> dict[str, Any]:
@@ -92,10 +93,14 @@ class LiveClient:
 
 
 @asynccontextmanager
-async def live(server: str, token: str | None, protocol: str = TRANSPORT_WS,
-               *, init: bool = True) -> AsyncIterator[LiveClient]:
-    async with connect(ws_url(server), subprotocols=[protocol],  # type: ignore[list-item]
-                       open_timeout=WAIT_SECONDS) as ws:
+async def live(
+    server: str, token: str | None, protocol: str = TRANSPORT_WS, *, init: bool = True
+) -> AsyncIterator[LiveClient]:
+    async with connect(
+        ws_url(server),
+        subprotocols=[protocol],  # type: ignore[list-item]
+        open_timeout=WAIT_SECONDS,
+    ) as ws:
         client = LiveClient(ws, protocol)
         if init:
             answer = await client.init(token)
@@ -131,19 +136,29 @@ async def metrics_subscribers(http: httpx.AsyncClient, server: str) -> float:
 
 
 async def refund_on_rails(
-    api: Api, merchant: Merchant, *, source: str = "customer@okaxis", method: str = "UPI",
-    amount: int = 100_00, recharge: bool = True, **refund_fields: Any,
+    api: Api,
+    merchant: Merchant,
+    *,
+    source: str = "customer@okaxis",
+    method: str = "UPI",
+    amount: int = 100_00,
+    recharge: bool = True,
+    **refund_fields: Any,
 ) -> dict[str, Any]:
     """Record a transaction paid from `source` (its marker picks the sandbox outcome), fund
     the merchant and refund it. Returns the initiateRefund payload's refund."""
     if recharge:
         await api.recharge(merchant, amount)
     transaction = await api.record_transaction(
-        merchant, amount=amount, source=source, paymentMethod=method,
+        merchant,
+        amount=amount,
+        source=source,
+        paymentMethod=method,
         reference=f"pay_{secrets.token_hex(6)}",
     )
-    payload = await api.initiate_refund(merchant, transactionId=transaction["id"],
-                                        amount=amount, **refund_fields)
+    payload = await api.initiate_refund(
+        merchant, transactionId=transaction["id"], amount=amount, **refund_fields
+    )
     assert payload["userErrors"] == [], payload
     refund: dict[str, Any] = payload["refund"]
     return refund

@@ -27,22 +27,40 @@ class Seeded:
     refund_ids: list[UUID]
 
 
-async def refunds(engine: AsyncEngine, count: int, *, source: str = "customer@okaxis",
-                  amount: int = 10_00) -> Seeded:
+async def refunds(
+    engine: AsyncEngine, count: int, *, source: str = "customer@okaxis", amount: int = 10_00
+) -> Seeded:
     now = datetime.now(UTC)
     merchant, _key = await create_merchant(SqlUnitOfWork(engine), "Seeded", "INR")
-    await recharge_balance(SqlUnitOfWork(engine), merchant.id, amount * count,
-                           f"rch_{secrets.token_hex(4)}", now)
+    await recharge_balance(
+        SqlUnitOfWork(engine), merchant.id, amount * count, f"rch_{secrets.token_hex(4)}", now
+    )
     ids = []
     for _ in range(count):
-        txn = await record_transaction(SqlUnitOfWork(engine), RecordTransaction(
-            merchant_id=merchant.id, reference=f"pay_{secrets.token_hex(6)}",
-            order_id="o1", amount=amount, currency="INR", status=TransactionStatus.SUCCESS,
-            payment_method=PaymentMethod.UPI, source=source, created_at=now,
-        ))
-        refund = await initiate_refund(SqlUnitOfWork(engine), InitiateRefund(
-            merchant_id=merchant.id, transaction_id=txn.id, amount=amount,
-            reason=RefundReason.CUSTOMER_REQUEST,
-        ), now=now, window_days=180)
+        txn = await record_transaction(
+            SqlUnitOfWork(engine),
+            RecordTransaction(
+                merchant_id=merchant.id,
+                reference=f"pay_{secrets.token_hex(6)}",
+                order_id="o1",
+                amount=amount,
+                currency="INR",
+                status=TransactionStatus.SUCCESS,
+                payment_method=PaymentMethod.UPI,
+                source=source,
+                created_at=now,
+            ),
+        )
+        refund = await initiate_refund(
+            SqlUnitOfWork(engine),
+            InitiateRefund(
+                merchant_id=merchant.id,
+                transaction_id=txn.id,
+                amount=amount,
+                reason=RefundReason.CUSTOMER_REQUEST,
+            ),
+            now=now,
+            window_days=180,
+        )
         ids.append(refund.id)
     return Seeded(merchant.id, ids)

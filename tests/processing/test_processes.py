@@ -36,8 +36,9 @@ CLI = [sys.executable, "-c", "from api.cli import main; main()"]
 def service(args: list[str], log: Path, **env: str) -> Iterator[subprocess.Popen[bytes]]:
     environment = {**os.environ, "REFUNDS_ADMIN_TOKEN": ADMIN_TOKEN, **env}
     with log.open("wb") as out:
-        proc = subprocess.Popen([*CLI, *args], cwd=ROOT, env=environment, stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [*CLI, *args], cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         yield proc
     finally:
@@ -54,8 +55,12 @@ def service(args: list[str], log: Path, **env: str) -> Iterator[subprocess.Popen
 async def serving(database_url: str, log: Path, **env: str) -> AsyncIterator[str]:
     """`refunds serve` on a free port; yields its base URL once it answers."""
     port = free_port()
-    with service(["serve", "--port", str(port), "--no-demo", "--log-level", "warning"], log,
-                 DATABASE_URL=database_url, **env) as proc:
+    with service(
+        ["serve", "--port", str(port), "--no-demo", "--log-level", "warning"],
+        log,
+        DATABASE_URL=database_url,
+        **env,
+    ) as proc:
         url = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(timeout=2) as http:
 
@@ -74,9 +79,11 @@ async def test_a_subscriber_on_one_process_sees_a_refund_made_on_another(
     database_url: str, tmp_path: Path
 ) -> None:
     env = {"REFUNDS_GATEWAY_DELAY_SCALE": "0"}
-    async with serving(database_url, tmp_path / "one.log", **env) as one, \
-            serving(database_url, tmp_path / "two.log", **env) as two, \
-            httpx.AsyncClient(base_url=two, timeout=30) as http:
+    async with (
+        serving(database_url, tmp_path / "one.log", **env) as one,
+        serving(database_url, tmp_path / "two.log", **env) as two,
+        httpx.AsyncClient(base_url=two, timeout=30) as http,
+    ):
         api_two = Api(http, ADMIN_TOKEN)
         merchant = await api_two.create_merchant()
         async with live(one, merchant.key) as client:
@@ -105,43 +112,72 @@ async def test_refunds_held_by_a_killed_worker_are_each_processed_exactly_once(
     lease = {"REFUNDS_CLAIM_LEASE_SECONDS": "1.5", "REFUNDS_PROCESSOR_POLL_SECONDS": "0.2"}
     count, amount = 6, 10_00
     # given an API process that does not process, and a worker whose bank is very slow
-    async with serving(own_database_url, tmp_path / "api.log", REFUNDS_PROCESSOR="off") as url, \
-            httpx.AsyncClient(base_url=url, timeout=30) as http:
+    async with (
+        serving(own_database_url, tmp_path / "api.log", REFUNDS_PROCESSOR="off") as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
         api = Api(http, ADMIN_TOKEN)
         merchant = await api.create_merchant()
         await api.recharge(merchant, count * amount)
-        with service(["worker"], tmp_path / "a.log", DATABASE_URL=own_database_url,
-                     REFUNDS_GATEWAY_DELAY_SCALE="1000", **lease) as worker_a:
-            ids = [(await refund_on_rails(api, merchant, amount=amount, recharge=False))["id"]
-                   for _ in range(count)]
+        with service(
+            ["worker"],
+            tmp_path / "a.log",
+            DATABASE_URL=own_database_url,
+            REFUNDS_GATEWAY_DELAY_SCALE="1000",
+            **lease,
+        ) as worker_a:
+            ids = [
+                (await refund_on_rails(api, merchant, amount=amount, recharge=False))["id"]
+                for _ in range(count)
+            ]
 
             # the bank has paid every one of them, and worker A is waiting to hear so
             async def all_paid_unheard() -> bool:
                 assert worker_a.poll() is None, "worker A exited; see a.log"
-                return await _count_where(own_engine, select(func.count()).select_from(
-                    sandbox_settlements)) == count
+                return (
+                    await _count_where(
+                        own_engine, select(func.count()).select_from(sandbox_settlements)
+                    )
+                    == count
+                )
 
             await wait_until(all_paid_unheard, "worker A holding every refund at the bank")
-            assert await _count_where(own_engine, select(func.count()).where(
-                refunds.c.status == "PROCESSING", refunds.c.claimed_by.is_not(None))) == count
+            assert (
+                await _count_where(
+                    own_engine,
+                    select(func.count()).where(
+                        refunds.c.status == "PROCESSING", refunds.c.claimed_by.is_not(None)
+                    ),
+                )
+                == count
+            )
             # when worker A is killed outright
             os.kill(worker_a.pid, signal.SIGKILL)
             worker_a.wait()
         # and another worker comes up
-        with service(["worker"], tmp_path / "b.log", DATABASE_URL=own_database_url,
-                     REFUNDS_GATEWAY_DELAY_SCALE="0", **lease) as worker_b:
+        with service(
+            ["worker"],
+            tmp_path / "b.log",
+            DATABASE_URL=own_database_url,
+            REFUNDS_GATEWAY_DELAY_SCALE="0",
+            **lease,
+        ) as worker_b:
 
             async def all_processed() -> bool:
                 assert worker_b.poll() is None, "worker B exited; see b.log"
-                return await _count_where(own_engine, select(func.count()).where(
-                    refunds.c.status == "PROCESSED")) == count
+                return (
+                    await _count_where(
+                        own_engine, select(func.count()).where(refunds.c.status == "PROCESSED")
+                    )
+                    == count
+                )
 
             await wait_until(all_processed, "worker B finishing worker A's refunds")
     # then each was paid once, has one PROCESSED event, and the ledger is exact
     async with own_engine.connect() as conn:
-        events = (await conn.execute(
-            select(refund_events.c.refund_id, refund_events.c.status)
-        )).all()
+        events = (
+            await conn.execute(select(refund_events.c.refund_id, refund_events.c.status))
+        ).all()
         bank = (await conn.execute(select(sandbox_settlements))).all()
         stored = (await conn.execute(select(refunds.c.id, refunds.c.bank_reference))).all()
         ledger = Counter((await conn.execute(select(ledger_entries.c.kind))).scalars().all())
@@ -153,8 +189,6 @@ async def test_refunds_held_by_a_killed_worker_are_each_processed_exactly_once(
     }
     assert all(v == 1 for v in per_refund.values())
     assert sorted(b.calls for b in bank) == [2] * count  # asked again after the crash
-    assert {b.refund_id: b.bank_reference for b in bank} == {
-        r.id: r.bank_reference for r in stored
-    }
+    assert {b.refund_id: b.bank_reference for b in bank} == {r.id: r.bank_reference for r in stored}
     assert ledger == Counter({"RECHARGE": 1, "REFUND_DEBIT": count})
     assert balance == 0

@@ -33,8 +33,13 @@ from processor.worker import Processor, payout_request
 from tests.processing import seed
 from tests.processing.live import wait_until
 
-FAST = ProcessorSettings(claim_lease_seconds=1.0, poll_seconds=0.1, retry_base_seconds=0.02,
-                         retry_cap_seconds=0.1, max_attempts=3)
+FAST = ProcessorSettings(
+    claim_lease_seconds=1.0,
+    poll_seconds=0.1,
+    retry_base_seconds=0.02,
+    retry_cap_seconds=0.1,
+    max_attempts=3,
+)
 
 
 class AlwaysDown:
@@ -55,10 +60,18 @@ class AlwaysDown:
 
 
 @asynccontextmanager
-async def running(engine: AsyncEngine, gateway: object, settings: ProcessorSettings = FAST,
-                  worker: str = "test-worker") -> AsyncIterator[Processor]:
-    processor = Processor(RefundClaims(engine, worker), gateway,  # type: ignore[arg-type]
-                          lambda: SqlUnitOfWork(engine), settings)
+async def running(
+    engine: AsyncEngine,
+    gateway: object,
+    settings: ProcessorSettings = FAST,
+    worker: str = "test-worker",
+) -> AsyncIterator[Processor]:
+    processor = Processor(
+        RefundClaims(engine, worker),
+        gateway,  # type: ignore[arg-type]
+        lambda: SqlUnitOfWork(engine),
+        settings,
+    )
     task = asyncio.create_task(processor.run())
     try:
         yield processor
@@ -69,9 +82,9 @@ async def running(engine: AsyncEngine, gateway: object, settings: ProcessorSetti
 
 async def statuses(engine: AsyncEngine, ids: list[UUID]) -> dict[UUID, str]:
     async with engine.connect() as conn:
-        found = (await conn.execute(
-            select(refunds.c.id, refunds.c.status).where(refunds.c.id.in_(ids))
-        )).all()
+        found = (
+            await conn.execute(select(refunds.c.id, refunds.c.status).where(refunds.c.id.in_(ids)))
+        ).all()
     return {r.id: r.status for r in found}
 
 
@@ -84,9 +97,15 @@ async def all_in(engine: AsyncEngine, ids: list[UUID], *wanted: str) -> None:
 
 async def event_counts(engine: AsyncEngine, refund_id: UUID) -> Counter[str]:
     async with engine.connect() as conn:
-        found = (await conn.execute(
-            select(refund_events.c.status).where(refund_events.c.refund_id == refund_id)
-        )).scalars().all()
+        found = (
+            (
+                await conn.execute(
+                    select(refund_events.c.status).where(refund_events.c.refund_id == refund_id)
+                )
+            )
+            .scalars()
+            .all()
+        )
     return Counter(found)
 
 
@@ -104,9 +123,11 @@ async def test_a_gateway_that_stays_down_fails_the_refund_with_retries_exhausted
     assert gateway.calls[str(refund_id)] == FAST.max_attempts
     async with own_engine.connect() as conn:
         row = (await conn.execute(select(refunds).where(refunds.c.id == refund_id))).one()
-        balance = (await conn.execute(
-            select(merchants.c.balance).where(merchants.c.id == seeded.merchant_id)
-        )).scalar_one()
+        balance = (
+            await conn.execute(
+                select(merchants.c.balance).where(merchants.c.id == seeded.merchant_id)
+            )
+        ).scalar_one()
     assert row.failure_code == "RETRIES_EXHAUSTED"
     assert balance == 25_00
     assert await event_counts(own_engine, refund_id) == Counter(
@@ -123,8 +144,9 @@ async def test_a_refund_whose_holder_died_after_the_bank_paid_is_settled_once(
     refund_id = seeded.refund_ids[0]
     dead = RefundClaims(own_engine, "dead-worker")
     [claim] = await dead.claim(1, lease_seconds=0.5)
-    await start_processing(SqlUnitOfWork(own_engine), seeded.merchant_id, refund_id,
-                           datetime.now(UTC))
+    await start_processing(
+        SqlUnitOfWork(own_engine), seeded.merchant_id, refund_id, datetime.now(UTC)
+    )
     order = await dead.work_order(refund_id)
     assert order is not None
     bank = SandboxBank(own_engine)
@@ -136,9 +158,11 @@ async def test_a_refund_whose_holder_died_after_the_bank_paid_is_settled_once(
     # then the retried call got the first answer back: one payment, one PROCESSED
     async with own_engine.connect() as conn:
         row = (await conn.execute(select(refunds).where(refunds.c.id == refund_id))).one()
-        bank_rows = (await conn.execute(
-            select(sandbox_settlements).where(sandbox_settlements.c.refund_id == refund_id)
-        )).all()
+        bank_rows = (
+            await conn.execute(
+                select(sandbox_settlements).where(sandbox_settlements.c.refund_id == refund_id)
+            )
+        ).all()
     assert row.bank_reference == first.bank_reference
     assert [r.calls for r in bank_rows] == [2]
     assert await event_counts(own_engine, refund_id) == Counter(
@@ -153,14 +177,16 @@ async def test_two_processors_share_the_work_and_settle_each_refund_once(
     seeded = await seed.refunds(own_engine, 40, amount=1_00)
     bank = SandboxBank(own_engine)
     settings = replace(FAST, concurrency=4)
-    async with running(own_engine, SandboxGateway(bank, 0), settings, "w1"), \
-            running(own_engine, SandboxGateway(bank, 0), settings, "w2"):
+    async with (
+        running(own_engine, SandboxGateway(bank, 0), settings, "w1"),
+        running(own_engine, SandboxGateway(bank, 0), settings, "w2"),
+    ):
         await all_in(own_engine, seeded.refund_ids, "PROCESSED")
     async with own_engine.connect() as conn:
         calls = (await conn.execute(select(func.sum(sandbox_settlements.c.calls)))).scalar_one()
-        processed = (await conn.execute(
-            select(func.count()).where(refund_events.c.status == "PROCESSED")
-        )).scalar_one()
+        processed = (
+            await conn.execute(select(func.count()).where(refund_events.c.status == "PROCESSED"))
+        ).scalar_one()
         ledger = Counter((await conn.execute(select(ledger_entries.c.kind))).scalars().all())
     assert processed == 40
     assert calls == 40  # no refund was driven twice
@@ -173,8 +199,9 @@ async def test_the_sandbox_bank_answers_a_key_once_and_repeats_that_answer(
     seeded = await seed.refunds(own_engine, 1, source="flaky@okaxis")
     claims = RefundClaims(own_engine, "w")
     await claims.claim(1, 30)
-    await start_processing(SqlUnitOfWork(own_engine), seeded.merchant_id, seeded.refund_ids[0],
-                           datetime.now(UTC))
+    await start_processing(
+        SqlUnitOfWork(own_engine), seeded.merchant_id, seeded.refund_ids[0], datetime.now(UTC)
+    )
     order = await claims.work_order(seeded.refund_ids[0])
     assert order is not None
     request = payout_request(order)

@@ -32,12 +32,25 @@ NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
 def a_refund(**changes: object) -> Refund:
     refund = Refund(
-        id=uuid4(), merchant_id=uuid4(), transaction_id=uuid4(), amount=100, currency="INR",
-        status=RefundStatus.PROCESSED, reason=RefundReason.OTHER, notes=None, metadata=None,
-        speed_requested=RefundSpeed.NORMAL, speed_processed=RefundSpeed.NORMAL,
-        destination_kind=DestinationKind.ORIGINAL_SOURCE, destination_display="a@b",
-        failure_code=None, failure_message=None, bank_reference="123456789012",
-        estimated_settlement_at=None, created_at=NOW, updated_at=NOW + timedelta(seconds=2),
+        id=uuid4(),
+        merchant_id=uuid4(),
+        transaction_id=uuid4(),
+        amount=100,
+        currency="INR",
+        status=RefundStatus.PROCESSED,
+        reason=RefundReason.OTHER,
+        notes=None,
+        metadata=None,
+        speed_requested=RefundSpeed.NORMAL,
+        speed_processed=RefundSpeed.NORMAL,
+        destination_kind=DestinationKind.ORIGINAL_SOURCE,
+        destination_display="a@b",
+        failure_code=None,
+        failure_message=None,
+        bank_reference="123456789012",
+        estimated_settlement_at=None,
+        created_at=NOW,
+        updated_at=NOW + timedelta(seconds=2),
         processed_at=NOW + timedelta(seconds=2),
     )
     return replace(refund, **changes)  # type: ignore[arg-type]
@@ -45,8 +58,9 @@ def a_refund(**changes: object) -> Refund:
 
 def test_a_pushed_change_carries_its_own_status_not_the_rows_later_one() -> None:
     refund = a_refund()
-    event = RefundEvent(1, refund.id, RefundStatus.PROCESSING, NOW + timedelta(seconds=1),
-                        None, None)
+    event = RefundEvent(
+        1, refund.id, RefundStatus.PROCESSING, NOW + timedelta(seconds=1), None, None
+    )
     pushed = as_of(refund, event)
     assert pushed.status is RefundStatus.PROCESSING
     assert pushed.updated_at == event.at
@@ -60,10 +74,22 @@ def test_the_latest_change_is_pushed_as_the_row_is() -> None:
     assert as_of(refund, event) is refund
 
 
-def request(destination: str, method: PaymentMethod = PaymentMethod.UPI,
-            speed: RefundSpeed = RefundSpeed.NORMAL) -> PayoutRequest:
-    return PayoutRequest("k", uuid4(), uuid4(), 100, "INR", method,
-                         DestinationKind.ORIGINAL_SOURCE, destination, speed)
+def request(
+    destination: str,
+    method: PaymentMethod = PaymentMethod.UPI,
+    speed: RefundSpeed = RefundSpeed.NORMAL,
+) -> PayoutRequest:
+    return PayoutRequest(
+        "k",
+        uuid4(),
+        uuid4(),
+        100,
+        "INR",
+        method,
+        DestinationKind.ORIGINAL_SOURCE,
+        destination,
+        speed,
+    )
 
 
 @pytest.mark.parametrize(
@@ -104,10 +130,20 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped() -> None:
 
 
 def test_a_new_destination_is_a_new_idempotency_key() -> None:
-    order = WorkOrder(uuid4(), uuid4(), 100, "INR", PaymentMethod.UPI,
-                      DestinationKind.ORIGINAL_SOURCE, "frozen@okaxis", None, RefundSpeed.NORMAL)
-    moved = replace(order, destination_kind=DestinationKind.UPI,
-                    destination_details={"vpa": "new@okaxis"})
+    order = WorkOrder(
+        uuid4(),
+        uuid4(),
+        100,
+        "INR",
+        PaymentMethod.UPI,
+        DestinationKind.ORIGINAL_SOURCE,
+        "frozen@okaxis",
+        None,
+        RefundSpeed.NORMAL,
+    )
+    moved = replace(
+        order, destination_kind=DestinationKind.UPI, destination_details={"vpa": "new@okaxis"}
+    )
     again = replace(moved, destination_details={"vpa": "new@okaxis"})
     assert idempotency_key(order) == str(order.refund_id)
     assert idempotency_key(moved).startswith(str(order.refund_id))
@@ -126,8 +162,10 @@ class FakeChanges:
 
 
 def notice(refund: Refund, event_id: int) -> str:
-    return (f'{{"m": "{refund.merchant_id}", "r": "{refund.id}", '
-            f'"t": "{refund.transaction_id}", "e": {event_id}}}')
+    return (
+        f'{{"m": "{refund.merchant_id}", "r": "{refund.id}", '
+        f'"t": "{refund.transaction_id}", "e": {event_id}}}'
+    )
 
 
 async def test_a_subscriber_too_slow_for_its_queue_is_dropped_not_coalesced() -> None:
@@ -144,6 +182,7 @@ async def test_a_subscriber_too_slow_for_its_queue_is_dropped_not_coalesced() ->
 
             async def drained() -> bool:
                 return broker.subscriber_count(refund.merchant_id) == 0
+
             await wait_until(drained, "the slow subscriber dropped")
             received = [await slow.next() for _ in range(3)]
             with pytest.raises(SubscriberTooSlow):

@@ -169,6 +169,7 @@ def test_metadata_with_nan_or_infinity_is_invalid_input(value: float) -> None:
 
 def test_metadata_size_counts_utf8_bytes_not_escapes() -> None:
     # 1,500 × "é" is 3,000 bytes of UTF-8 (it would be 9,000 as \u00e9 escapes)
-    cmd = InitiateRefund(UUID(int=1), UUID(int=2), None, RefundReason.OTHER,
-                         metadata={"note": "é" * 1500})
+    cmd = InitiateRefund(
+        UUID(int=1), UUID(int=2), None, RefundReason.OTHER, metadata={"note": "é" * 1500}
+    )
     validate(cmd)

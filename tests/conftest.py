@@ -40,7 +40,8 @@ def _server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return embedded.start(data_dir)
 
 
-async def _create_database(server_url: str, name: str) -> None:
+async def _on_server(server_url: str, sql: str) -> None:
+    """Run one statement on the server's maintenance database (CREATE/DROP DATABASE)."""
     url = make_url(server_url)
     conn = await asyncpg.connect(
         user=url.username,
@@ -50,22 +51,7 @@ async def _create_database(server_url: str, name: str) -> None:
         database=url.database or "postgres",
     )
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
-async def _drop_database(server_url: str, name: str) -> None:
-    url = make_url(server_url)
-    conn = await asyncpg.connect(
-        user=url.username,
-        password=url.password or None,
-        host=url.query.get("host", url.host),
-        port=url.port,
-        database=url.database or "postgres",
-    )
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(sql)
     finally:
         await conn.close()
 
@@ -74,11 +60,11 @@ async def _drop_database(server_url: str, name: str) -> None:
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server_url = _server_url(tmp_path_factory)
     name = f"refunds_test_{os.getpid()}_{secrets.token_hex(3)}"
-    asyncio.run(_create_database(server_url, name))
+    asyncio.run(_on_server(server_url, f'CREATE DATABASE "{name}"'))
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     upgrade(url)
     yield url
-    asyncio.run(_drop_database(server_url, name))
+    asyncio.run(_on_server(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")

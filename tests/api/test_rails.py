@@ -401,3 +401,20 @@ async def test_a_held_refund_goes_through_the_rails_once_a_recharge_covers_it(
         await api.recharge(merchant, 100_00)
         pushed = await client.refunds_until("PROCESSED")
     assert statuses(pushed) == ["ON_HOLD", "PENDING", "PROCESSING", "PROCESSED"]
+
+
+@pytest.mark.parametrize("refund_id", ["rfd_" + "0" * 32, "not-an-id", "txn_" + "0" * 32])
+async def test_a_new_destination_for_a_refund_that_is_not_yours_is_refund_not_found(
+    api: Api, refund_id: str
+) -> None:
+    merchant = await api.create_merchant()
+    data = await api.gql(
+        UPDATE_DESTINATION,
+        {"input": {"refundId": refund_id, "upiVpa": "other@okaxis"}},
+        token=merchant.key,
+    )
+    payload = data["updateRefundDestination"]
+    assert payload["refund"] is None
+    assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [
+        ("REFUND_NOT_FOUND", ["input", "refundId"])
+    ]

@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.broker import Broker, SubscriberTooSlow
 from db.claims import WorkOrder
 from db.refund_changes import as_of
+from db.uow import SqlUnitOfWork
 from domain.gateway import ActionRequired, PayoutRequest, Rejected, Settled
 from domain.model import (
     DestinationKind,
@@ -22,6 +24,7 @@ from domain.model import (
     RefundSpeed,
     RefundStatus,
 )
+from domain.use_cases.processing import RailOutcome, record_outcome
 from processor.config import ProcessorSettings
 from processor.sandbox import decide
 from processor.worker import backoff_seconds, idempotency_key
@@ -209,3 +212,11 @@ async def test_a_change_seen_twice_or_late_is_pushed_once() -> None:
     finally:
         runner.cancel()
     assert (first, second) == (refund, refund)
+
+
+async def test_an_outcome_for_a_refund_that_does_not_exist_changes_nothing(
+    engine: AsyncEngine,
+) -> None:
+    outcome = RailOutcome(RefundStatus.PROCESSED, bank_reference="UTR1")
+    now = datetime.now(UTC)
+    assert await record_outcome(SqlUnitOfWork(engine), uuid4(), uuid4(), outcome, now) is None

@@ -81,3 +81,38 @@ def ledger_entry(row: Any) -> LedgerEntry:
         reference=row.reference,
         created_at=row.created_at,
     )
+
+
+# asyncpg records of db/statements.py, by column name (records have no attribute access).
+
+
+def merchant_record(r: Any) -> Merchant:
+    return Merchant(r["id"], r["name"], r["currency"], r["balance"], r["created_at"])
+
+
+def transaction_record(r: Any) -> Transaction:
+    return Transaction(
+        id=r["id"],
+        merchant_id=r["merchant_id"],
+        reference=r["reference"],
+        order_id=r["order_id"],
+        amount=r["amount"],
+        currency=r["currency"],
+        status=TransactionStatus(r["status"]),
+        payment_method=PaymentMethod(r["payment_method"]),
+        source=r["source"],
+        created_at=r["created_at"],
+    )
+
+
+def ledger_entry_record(r: Any) -> LedgerEntry:
+    return LedgerEntry(
+        id=r["id"],
+        merchant_id=r["merchant_id"],
+        kind=LedgerEntryKind(r["kind"]),
+        amount=r["amount"],
+        balance_after=r["balance_after"],
+        refund_id=r["refund_id"],
+        reference=r["reference"],
+        created_at=r["created_at"],
+    )

@@ -1,10 +1,15 @@
 """The unit of work: one database transaction on one pooled connection, with the repositories
-bound to it. Leaving the block without `commit()` rolls back."""
+bound to it. Leaving the block without `commit()` rolls back.
+
+The repositories' hot statements (db/statements.py) go straight to the asyncpg connection under
+the SQLAlchemy one, so the transaction is begun eagerly through SQLAlchemy's asyncpg adapter:
+its BEGIN would otherwise wait for the first SQLAlchemy statement, and statements sent before it
+would run outside the transaction. Commit and rollback stay SQLAlchemy's."""
 
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
@@ -23,13 +28,14 @@ class SqlUnitOfWork:
     async def __aenter__(self) -> Self:
         conn = self._conn = await self.engine.connect()
         self._tx = await conn.begin()
-        self.merchants = SqlMerchants(conn)
+        raw = await _begun(conn)
+        self.merchants = SqlMerchants(conn, raw)
         self.api_keys = SqlApiKeys(conn)
-        self.transactions = SqlTransactions(conn)
-        self.refunds = SqlRefunds(conn)
-        self.events = SqlRefundEvents(conn)
-        self.ledger = SqlLedger(conn)
-        self.idempotency = SqlIdempotency(conn)
+        self.transactions = SqlTransactions(conn, raw)
+        self.refunds = SqlRefunds(conn, raw)
+        self.events = SqlRefundEvents(conn, raw)
+        self.ledger = SqlLedger(conn, raw)
+        self.idempotency = SqlIdempotency(conn, raw)
         return self
 
     async def __aexit__(
@@ -50,3 +56,13 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         assert self._tx is not None
         await self._tx.commit()
+
+
+async def _begun(conn: AsyncConnection) -> Any:
+    """Send the transaction's BEGIN now; returns the asyncpg connection inside it."""
+    fairy = await conn.get_raw_connection()
+    adapter: Any = fairy.dbapi_connection  # SQLAlchemy's AsyncAdapt_asyncpg_connection
+    if adapter._transaction is None:
+        await adapter._start_transaction()
+    assert adapter._transaction is not None, "the unit of work must run inside a transaction"
+    return fairy.driver_connection

@@ -9,13 +9,14 @@ taken over as new, and pruned by `prune_expired`."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError
+import asyncpg
+from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import statements
 from db.tables import idempotency_keys as keys
 from domain.errors import IdempotencyKeyInUse
 from domain.ports import IdempotencyClaim
@@ -25,37 +26,26 @@ LOCK_NOT_AVAILABLE = "55P03"
 
 
 class SqlIdempotency:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, raw: Any) -> None:
         self.conn = conn
+        self.raw = raw  # the asyncpg connection under `conn`, in its transaction
 
     async def claim(self, merchant_id: UUID, key: str, request_hash: str) -> IdempotencyClaim:
-        fresh = insert(keys).values(merchant_id=merchant_id, key=key, request_hash=request_hash)
-        stmt = fresh.on_conflict_do_update(
-            index_elements=[keys.c.merchant_id, keys.c.key],
-            set_={"request_hash": request_hash, "refund_id": None, "created_at": func.now()},
-            where=keys.c.created_at < func.now() - RETENTION,
-        ).returning(keys.c.key)
+        claim = statements.CLAIM_IDEMPOTENCY_KEY
         try:
-            if (await self.conn.execute(stmt)).one_or_none() is not None:
+            if await self.raw.fetchrow(claim, merchant_id, key, request_hash, RETENTION):
                 return IdempotencyClaim(True, request_hash, None)
-        except DBAPIError as error:
-            if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+        except asyncpg.PostgresError as error:
+            if getattr(error, "sqlstate", None) == LOCK_NOT_AVAILABLE:
                 raise IdempotencyKeyInUse(
                     "A request with this idempotency key is still running; retry shortly."
                 ) from None
             raise
-        existing = select(keys.c.request_hash, keys.c.refund_id).where(
-            keys.c.merchant_id == merchant_id, keys.c.key == key
-        )
-        row = (await self.conn.execute(existing)).one()
-        return IdempotencyClaim(False, row.request_hash, row.refund_id)
+        row = await self.raw.fetchrow(statements.IDEMPOTENCY_KEY, merchant_id, key)
+        return IdempotencyClaim(False, row["request_hash"], row["refund_id"])
 
     async def attach(self, merchant_id: UUID, key: str, refund_id: UUID) -> None:
-        await self.conn.execute(
-            update(keys)
-            .where(keys.c.merchant_id == merchant_id, keys.c.key == key)
-            .values(refund_id=refund_id)
-        )
+        await self.raw.execute(statements.ATTACH_IDEMPOTENCY_KEY, merchant_id, key, refund_id)
 
 
 async def prune_expired(conn: AsyncConnection) -> int:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db import rows
+from db import rows, statements
 from db.tables import api_keys, ledger_entries, merchants
 from domain.model import LedgerEntry, LedgerEntryKind, Merchant
 
@@ -21,8 +22,9 @@ MERCHANT_COLUMNS = (
 
 
 class SqlMerchants:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, raw: Any) -> None:
         self.conn = conn
+        self.raw = raw  # the asyncpg connection under `conn`, in its transaction
 
     async def add(self, name: str, currency: str) -> Merchant:
         stmt = insert(merchants).values(name=name, currency=currency).returning(*MERCHANT_COLUMNS)
@@ -34,17 +36,11 @@ class SqlMerchants:
         return rows.merchant(row) if row else None
 
     async def lock(self, merchant_id: UUID) -> Merchant | None:
-        stmt = (
-            select(*MERCHANT_COLUMNS)
-            .where(merchants.c.id == merchant_id)
-            .with_for_update(key_share=True)
-        )
-        row = (await self.conn.execute(stmt)).one_or_none()
-        return rows.merchant(row) if row else None
+        record = await self.raw.fetchrow(statements.LOCK_MERCHANT, merchant_id)
+        return rows.merchant_record(record) if record else None
 
     async def set_balance(self, merchant_id: UUID, balance: int) -> None:
-        stmt = update(merchants).where(merchants.c.id == merchant_id).values(balance=balance)
-        await self.conn.execute(stmt)
+        await self.raw.execute(statements.SET_BALANCE, merchant_id, balance)
 
 
 class SqlApiKeys:
@@ -65,8 +61,9 @@ class SqlApiKeys:
 
 
 class SqlLedger:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, raw: Any) -> None:
         self.conn = conn
+        self.raw = raw  # the asyncpg connection under `conn`, in its transaction
 
     async def append(
         self,
@@ -78,19 +75,16 @@ class SqlLedger:
         refund_id: UUID | None = None,
         reference: str | None = None,
     ) -> LedgerEntry:
-        stmt = (
-            insert(ledger_entries)
-            .values(
-                merchant_id=merchant_id,
-                kind=kind.value,
-                amount=amount,
-                balance_after=balance_after,
-                refund_id=refund_id,
-                reference=reference,
-            )
-            .returning(*ledger_entries.c)
+        record = await self.raw.fetchrow(
+            statements.APPEND_LEDGER_ENTRY,
+            merchant_id,
+            kind.value,
+            amount,
+            balance_after,
+            refund_id,
+            reference,
         )
-        return rows.ledger_entry((await self.conn.execute(stmt)).one())
+        return rows.ledger_entry_record(record)
 
     async def recharge_by_reference(self, merchant_id: UUID, reference: str) -> LedgerEntry | None:
         stmt = select(*ledger_entries.c).where(

@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import orjson
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db import rows
+from db import rows, statements
 from db.notifications import REFUND_EVENTS_CHANNEL
-from db.tables import refund_events, refunds
+from db.tables import refunds
 from domain.destinations import Destination
-from domain.model import RELEASED_STATUSES, Refund, RefundSpeed, RefundStatus
+from domain.model import Refund, RefundSpeed, RefundStatus
 from domain.refund_states import RefundStatusChanged
 
 # The columns the domain's Refund is made of (not the processing bookkeeping).
@@ -25,34 +26,39 @@ REFUND_COLUMNS = tuple(
     if c.name
     not in {"destination_details", "attempts", "next_attempt_at", "claimed_by", "claim_expires_at"}
 )
-RELEASED = [s.value for s in RELEASED_STATUSES]
+
+
+def _jsonb(value: object) -> str:
+    """A jsonb parameter as the engine's codec takes it: JSON text. None is JSON null, as
+    SQLAlchemy's JSONB stored it (none_as_null is off)."""
+    return orjson.dumps(value).decode()
 
 
 class SqlRefunds:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, raw: Any) -> None:
         self.conn = conn
+        self.raw = raw  # the asyncpg connection under `conn`, in its transaction
 
     async def add(self, refund: Refund, destination_details: dict[str, str] | None) -> None:
-        await self.conn.execute(
-            insert(refunds).values(
-                id=refund.id,
-                merchant_id=refund.merchant_id,
-                transaction_id=refund.transaction_id,
-                amount=refund.amount,
-                currency=refund.currency,
-                status=refund.status.value,
-                reason=refund.reason.value,
-                notes=refund.notes,
-                metadata=refund.metadata,
-                speed_requested=refund.speed_requested.value,
-                destination_kind=refund.destination_kind.value,
-                destination_display=refund.destination_display,
-                destination_details=destination_details,
-                estimated_settlement_at=refund.estimated_settlement_at,
-                created_at=refund.created_at,
-                updated_at=refund.updated_at,
-                next_attempt_at=refund.created_at,
-            )
+        await self.raw.execute(
+            statements.INSERT_REFUND,
+            refund.id,
+            refund.merchant_id,
+            refund.transaction_id,
+            refund.amount,
+            refund.currency,
+            refund.status.value,
+            refund.reason.value,
+            refund.notes,
+            _jsonb(refund.metadata),
+            refund.speed_requested.value,
+            refund.destination_kind.value,
+            refund.destination_display,
+            _jsonb(destination_details),
+            refund.estimated_settlement_at,
+            refund.created_at,
+            refund.updated_at,
+            refund.created_at,  # next_attempt_at: due for the processor now
         )
 
     async def get(self, merchant_id: UUID, refund_id: UUID) -> Refund | None:
@@ -71,10 +77,7 @@ class SqlRefunds:
         return rows.refund(row) if row else None
 
     async def held_amount(self, transaction_id: UUID) -> int:
-        stmt = select(func.coalesce(func.sum(refunds.c.amount), 0)).where(
-            refunds.c.transaction_id == transaction_id, refunds.c.status.not_in(RELEASED)
-        )
-        return int((await self.conn.execute(stmt)).scalar_one())
+        return int(await self.raw.fetchval(statements.HELD_AMOUNT, transaction_id))
 
     async def on_hold_oldest_first(self, merchant_id: UUID) -> Sequence[Refund]:
         stmt = (
@@ -139,23 +142,20 @@ class SqlRefunds:
 
 
 class SqlRefundEvents:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, raw: Any) -> None:
         self.conn = conn
+        self.raw = raw  # the asyncpg connection under `conn`, in its transaction
 
     async def append(self, refund: Refund, change: RefundStatusChanged, at: datetime) -> None:
-        stmt = (
-            insert(refund_events)
-            .values(
-                merchant_id=refund.merchant_id,
-                refund_id=refund.id,
-                status=change.status.value,
-                at=at,
-                message=change.message,
-                failure_code=change.failure_code,
-            )
-            .returning(refund_events.c.id)
+        event_id = await self.raw.fetchval(
+            statements.INSERT_REFUND_EVENT,
+            refund.merchant_id,
+            refund.id,
+            change.status.value,
+            at,
+            change.message,
+            change.failure_code,
         )
-        event_id = (await self.conn.execute(stmt)).scalar_one()
         # Delivered by PostgreSQL at commit, and only then: subscribers never see a change
         # that was rolled back. Ids only; listeners read the state from the tables.
         payload = orjson.dumps(
@@ -166,4 +166,4 @@ class SqlRefundEvents:
                 "e": event_id,
             }
         ).decode()
-        await self.conn.execute(select(func.pg_notify(REFUND_EVENTS_CHANNEL, payload)))
+        await self.raw.execute(statements.NOTIFY, REFUND_EVENTS_CHANNEL, payload)

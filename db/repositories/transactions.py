@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db import rows
+from db import rows, statements
 from db.tables import transactions
 from domain.model import Transaction
 
 
 class SqlTransactions:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, raw: Any) -> None:
         self.conn = conn
+        self.raw = raw  # the asyncpg connection under `conn`, in its transaction
 
     async def add(self, transaction: Transaction) -> Transaction | None:
         values = {
@@ -47,10 +49,5 @@ class SqlTransactions:
         return rows.transaction(row) if row else None
 
     async def lock(self, merchant_id: UUID, transaction_id: UUID) -> Transaction | None:
-        stmt = (
-            select(*transactions.c)
-            .where(transactions.c.merchant_id == merchant_id, transactions.c.id == transaction_id)
-            .with_for_update(key_share=True)
-        )
-        row = (await self.conn.execute(stmt)).one_or_none()
-        return rows.transaction(row) if row else None
+        record = await self.raw.fetchrow(statements.LOCK_TRANSACTION, merchant_id, transaction_id)
+        return rows.transaction_record(record) if record else None

@@ -1,0 +1,63 @@
+"""The hot path's SQL as constant strings, sent on the asyncpg connection under the unit of
+work's SQLAlchemy connection (db/uow.py).
+
+initiateRefund was CPU-bound on building and cache-keying a SQLAlchemy statement per repository
+call; a constant string costs nothing to build, and asyncpg keeps one prepared statement per
+string per connection. The statements are the ones SQLAlchemy rendered from db/tables.py:
+the same columns, predicates, lock clauses (FOR NO KEY UPDATE, see db/repositories/__init__.py)
+and RETURNING. jsonb parameters are JSON text: the engine's asyncpg codec encodes strings."""
+
+from __future__ import annotations
+
+from domain.model import RELEASED_STATUSES
+
+TRANSACTION_COLUMNS = (
+    "id, merchant_id, reference, order_id, amount, currency, status, payment_method, source, "
+    "created_at"
+)
+MERCHANT_COLUMNS = "id, name, currency, balance, created_at"
+LEDGER_COLUMNS = "id, merchant_id, kind, amount, balance_after, refund_id, reference, created_at"
+
+# $4 is the retention, an interval: an older key is taken over as new.
+CLAIM_IDEMPOTENCY_KEY = (
+    "INSERT INTO idempotency_keys (merchant_id, key, request_hash) VALUES ($1, $2, $3) "
+    "ON CONFLICT (merchant_id, key) DO UPDATE "
+    "SET request_hash = $3, refund_id = NULL, created_at = now() "
+    "WHERE idempotency_keys.created_at < now() - $4::interval "
+    "RETURNING idempotency_keys.key"
+)
+IDEMPOTENCY_KEY = (
+    "SELECT request_hash, refund_id FROM idempotency_keys WHERE merchant_id = $1 AND key = $2"
+)
+ATTACH_IDEMPOTENCY_KEY = (
+    "UPDATE idempotency_keys SET refund_id = $3 WHERE merchant_id = $1 AND key = $2"
+)
+
+LOCK_TRANSACTION = (
+    f"SELECT {TRANSACTION_COLUMNS} FROM transactions "
+    "WHERE merchant_id = $1 AND id = $2 FOR NO KEY UPDATE"
+)
+
+_RELEASED = ", ".join(f"'{s.value}'" for s in sorted(RELEASED_STATUSES, key=lambda s: s.value))
+HELD_AMOUNT = (
+    "SELECT coalesce(sum(amount), 0) FROM refunds "
+    f"WHERE transaction_id = $1 AND status NOT IN ({_RELEASED})"
+)
+INSERT_REFUND = (
+    "INSERT INTO refunds (id, merchant_id, transaction_id, amount, currency, status, reason, "
+    "notes, metadata, speed_requested, destination_kind, destination_display, "
+    "destination_details, estimated_settlement_at, created_at, updated_at, next_attempt_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+)
+INSERT_REFUND_EVENT = (
+    "INSERT INTO refund_events (merchant_id, refund_id, status, at, message, failure_code) "
+    "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
+)
+NOTIFY = "SELECT pg_notify($1, $2)"
+
+LOCK_MERCHANT = f"SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = $1 FOR NO KEY UPDATE"
+SET_BALANCE = "UPDATE merchants SET balance = $2 WHERE id = $1"
+APPEND_LEDGER_ENTRY = (
+    "INSERT INTO ledger_entries (merchant_id, kind, amount, balance_after, refund_id, reference) "
+    f"VALUES ($1, $2, $3, $4, $5, $6) RETURNING {LEDGER_COLUMNS}"
+)

@@ -1,4 +1,4 @@
-"""Rows to domain values. One function per entity, used by repositories and read queries."""
+"""Rows to domain values, used by repositories and read queries."""
 
 from __future__ import annotations
 
@@ -21,22 +21,11 @@ from domain.model import (
 
 
 def merchant(row: Any) -> Merchant:
-    return Merchant(row.id, row.name, row.currency, row.balance, row.created_at)
+    return merchant_record(row._mapping)
 
 
 def transaction(row: Any) -> Transaction:
-    return Transaction(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        reference=row.reference,
-        order_id=row.order_id,
-        amount=row.amount,
-        currency=row.currency,
-        status=TransactionStatus(row.status),
-        payment_method=PaymentMethod(row.payment_method),
-        source=row.source,
-        created_at=row.created_at,
-    )
+    return transaction_record(row._mapping)
 
 
 def refund(row: Any) -> Refund:
@@ -71,19 +60,11 @@ def refund_event(row: Any) -> RefundEvent:
 
 
 def ledger_entry(row: Any) -> LedgerEntry:
-    return LedgerEntry(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        kind=LedgerEntryKind(row.kind),
-        amount=row.amount,
-        balance_after=row.balance_after,
-        refund_id=row.refund_id,
-        reference=row.reference,
-        created_at=row.created_at,
-    )
+    return ledger_entry_record(row._mapping)
 
 
-# asyncpg records of db/statements.py, by column name (records have no attribute access).
+# By column name: asyncpg records (db/statements.py) as they are, SQLAlchemy rows through
+# `row._mapping` (above), so that each entity's columns are listed once.
 
 
 def merchant_record(r: Any) -> Merchant:

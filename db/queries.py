@@ -46,6 +46,16 @@ class RefundFilter:
     created_to: datetime | None = None
 
 
+def _created_window(column: Any, start: datetime | None, end: datetime | None) -> list[Any]:
+    """`start` inclusive, `end` exclusive; either may be open."""
+    window = []
+    if start is not None:
+        window.append(column >= start)
+    if end is not None:
+        window.append(column < end)
+    return window
+
+
 # A keyset position: the (created_at, id) of the last row seen, or the ledger entry id.
 NewestFirstKey = tuple[datetime, UUID]
 
@@ -93,10 +103,7 @@ class ReadQueries:
             where.append(c.payment_method == f.payment_method.value)
         if f.order_id is not None:
             where.append(c.order_id == f.order_id)
-        if f.created_from is not None:
-            where.append(c.created_at >= f.created_from)
-        if f.created_to is not None:
-            where.append(c.created_at < f.created_to)
+        where += _created_window(c.created_at, f.created_from, f.created_to)
         return where
 
     async def transactions(
@@ -131,10 +138,7 @@ class ReadQueries:
             where.append(c.status.in_([s.value for s in f.statuses]))
         if f.transaction_id is not None:
             where.append(c.transaction_id == f.transaction_id)
-        if f.created_from is not None:
-            where.append(c.created_at >= f.created_from)
-        if f.created_to is not None:
-            where.append(c.created_at < f.created_to)
+        where += _created_window(c.created_at, f.created_from, f.created_to)
         return where
 
     async def refunds(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from domain.errors import (
@@ -10,10 +11,15 @@ from domain.errors import (
     RefundWindowExpired,
     TransactionNotRefundable,
 )
-from domain.model import Transaction, TransactionStatus
+from domain.model import Refund, Transaction, TransactionStatus
 from domain.money import check_minor_units
 
 DEFAULT_REFUND_WINDOW_DAYS = 180
+
+
+def held_amount(refunds: Iterable[Refund]) -> int:
+    """What a transaction's refunds hold of it: those not FAILED, CANCELLED or REVERSED."""
+    return sum(r.amount for r in refunds if r.holds_money)
 
 
 def refundable_amount(transaction: Transaction, held: int) -> int:

@@ -17,7 +17,7 @@ from api import ids
 from api.pagination import newest_first_cursor
 from db.queries import ReadQueries
 from db.queries import TransactionFilter as TransactionFilterQuery
-from domain.eligibility import refundable_amount
+from domain.eligibility import held_amount, refundable_amount
 from domain.model import Refund, RefundEvent, Transaction
 
 
@@ -89,7 +89,7 @@ async def load_total(pages: list[Page], state: State) -> None:
 
 
 def _held(t: Transaction, state: State) -> int:
-    return sum(r.amount for r in state.refunds_of[t.id] if r.holds_money)
+    return held_amount(state.refunds_of[t.id])
 
 
 def _attr(name: str) -> Spec:

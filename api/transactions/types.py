@@ -12,7 +12,7 @@ from strawberry.types import Info
 from api import ids
 from api.node import Node
 from api.scalars import MinorUnits
-from domain.eligibility import refundable_amount
+from domain.eligibility import held_amount, refundable_amount
 from domain.model import PaymentMethod, Refund, Transaction, TransactionStatus
 
 if TYPE_CHECKING:
@@ -58,11 +58,11 @@ class TransactionType(Node):
 
     @strawberry.field(description="Sum of refunds that are not FAILED, CANCELLED or REVERSED.")
     async def refunded_amount(self, info: Info) -> MinorUnits:
-        return MinorUnits(sum(r.amount for r in await self._refunds(info) if r.holds_money))
+        return MinorUnits(held_amount(await self._refunds(info)))
 
     @strawberry.field(description="amount - refundedAmount; 0 when not refundable.")
     async def refundable_amount(self, info: Info) -> MinorUnits:
-        held = sum(r.amount for r in await self._refunds(info) if r.holds_money)
+        held = held_amount(await self._refunds(info))
         return MinorUnits(refundable_amount(self.domain, held))
 
     @strawberry.field(description="This transaction's refunds, newest first.")

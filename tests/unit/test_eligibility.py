@@ -125,3 +125,20 @@ def test_a_refund_of_a_fully_refunded_transaction_is_refused(requested):
 def test_an_amount_that_is_not_a_positive_whole_number_in_range_is_refused(requested):
     with pytest.raises(AmountInvalid):
         refund_of(a_transaction(), requested=requested)
+
+
+def test_held_amount_counts_only_refunds_that_still_hold_money() -> None:
+    from types import SimpleNamespace
+
+    from domain.eligibility import held_amount
+    from domain.model import RefundStatus
+
+    refunds = [
+        SimpleNamespace(
+            amount=100, holds_money=status.value not in {"FAILED", "CANCELLED", "REVERSED"}
+        )
+        for status in RefundStatus
+    ]
+    # 8 statuses, 5 of which hold money
+    assert held_amount(refunds) == 500  # type: ignore[arg-type]
+    assert held_amount([]) == 0

@@ -81,6 +81,15 @@ class LiveClient:
         refund: dict[str, Any] = message["payload"]["data"]["refundUpdated"]
         return refund
 
+    async def first_of_each(self, *op_ids: str) -> dict[str, dict[str, Any]]:
+        """The first message of each operation. Operations on one socket are independent
+        streams: a fast one may push its second change before a slow one pushes its first."""
+        first: dict[str, dict[str, Any]] = {}
+        while set(first) != set(op_ids):
+            message = await self.receive()
+            first.setdefault(message["id"], message)
+        return first
+
     async def refunds_until(self, *statuses: str) -> list[dict[str, Any]]:
         """Pushed refunds until one in `statuses` (default: one that waits for something)."""
         wanted = set(statuses) or TERMINAL

@@ -2,7 +2,9 @@
 
 Expected failures (the domain's DomainError) become `userErrors` in a mutation's payload.
 Auth, limits and bad requests become top-level `errors` with an `extensions.code`. Anything else
-is a fault: logged here with its traceback, and masked for the client."""
+is a fault: logged here with its traceback, and masked for the client. A fault that is the
+database being unreachable or busy (db.errors.is_transient) is masked too, but says so with
+`SERVICE_UNAVAILABLE`, so that clients know to retry."""
 
 from __future__ import annotations
 
@@ -14,9 +16,15 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from db.errors import is_transient
 from domain.errors import DomainError
 
 log = logging.getLogger("refunds.api")
+
+UNAVAILABLE_MESSAGE = (
+    "The service could not reach its database, or waited too long for it; retry shortly. "
+    "A retried initiateRefund with the same idempotencyKey never makes a second refund."
+)
 
 
 @strawberry.enum
@@ -91,7 +99,19 @@ class MaskFaults(MaskErrors):
         super().__init__(should_mask_error=is_fault, error_message="Internal server error.")
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        log.error("unexpected error at %s", error.path, exc_info=error.original_error)
+        original = error.original_error
+        if original is not None and is_transient(original):
+            # an outage, not a bug: one line per request, not a traceback each
+            log.warning("database unavailable at %s: %r", error.path, original)
+            return GraphQLError(
+                UNAVAILABLE_MESSAGE,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                extensions={"code": "SERVICE_UNAVAILABLE"},
+            )
+        log.error("unexpected error at %s", error.path, exc_info=original)
         masked = super().anonymise_error(error)
         masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
         return masked

@@ -17,6 +17,7 @@ from strawberry.exceptions import ConnectionRejectionError
 
 from api import fastpath
 from api.context import Context, Services
+from api.errors import UNAVAILABLE_MESSAGE
 from api.metrics import HTTP_REJECTIONS
 from api.schema import VALIDATION_RULES, graphql_core_schema
 from api.ws_handlers import LegacyWSHandler, TransportWSHandler
@@ -27,9 +28,6 @@ UNAUTHENTICATED_MESSAGE = (
     "Missing or unknown API key. Send Authorization: Bearer <key> (a merchant API key or the "
     "admin token)."
 )
-
-
-UNAVAILABLE_MESSAGE = "The service cannot reach its database right now; retry shortly."
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:

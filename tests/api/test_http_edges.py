@@ -8,6 +8,7 @@ import uvicorn
 
 from api.app import create_app
 from api.config import Settings
+from api.errors import UNAVAILABLE_MESSAGE
 from tests.support import Api
 
 
@@ -121,7 +122,7 @@ async def broken_server(tmp_path) -> object:  # type: ignore[no-untyped-def]
     await task
 
 
-async def test_without_a_database_readiness_fails_and_faults_are_masked(
+async def test_without_a_database_readiness_fails_and_clients_are_told_to_retry(
     broken_server: str,
 ) -> None:
     async with httpx.AsyncClient(base_url=broken_server, timeout=30) as http:
@@ -136,7 +137,8 @@ async def test_without_a_database_readiness_fails_and_faults_are_masked(
         )
         assert lookup.status_code == 503
         assert lookup.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
-        # the admin token needs no lookup; the resolver's database error is masked
+        # the admin token needs no lookup; the resolver's database error is masked, and
+        # named for what it is: the database is away, retry later
         response = await http.post(
             "/graphql",
             json={"query": 'mutation { createMerchant(input: {name: "x"}) { apiKey } }'},
@@ -145,10 +147,10 @@ async def test_without_a_database_readiness_fails_and_faults_are_masked(
     body = response.json()
     assert body["errors"] == [
         {
-            "message": "Internal server error.",
+            "message": UNAVAILABLE_MESSAGE,
             "locations": [{"line": 1, "column": 12}],
             "path": ["createMerchant"],
-            "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+            "extensions": {"code": "SERVICE_UNAVAILABLE"},
         }
     ]
     text = response.text.lower()

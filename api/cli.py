@@ -119,15 +119,25 @@ def _exit_cleanly(_signum: int, _frame: object) -> None:
     sys.exit(0)
 
 
-def cmd_worker(_args: argparse.Namespace) -> None:
-    """The refund processor alone (no HTTP); `serve` runs one too unless REFUNDS_PROCESSOR=off."""
+def cmd_worker(args: argparse.Namespace) -> None:
+    """The refund processor without the API; `serve` runs one too unless REFUNDS_PROCESSOR=off."""
     from db.migrate import upgrade
     from processor.runtime import run_worker
 
     settings = Settings.from_env()
     url, _ = _database_url(settings)
     upgrade(url)
-    asyncio.run(run_worker(url, settings.processor, settings.gateway_delay_scale))
+    if args.health_port is not None:
+        signal.signal(signal.SIGTERM, _exit_cleanly)  # as for serve: uvicorn re-raises it
+    asyncio.run(
+        run_worker(
+            url,
+            settings.processor,
+            settings.gateway_delay_scale,
+            health_host=args.health_host,
+            health_port=args.health_port,
+        )
+    )
 
 
 def cmd_migrate(_args: argparse.Namespace) -> None:
@@ -165,6 +175,11 @@ def cmd_merchant_create(args: argparse.Namespace) -> None:
     print(f"merchant {merchant_id}\napi key  {key}   (shown once: only its hash is stored)")
 
 
+def _env_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    return int(value) if value else None
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="refunds", description="The refunds GraphQL service.")
     sub = root.add_subparsers(dest="command", required=True)
@@ -180,9 +195,15 @@ def parser() -> argparse.ArgumentParser:
         help="seed demo data on first start (default: only on the embedded db)",
     )
     serve.set_defaults(func=cmd_serve)
-    sub.add_parser("worker", help="run the refund processor alone (no HTTP)").set_defaults(
-        func=cmd_worker
+    worker = sub.add_parser("worker", help="run the refund processor alone (no GraphQL API)")
+    worker.add_argument(
+        "--health-port",
+        type=int,
+        default=_env_int("REFUNDS_WORKER_HEALTH_PORT"),
+        help="serve /healthz, /readyz and /metrics on this port (default: none)",
     )
+    worker.add_argument("--health-host", default="127.0.0.1")
+    worker.set_defaults(func=cmd_worker)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("export-schema", help="print the GraphQL schema (SDL)").set_defaults(
         func=cmd_export_schema

@@ -26,6 +26,10 @@ class ProcessorSettings:
     retry_base_seconds: float = 1.0  # backoff: base * 2^(attempt-1), equal jitter, capped
     retry_cap_seconds: float = 60.0
     gateway_timeout_seconds: float = 60.0  # a call that takes longer counts as transient
+    # A claim loop that has not come round for this long is stuck (its turn is one claim query,
+    # at most the 30 s statement timeout, then a wait of poll_seconds): `refunds worker`'s
+    # /healthz then answers 503, so that a supervisor restarts it.
+    stall_seconds: float = 90.0
 
     @classmethod
     def from_env(cls) -> ProcessorSettings:
@@ -41,4 +45,5 @@ class ProcessorSettings:
             gateway_timeout_seconds=_float(
                 "REFUNDS_GATEWAY_TIMEOUT_SECONDS", d.gateway_timeout_seconds
             ),
+            stall_seconds=_float("REFUNDS_PROCESSOR_STALL_SECONDS", d.stall_seconds),
         )

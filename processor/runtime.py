@@ -1,5 +1,6 @@
-"""Putting a processor together, and `refunds worker`: the processor alone, without HTTP.
-Any number of processes may run one against the same database."""
+"""Putting a processor together, and `refunds worker`: the processor without the API. Any
+number of processes may run one against the same database. With `--health-port` the worker
+also answers /healthz, /readyz and /metrics, for a supervisor and for Prometheus."""
 
 from __future__ import annotations
 
@@ -9,8 +10,18 @@ import os
 import secrets
 import signal
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
 
+import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from db.claims import RefundClaims
 from db.engine import create_engine
@@ -23,6 +34,8 @@ from processor.sandbox import SandboxGateway
 from processor.worker import Processor
 
 log = logging.getLogger("refunds.processor")
+
+READINESS_TIMEOUT_SECONDS = 2.0
 
 
 def worker_id() -> str:
@@ -39,26 +52,123 @@ def build_processor(
     )
 
 
-async def run_worker(
-    database_url: str, settings: ProcessorSettings, gateway_delay_scale: float
-) -> None:
-    """Run until SIGTERM / SIGINT. Claims still held at exit simply expire (lease) and are
-    picked up by another process, so stopping at any moment is safe."""
-    engine = create_engine(database_url, pool_size=settings.concurrency + 2)
-    processor = build_processor(engine, settings, gateway_delay_scale)
-    listener = NotificationListener(
-        database_url, REFUND_EVENTS_CHANNEL, name=f"refunds-worker-{os.getpid()}"
+class Worker:
+    """A processor with its own engine and LISTEN connection, started and stopped as one."""
+
+    def __init__(
+        self, database_url: str, settings: ProcessorSettings, gateway_delay_scale: float
+    ) -> None:
+        self.settings = settings
+        self.engine = create_engine(database_url, pool_size=settings.concurrency + 2)
+        self.processor = build_processor(self.engine, settings, gateway_delay_scale)
+        self.listener = NotificationListener(
+            database_url, REFUND_EVENTS_CHANNEL, name=f"refunds-worker-{os.getpid()}"
+        )
+        self.listener.on_notify(self.processor.wake)
+        self.listener.on_reconnect(self.processor.wake)
+        self._task: asyncio.Future[Any] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.gather(self.listener.run(), self.processor.run())
+
+    async def stop(self) -> None:
+        """Safe at any moment: claims still held simply expire and another process takes them."""
+        log.info("worker stopping")
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+        await self.engine.dispose()
+
+    async def wait(self) -> None:
+        assert self._task is not None
+        await self._task
+
+    def liveness(self) -> tuple[bool, dict[str, Any]]:
+        """Alive unless the processor has ended or its claim loop is stuck."""
+        stalled = self.processor.stalled_for()
+        if stalled is None:
+            return False, {"status": "stopped"}
+        if stalled > self.settings.stall_seconds:
+            return False, {"status": "stalled", "stalledSeconds": round(stalled, 1)}
+        return True, {"status": "ok"}
+
+    async def readiness(self) -> tuple[bool, dict[str, str]]:
+        """Ready when the database answers and the LISTEN connection is up."""
+        database = "reachable"
+        try:
+            async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+                async with self.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+        except Exception as error:  # any failure means "not ready"; say which, not how
+            log.warning("readiness check failed: %s", type(error).__name__)
+            database = "unreachable"
+        listener = "connected" if self.listener.connected.is_set() else "connecting"
+        ready = database == "reachable" and listener == "connected"
+        return ready, {
+            "status": "ok" if ready else "unavailable",
+            "database": database,
+            "listener": listener,
+        }
+
+
+def health_app(worker: Worker) -> Starlette:
+    """The worker's HTTP side: probes and metrics only. Its lifespan runs the worker, so
+    uvicorn's graceful shutdown on SIGTERM also stops the processor."""
+
+    async def healthz(_request: Request) -> JSONResponse:
+        alive, body = worker.liveness()
+        return JSONResponse(body, 200 if alive else 503)
+
+    async def readyz(_request: Request) -> JSONResponse:
+        ready, body = await worker.readiness()
+        return JSONResponse(body, 200 if ready else 503)
+
+    async def metrics(_request: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        worker.start()
+        yield
+        await worker.stop()
+
+    return Starlette(
+        routes=[Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)],
+        lifespan=lifespan,
     )
-    listener.on_notify(processor.wake)
-    listener.on_reconnect(processor.wake)
+
+
+async def run_worker(
+    database_url: str,
+    settings: ProcessorSettings,
+    gateway_delay_scale: float,
+    *,
+    health_host: str = "127.0.0.1",
+    health_port: int | None = None,
+) -> None:
+    """Run until SIGTERM / SIGINT."""
+    worker = Worker(database_url, settings, gateway_delay_scale)
+    if health_port is not None:
+        config = uvicorn.Config(
+            health_app(worker),
+            host=health_host,
+            port=health_port,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+        )
+        await uvicorn.Server(config).serve()
+        return
     main = asyncio.current_task()
     assert main is not None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, main.cancel)
+    worker.start()
     try:
-        await asyncio.gather(listener.run(), processor.run())
+        await worker.wait()
     except asyncio.CancelledError:
-        log.info("worker stopping")
+        pass
     finally:
-        await engine.dispose()
+        await worker.stop()

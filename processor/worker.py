@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import logging
 import random
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ from domain.model import DestinationKind, RefundStatus
 from domain.ports import UnitOfWork
 from domain.use_cases.processing import RailOutcome, record_outcome, start_processing
 from processor.config import ProcessorSettings
+from processor.metrics import FAULTS, IN_FLIGHT, OUTCOMES, TRANSIENT_ERRORS
 
 log = logging.getLogger("refunds.processor")
 
@@ -109,6 +111,15 @@ class Processor:
         self._wake_claims = asyncio.Event()
         self._wake_returns = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
+        self._heartbeat = time.monotonic()  # the claim loop's last turn
+        self._running: asyncio.Task[None] | None = None
+
+    def stalled_for(self) -> float | None:
+        """Seconds since the claim loop last came round, or None when it is not running (it
+        ended, or never started): what a liveness probe needs to tell stuck from idle."""
+        if self._running is None or self._running.done():
+            return None
+        return time.monotonic() - self._heartbeat
 
     def wake(self, _payload: str | None = None) -> None:
         """Something changed (a NOTIFY, a retry falling due): look for work now."""
@@ -117,6 +128,8 @@ class Processor:
 
     async def run(self) -> None:
         log.info("processor %s running", self.claims.worker_id)
+        self._running = asyncio.current_task()
+        self._heartbeat = time.monotonic()
         try:
             await asyncio.gather(self._claim_loop(), self._returns_loop())
         finally:
@@ -133,6 +146,7 @@ class Processor:
 
     async def _claim_loop(self) -> None:
         while True:
+            self._heartbeat = time.monotonic()
             self._wake_claims.clear()
             free = self.settings.concurrency - len(self._inflight)
             claimed: list[Claim] = []
@@ -144,12 +158,14 @@ class Processor:
             for claim in claimed:
                 task = asyncio.create_task(self._drive(claim))
                 self._inflight.add(task)
+                IN_FLIGHT.inc()
                 task.add_done_callback(self._done)
             if not claimed or len(claimed) < free:
                 await self._sleep_until_woken(self._wake_claims)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
+        IN_FLIGHT.dec()
         self._wake_claims.set()  # a slot is free
 
     async def _drive(self, claim: Claim) -> None:
@@ -157,6 +173,7 @@ class Processor:
         try:
             await self._process(claim)
         except Exception:  # the lease runs out and the refund is driven again
+            FAULTS.inc()
             log.exception("driving refund %s failed", claim.refund_id)
             return
         finally:
@@ -187,20 +204,22 @@ class Processor:
         except (TransientGatewayError, TimeoutError) as error:
             await self._transient(claim, str(error) or "The gateway did not answer in time.")
             return
-        await record_outcome(
-            self.unit_of_work(), claim.merchant_id, claim.refund_id, outcome_of(result), _now()
-        )
+        await self._record(claim.merchant_id, claim.refund_id, outcome_of(result))
+
+    async def _record(self, merchant_id: UUID, refund_id: UUID, outcome: RailOutcome) -> None:
+        applied = await record_outcome(self.unit_of_work(), merchant_id, refund_id, outcome, _now())
+        if applied is not None:  # None: applied before (a repeat after a crash) or cancelled
+            OUTCOMES.labels(outcome.status.value).inc()
 
     async def _transient(self, claim: Claim, message: str) -> None:
+        TRANSIENT_ERRORS.inc()
         if claim.attempts >= self.settings.max_attempts:
             outcome = RailOutcome(
                 RefundStatus.FAILED,
                 failure_code=RETRIES_EXHAUSTED,
                 message=f"The gateway failed {claim.attempts} times: {message}",
             )
-            await record_outcome(
-                self.unit_of_work(), claim.merchant_id, claim.refund_id, outcome, _now()
-            )
+            await self._record(claim.merchant_id, claim.refund_id, outcome)
             return
         delay = backoff_seconds(claim.attempts, self.settings)
         log.info(
@@ -231,7 +250,7 @@ class Processor:
 
     async def _apply_return(self, refund_id: UUID, merchant_id: UUID, reason: str) -> None:
         outcome = RailOutcome(RefundStatus.REVERSED, failure_code=BANK_RETURNED, message=reason)
-        await record_outcome(self.unit_of_work(), merchant_id, refund_id, outcome, _now())
+        await self._record(merchant_id, refund_id, outcome)
         # Still PROCESSING means the payout's own answer is not applied yet (its holder died):
         # leave the return leased; it comes back after the PROCESSED.
         if await self.claims.status(refund_id) is not RefundStatus.PROCESSING:

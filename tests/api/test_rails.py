@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -232,10 +233,18 @@ async def test_a_new_destination_is_refused_unless_the_refund_awaits_action(
     assert [e["code"] for e in errors] == ["REFUND_NOT_AWAITING_ACTION"]
 
 
+async def transient_errors(api: Api, server: str) -> float:
+    text = (await api.http.get(f"{server}/metrics")).text
+    found = re.search(r"^refunds_processor_transient_errors_total (\S+)$", text, re.MULTILINE)
+    assert found, "the processor's transient error counter is exported"
+    return float(found.group(1))
+
+
 async def test_a_flaky_gateway_is_retried_until_the_refund_is_processed(
     api: Api, server: str, app: Starlette
 ) -> None:
     merchant = await api.create_merchant()
+    transient_before = await transient_errors(api, server)
     async with live(server, merchant.key) as client:
         await client.subscribe()
         await subscribers_registered(app, merchant)
@@ -243,6 +252,8 @@ async def test_a_flaky_gateway_is_retried_until_the_refund_is_processed(
         pushed = await client.refunds_until("PROCESSED")
     # then the transient errors are not status changes: retries happen inside PROCESSING
     assert statuses(pushed) == ["PENDING", "PROCESSING", "PROCESSED"]
+    # but an operator sees them in the metrics (other tests' refunds may add to the count)
+    assert await transient_errors(api, server) - transient_before >= 2
     assert pushed[-1]["bankReference"]
     assert statuses((await stored(api, merchant, refund["id"]))["events"]) == [
         "PENDING",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.tables import ledger_entries, merchants, refund_events, refunds, sandbox_settlements
@@ -192,3 +192,73 @@ async def test_refunds_held_by_a_killed_worker_are_each_processed_exactly_once(
     assert {b.refund_id: b.bank_reference for b in bank} == {r.id: r.bank_reference for r in stored}
     assert ledger == Counter({"RECHARGE": 1, "REFUND_DEBIT": count})
     assert balance == 0
+
+
+async def test_a_worker_with_a_health_port_answers_probes_and_says_when_it_is_stuck(
+    own_database_url: str, own_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    port = free_port()
+    probes = f"http://127.0.0.1:{port}"
+    knobs = {
+        "REFUNDS_PROCESSOR_POLL_SECONDS": "0.1",
+        "REFUNDS_PROCESSOR_STALL_SECONDS": "1",
+        "REFUNDS_GATEWAY_DELAY_SCALE": "0",
+    }
+    async with (
+        serving(own_database_url, tmp_path / "api.log", REFUNDS_PROCESSOR="off") as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        with service(
+            ["worker", "--health-port", str(port)],
+            tmp_path / "worker.log",
+            DATABASE_URL=own_database_url,
+            **knobs,
+        ) as worker:
+
+            async def probe(path: str) -> tuple[int, Any]:
+                assert worker.poll() is None, "the worker exited; see worker.log"
+                try:
+                    answer = await http.get(f"{probes}{path}")
+                except httpx.TransportError:
+                    return 0, None
+                return answer.status_code, answer.json() if path != "/metrics" else answer.text
+
+            async def answers(path: str, status: int, body: Any) -> None:
+                async def matches() -> bool:
+                    return await probe(path) == (status, body)
+
+                await wait_until(matches, f"{path} answering {status} {body}")
+
+            # given a worker that is up: alive, and ready once its LISTEN connection is
+            await answers("/healthz", 200, {"status": "ok"})
+            ready = {"status": "ok", "database": "reachable", "listener": "connected"}
+            await answers("/readyz", 200, ready)
+            # when it processes a refund (the API process does not), its metrics count it
+            api = Api(http, ADMIN_TOKEN)
+            merchant = await api.create_merchant()
+            await refund_on_rails(api, merchant)
+
+            async def processed() -> bool:
+                text = (await probe("/metrics"))[1] or ""
+                return 'refunds_processor_outcomes_total{status="PROCESSED"} 1.0' in text
+
+            await wait_until(processed, "the worker's metrics counting the PROCESSED refund")
+            # when its claim query cannot get on (a table lock held past the stall limit)
+            async with own_engine.connect() as conn:
+                await conn.begin()
+                await conn.execute(text("LOCK TABLE refunds IN ACCESS EXCLUSIVE MODE"))
+                await wait_until(
+                    lambda: _stalled(probe), "/healthz answering 503 for a stuck claim loop"
+                )
+                await conn.rollback()
+            # then it says so, and recovers once the lock is gone
+            await answers("/healthz", 200, {"status": "ok"})
+            # and SIGTERM stops it cleanly
+            worker.terminate()
+            assert worker.wait(15) == 0
+    assert "worker stopping" in (tmp_path / "worker.log").read_text()
+
+
+async def _stalled(probe: Any) -> bool:
+    status, body = await probe("/healthz")
+    return bool(status == 503 and body["status"] == "stalled" and body["stalledSeconds"] > 1)

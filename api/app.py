@@ -22,6 +22,7 @@ from api.body_limit import BodySizeLimit
 from api.broker import Broker
 from api.config import Settings
 from api.context import Services
+from api.gc_tuning import tune_garbage_collector
 from api.graphql_view import GraphQLEndpoint
 from api.housekeeping import prune_forever
 from api.metrics import metrics_endpoint
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         log.info("refunds API up (pid %s)", os.getpid())
+        tune_garbage_collector()
         pruning = asyncio.create_task(prune_forever(services.engine))
         background.start()  # LISTEN connection, subscription broker, refund processor
         yield

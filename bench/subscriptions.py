@@ -174,11 +174,12 @@ def server(database_url: str, log: Path, gc_threshold: str = "") -> Any:
         "REFUNDS_WS_MAX_CONNECTIONS": "20000",
         "REFUNDS_MAX_SUBSCRIBERS": "50000",
     }
-    tune = f"import gc; gc.set_threshold({gc_threshold}); " if gc_threshold else ""
+    if gc_threshold:  # else the service's own default (api/gc_tuning.py)
+        env["REFUNDS_GC_THRESHOLD"] = gc_threshold
     cmd = [
         sys.executable,
         "-c",
-        tune + "from api.cli import main; main()",
+        "from api.cli import main; main()",
         "serve",
         "--host",
         "127.0.0.1",
@@ -897,7 +898,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--gc-threshold",
         default="",
-        help="e.g. 50000,20,100: gc.set_threshold() in the server process",
+        help="REFUNDS_GC_THRESHOLD for the server, e.g. 100000,50,1000 or python",
     )
     p.add_argument(
         "--per-connection",

@@ -1,0 +1,26 @@
+"""REFUNDS_GC_THRESHOLD: parsed strictly, and applied by a serving process."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from api.gc_tuning import DEFAULT_THRESHOLD, parse_threshold
+
+
+def test_three_positive_integers_or_python() -> None:
+    assert parse_threshold("100000,50,1000") == (100_000, 50, 1_000)
+    assert parse_threshold(" 700, 10 ,10 ") == (700, 10, 10)
+    assert parse_threshold("Python") is None
+
+
+@pytest.mark.parametrize("value", ["", "100000,50", "1,2,3,4", "0,10,10", "-1,10,10", "a,b,c"])
+def test_anything_else_is_refused_with_what_is_expected(value: str) -> None:
+    with pytest.raises(ValueError, match="three positive integers like 100000,50,1000"):
+        parse_threshold(value)
+
+
+def test_a_serving_process_runs_with_the_default_thresholds(server: str) -> None:
+    # the session's app has started (its lifespan applies the setting) in this process
+    assert gc.get_threshold() == parse_threshold(DEFAULT_THRESHOLD)

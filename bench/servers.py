@@ -96,14 +96,12 @@ def start_service(
     port = free_port()
     # The refund processor is off: it would work through the refunds the initiateRefund runs
     # create while later rounds are measured (--service-env REFUNDS_PROCESSOR=on to include it).
-    # Its pool keeps 20 connections, as many as the ceiling's asyncpg pool may open: at the
-    # default 10 (+10 overflow) a 32-client run keeps opening and closing overflow connections.
+    # Its pool is the default: 20 connections and no overflow, as the ceiling's asyncpg pool.
     env = {
         "DATABASE_URL": database_url,
         "REFUNDS_ADMIN_TOKEN": admin_token,
         "REFUNDS_DATA_DIR": str(work_dir / "data"),
         "REFUNDS_PROCESSOR": "off",
-        "REFUNDS_DB_POOL_SIZE": "20",
         **(extra_env or {}),
     }
     cmd = [

@@ -112,6 +112,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
         http="httptools",
         log_level=args.log_level,
         timeout_graceful_shutdown=10,
+        # Browsers offer permessage-deflate and uvicorn accepts it by default: zlib state of
+        # ~50 KB per connection and a compression per frame per subscriber, for frames of a
+        # few hundred bytes (tracemalloc: 86 KB per idle subscriber with it, 35 KB without).
+        ws_per_message_deflate=False,
     )
 
 

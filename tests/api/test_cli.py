@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 import httpx
+from websockets.sync.client import connect as ws_connect
+from websockets.typing import Subprotocol
 
 from tests.support import Api
 
@@ -71,6 +73,16 @@ def test_serve_on_a_fresh_data_dir_seeds_demo_data_and_stops_cleanly_on_sigterm(
         assert data["transactions"]["totalCount"] == 50
         assert data["viewer"]["balance"] > 0
         assert (data_dir / "pg" / "postmaster.pid").exists()
+        # and a browser-like WebSocket offering permessage-deflate is served without it
+        with ws_connect(
+            f"ws://127.0.0.1:{port}/graphql",
+            subprotocols=[Subprotocol("graphql-transport-ws")],
+            compression="deflate",
+            open_timeout=10,
+        ) as ws:
+            assert ws.subprotocol == "graphql-transport-ws"
+            assert ws.response is not None
+            assert ws.response.headers.get("Sec-WebSocket-Extensions") is None
     finally:
         # then SIGTERM stops it with exit code 0, and the embedded PostgreSQL with it
         process.send_signal(signal.SIGTERM)

@@ -659,26 +659,31 @@ NOTES = """
 
 - **Memory.** A bare ASGI app that only accepts WebSockets costs ~21 KB per connection under
   uvicorn's websockets-sansio (measured the same way, RSS delta / count): the connection, not the
-  subscription, is most of it. On top, strawberry's per-connection handler, the per-operation
-  task, the subscription's queue and broker entry. One connection per subscriber cannot meet
-  10 KB with this stack; a client multiplexing subscriptions over one connection gets close.
+  subscription, is most of it. On top come strawberry's per-connection handler and the
+  per-operation task. tracemalloc in the server (2026-11-26) put an idle subscription's own
+  Python allocations at 12.2 KB, a third of it a 4 KiB output buffer that orjson's bytes keep
+  alive; with the variables key kept as str, the executor built only when a change needs one and
+  the queue made on the first change, 3.9 KB. One connection per subscriber cannot meet 10 KB
+  with this stack (about 30 KB of allocations, most of them uvicorn's, websockets' and
+  strawberry's per connection); subscriptions multiplexed over a connection do. This client
+  offers no permessage-deflate; a browser does, and `refunds serve` now refuses it: its zlib
+  state was another ~50 KB per connection (86 KB per subscriber with it, 31 KB without).
 - **Fan-out.** Work per change is shared: one query loads the change for every subscriber, one
   GraphQL execution and one JSON serialisation serve every subscriber with the same document and
   variables (api/refunds/shared_events.py, api/refunds/live_plans.py). Before that, a change
   cost ~0.5 ms per subscriber (graphql-core execution and strawberry's per-result pipeline);
-  now what remains per subscriber is waking its task and one WebSocket frame: ~40 µs of socket
-  send plus ~40 µs of uvicorn/websockets framing, on a machine where PostgreSQL, the client
-  processes and other work share the same 2 cores. Past ~5,000 connections the tail grows with
-  the size of the heap: garbage-collector passes over hundreds of thousands of live objects.
-  Raising the collector's thresholds in the server (`--gc-threshold 100000,50,1000`) cut a
-  10,000-subscriber p99 from ~4.2 s to ~1.1 s in one trial; that is a process-wide setting,
-  left to whoever owns `refunds serve`'s tuning (bench/LEVERS.md). Getting to 250 ms needs
-  either fewer frames (subscribers multiplexed per connection), more cores (the fan-out is one
-  event loop: `refunds serve --workers N` splits subscribers across processes, each fed by its
-  own LISTEN connection), or a WebSocket server in C.
-- **Latency at a steady rate.** The median stays in single or low double-digit milliseconds;
-  the p99 is set by the same pauses as above and by the 2 shared cores (at 500 changes/s with
-  10 subscribers the server writes 5,000 frames a second on top of PostgreSQL and the clients).
+  now what remains per subscriber is waking its task and one WebSocket frame, on a machine where
+  PostgreSQL, the two client processes (which read every frame too) and the server share the
+  same 2 cores. Past ~5,000 connections the tail grows with the size of the heap: full
+  garbage-collector passes over millions of live objects. `refunds serve` now raises the
+  collector's thresholds (REFUNDS_GC_THRESHOLD, default 100000,50,1000; api/gc_tuning.py): in
+  alternating runs the 10,000-subscriber p99 went from 1.6–1.9 s to 0.5–0.7 s with the p50 at
+  ~220 ms. The rest of the way to 250 ms needs fewer frames (subscribers multiplexed per
+  connection: 10,000 over 100 connections stay well under it), more cores (`refunds serve
+  --workers N` splits subscribers across processes, each fed by its own LISTEN connection), or
+  a WebSocket server in C.
+- **Latency at a steady rate.** Low single-digit milliseconds at p99 once the machine is not
+  shared with other work (the first session's run, on a loaded machine, had 283 ms at 500/s).
 """
 
 

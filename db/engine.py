@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 from typing import Any
 
 import orjson
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+log = logging.getLogger("refunds.db")
 
 # A lock wait longer than this is a fault (or a stuck idempotency key), not a queue to join.
 LOCK_TIMEOUT_MS = 5_000
@@ -58,3 +63,16 @@ def create_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> A
         },
         **kwargs,
     )
+
+
+async def database_answers(engine: AsyncEngine, timeout_seconds: float = 2.0) -> bool:
+    """A readiness probe: does the database run `SELECT 1` in time? Any failure means no; the
+    log says which kind, never the driver's message."""
+    try:
+        async with asyncio.timeout(timeout_seconds):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except Exception as error:
+        log.warning("readiness check failed: %s", type(error).__name__)
+        return False
+    return True

@@ -16,7 +16,6 @@ from typing import Any
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from db.claims import RefundClaims
-from db.engine import create_engine
+from db.engine import create_engine, database_answers
 from db.listener import NotificationListener
 from db.notifications import REFUND_EVENTS_CHANNEL
 from db.sandbox_bank import SandboxBank
@@ -34,8 +33,6 @@ from processor.sandbox import SandboxGateway
 from processor.worker import Processor
 
 log = logging.getLogger("refunds.processor")
-
-READINESS_TIMEOUT_SECONDS = 2.0
 
 
 def worker_id() -> str:
@@ -95,14 +92,7 @@ class Worker:
 
     async def readiness(self) -> tuple[bool, dict[str, str]]:
         """Ready when the database answers and the LISTEN connection is up."""
-        database = "reachable"
-        try:
-            async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
-                async with self.engine.connect() as conn:
-                    await conn.execute(text("SELECT 1"))
-        except Exception as error:  # any failure means "not ready"; say which, not how
-            log.warning("readiness check failed: %s", type(error).__name__)
-            database = "unreachable"
+        database = "reachable" if await database_answers(self.engine) else "unreachable"
         listener = "connected" if self.listener.connected.is_set() else "connecting"
         ready = database == "reachable" and listener == "connected"
         return ready, {

@@ -88,8 +88,9 @@ async def test_a_raw_connection_killed_by_the_server_is_transient(
 ) -> None:
     victim = await raw_connection(database_url)
     await terminate(engine, victim.get_server_pid())
-    while not victim.is_closed():  # noqa: ASYNC110 - asyncpg offers no event to wait on
-        await asyncio.sleep(0.01)
+    async with asyncio.timeout(10):
+        while not victim.is_closed():  # noqa: ASYNC110 - asyncpg offers no event to wait on
+            await asyncio.sleep(0.01)
     with pytest.raises(asyncpg.InterfaceError) as raised:
         await victim.fetchval("SELECT 1")
     assert is_transient(raised.value)

@@ -6,7 +6,8 @@ Hypothesis state machines are synchronous, so the machine runs the async use cas
 event loop with its own small engine (never the pytest session's loop). Each run of the machine
 creates its own merchant: tenancy keeps runs apart. The search is derandomized and uses no
 example database, so CI replays exactly the same sequences every time; raise
-REFUNDS_INVARIANT_EXAMPLES (and REFUNDS_INVARIANT_STEPS) to search harder by hand."""
+REFUNDS_INVARIANT_EXAMPLES (and REFUNDS_INVARIANT_STEPS) to search harder by hand (with
+--timeout=0 when that takes more than the suite's 10 minutes per test)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,6 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,8 @@ from uuid import UUID
 
 import orjson
 import psutil
+
+from bench import servers
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_TOKEN = "adm_bench_" + secrets.token_hex(8)
@@ -137,12 +138,6 @@ async def pg_version(url: str) -> str:
 # -- the server -----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Server:
     process: subprocess.Popen[bytes]
@@ -165,7 +160,7 @@ class Server:
 
 @contextmanager
 def server(database_url: str, log: Path, gc_threshold: str = "") -> Any:
-    port = free_port()
+    port = servers.free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -193,27 +188,12 @@ def server(database_url: str, log: Path, gc_threshold: str = "") -> Any:
         proc = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
+    started = servers.Server("refunds serve", port, proc, log)  # bench's own start and stop
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"refunds serve exited; see {log}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        started.wait_ready()
         yield Server(proc, port)
     finally:
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        started.stop()
 
 
 # -- subscriber processes -------------------------------------------------------------------

@@ -57,29 +57,40 @@ class Spec:
     attr: str | None = None  # the value is this attribute of the parent (read inline)
 
 
-def _new(keys: list[UUID], have: dict[UUID, Any]) -> list[UUID]:
-    return list(dict.fromkeys(k for k in keys if k not in have))
+async def _load_missing(
+    keys: list[UUID],
+    loaded: dict[UUID, Any],
+    read: Callable[[UUID, list[UUID]], Awaitable[list[Any]]],
+    merchant_id: UUID,
+) -> None:
+    """One batched read of the keys not loaded yet (each once), its results kept by key."""
+    missing = list(dict.fromkeys(k for k in keys if k not in loaded))
+    if missing:
+        loaded.update(zip(missing, await read(merchant_id, missing), strict=True))
 
 
 async def load_refunds_of(transactions: list[Transaction], state: State) -> None:
-    missing = _new([t.id for t in transactions], state.refunds_of)
-    if missing:
-        found = await state.reads.refunds_by_transaction(state.merchant_id, missing)
-        state.refunds_of.update(zip(missing, found, strict=True))
+    await _load_missing(
+        [t.id for t in transactions],
+        state.refunds_of,
+        state.reads.refunds_by_transaction,
+        state.merchant_id,
+    )
 
 
 async def load_transactions_of(refunds: list[Refund], state: State) -> None:
-    missing = _new([r.transaction_id for r in refunds], state.transactions)
-    if missing:
-        found = await state.reads.transactions_by_id(state.merchant_id, missing)
-        state.transactions.update(zip(missing, found, strict=True))
+    await _load_missing(
+        [r.transaction_id for r in refunds],
+        state.transactions,
+        state.reads.transactions_by_id,
+        state.merchant_id,
+    )
 
 
 async def load_events_of(refunds: list[Refund], state: State) -> None:
-    missing = _new([r.id for r in refunds], state.events_of)
-    if missing:
-        found = await state.reads.events_by_refund(state.merchant_id, missing)
-        state.events_of.update(zip(missing, found, strict=True))
+    await _load_missing(
+        [r.id for r in refunds], state.events_of, state.reads.events_by_refund, state.merchant_id
+    )
 
 
 async def load_total(pages: list[Page], state: State) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,3 +148,11 @@ def transaction_input(merchant: Merchant, **fields: Any) -> dict[str, Any]:
     }
     values.update(fields)
     return values
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port

@@ -3,7 +3,6 @@
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,17 +12,10 @@ import httpx
 from websockets.sync.client import connect as ws_connect
 from websockets.typing import Subprotocol
 
-from tests.support import Api
+from tests.support import Api, free_port
 
 REFUNDS = [sys.executable, "-m", "api"]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -51,7 +43,7 @@ def test_serve_on_a_fresh_data_dir_seeds_demo_data_and_stops_cleanly_on_sigterm(
 ) -> None:
     # given a data dir that does not exist yet
     data_dir = tmp_path / "data"
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [*REFUNDS, "serve", "--port", str(port), "--log-level", "warning"],
         env=_env(REFUNDS_DATA_DIR=str(data_dir), REFUNDS_GATEWAY_DELAY_SCALE="0"),

@@ -11,20 +11,16 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.processing.live import (
     LEGACY_WS,
     PROTOCOLS,
-    REFUND_UPDATED,
-    TRANSPORT_WS,
     WAIT_SECONDS,
     live,
     refund_on_rails,
     subscribers_registered,
     wait_until,
-    ws_url,
 )
 from tests.support import Api
 
@@ -47,15 +43,11 @@ async def _closed(ws: object, received: list[dict[str, Any]] | None = None) -> C
 async def test_graphql_transport_ws_closes_an_unauthenticated_socket_with_4401(
     server: str, token: str | None
 ) -> None:
-    async with connect(ws_url(server), subprotocols=[TRANSPORT_WS]) as ws:  # type: ignore[list-item]
+    async with live(server, token, init=False) as client:
         payload = {"Authorization": f"Bearer {token}"} if token else {}
-        await ws.send(orjson.dumps({"type": "connection_init", "payload": payload}).decode())
-        await ws.send(
-            orjson.dumps(
-                {"type": "subscribe", "id": "1", "payload": {"query": REFUND_UPDATED}}
-            ).decode()
-        )
-        closed = await _closed(ws)
+        await client.send({"type": "connection_init", "payload": payload})
+        await client.subscribe()
+        closed = await _closed(client.ws)
     assert closed.rcvd is not None
     assert closed.rcvd.code == 4401
 
@@ -63,13 +55,9 @@ async def test_graphql_transport_ws_closes_an_unauthenticated_socket_with_4401(
 async def test_graphql_transport_ws_refuses_a_subscribe_before_connection_init(
     server: str,
 ) -> None:
-    async with connect(ws_url(server), subprotocols=[TRANSPORT_WS]) as ws:  # type: ignore[list-item]
-        await ws.send(
-            orjson.dumps(
-                {"type": "subscribe", "id": "1", "payload": {"query": REFUND_UPDATED}}
-            ).decode()
-        )
-        closed = await _closed(ws)
+    async with live(server, None, init=False) as client:
+        await client.subscribe()
+        closed = await _closed(client.ws)
     assert closed.rcvd is not None
     assert closed.rcvd.code == 4401
 
@@ -78,19 +66,11 @@ async def test_graphql_ws_answers_a_bad_key_with_connection_error_then_closes(
     server: str,
 ) -> None:
     received: list[dict[str, Any]] = []
-    async with connect(ws_url(server), subprotocols=[LEGACY_WS]) as ws:  # type: ignore[list-item]
-        await ws.send(
-            orjson.dumps(
-                {"type": "connection_init", "payload": {"Authorization": "Bearer nope"}}
-            ).decode()
-        )
+    async with live(server, None, LEGACY_WS, init=False) as client:
+        await client.send({"type": "connection_init", "payload": {"Authorization": "Bearer nope"}})
         # a start right behind the rejected init must never run
-        await ws.send(
-            orjson.dumps(
-                {"type": "start", "id": "1", "payload": {"query": REFUND_UPDATED}}
-            ).decode()
-        )
-        closed = await _closed(ws, received)
+        await client.subscribe()
+        closed = await _closed(client.ws, received)
     assert [m["type"] for m in received] == ["connection_error"]
     assert closed.rcvd is not None
 
@@ -99,13 +79,9 @@ async def test_graphql_ws_never_runs_a_start_before_an_authenticated_connection_
     server: str, app: Starlette
 ) -> None:
     received: list[dict[str, Any]] = []
-    async with connect(ws_url(server), subprotocols=[LEGACY_WS]) as ws:  # type: ignore[list-item]
-        await ws.send(
-            orjson.dumps(
-                {"type": "start", "id": "1", "payload": {"query": REFUND_UPDATED}}
-            ).decode()
-        )
-        closed = await _closed(ws, received)
+    async with live(server, None, LEGACY_WS, init=False) as client:
+        await client.subscribe()
+        closed = await _closed(client.ws, received)
     assert closed.rcvd is not None
     assert closed.rcvd.code == 4401
     assert received == []

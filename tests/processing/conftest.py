@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import socket
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
@@ -58,10 +57,3 @@ async def own_engine(own_database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(own_database_url, pool_size=4)
     yield engine
     await engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port

@@ -19,14 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.tables import ledger_entries, merchants, refund_events, refunds, sandbox_settlements
 from tests.conftest import ADMIN_TOKEN
-from tests.processing.conftest import free_port
 from tests.processing.live import (
     live,
     metrics_subscribers,
     refund_on_rails,
     wait_until,
 )
-from tests.support import Api
+from tests.support import Api, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-c", "from api.cli import main; main()"]

@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ADMIN_TOKEN = "adm_bench_" + secrets.token_hex(8)
 SUBSCRIPTION = "subscription { refundUpdated { id status updatedAt } }"
 CONNECT_CONCURRENCY = 200
-GC_THRESHOLD = ""  # --gc-threshold: gc.set_threshold() arguments for the server, to compare
+GC_THRESHOLD = ""  # --gc-threshold: REFUNDS_GC_THRESHOLD for the server, to compare
 
 # The steady-rate committer writes what the repositories write for a status change (the row,
 # the event, the NOTIFY) in one statement and one commit, so that the offered rate is not

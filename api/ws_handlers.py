@@ -204,12 +204,12 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
 def opened_with(view: GraphQLEndpoint, context: Context, handler: Any) -> None:
     """Registers a merchant's socket, to be closed with 4403 if its key is revoked."""
     if isinstance(context.principal, MerchantPrincipal):
-        view.services.sockets.add(context.principal, handler)
+        view.services.revocations.opened(context.principal, handler)
 
 
 def closed_with(view: GraphQLEndpoint, context: Context, handler: Any) -> None:
     if isinstance(context.principal, MerchantPrincipal):
-        view.services.sockets.discard(context.principal, handler)
+        view.services.revocations.closed(context.principal, handler)
 
 
 async def send_text(websocket: Any, data: bytes) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -18,6 +19,7 @@ from db.repositories.api_keys import ApiKeyStore
 log = logging.getLogger("refunds.api")
 
 REVOKED = 4403
+LATELY_SECONDS = 60.0
 
 
 class Socket(Protocol):
@@ -53,6 +55,17 @@ class Revocations:
         self.sockets = sockets
         self.keys = keys
         self._closing: set[asyncio.Task[None]] = set()
+        # key id -> until when: a socket whose key was looked up just before its revocation
+        # and registered just after it is closed on registering.
+        self._lately: dict[UUID, float] = {}
+
+    def opened(self, principal: MerchantPrincipal, socket: Socket) -> None:
+        self.sockets.add(principal, socket)
+        if self._lately.get(principal.key_id, 0.0) > time.monotonic():
+            self._spawn(_close(socket))
+
+    def closed(self, principal: MerchantPrincipal, socket: Socket) -> None:
+        self.sockets.discard(principal, socket)
 
     def on_notify(self, payload: str) -> None:
         try:
@@ -63,6 +76,9 @@ class Revocations:
         self.revoked(key_id)
 
     def revoked(self, key_id: UUID) -> None:
+        now = time.monotonic()
+        self._lately = {k: until for k, until in self._lately.items() if until > now}
+        self._lately[key_id] = now + LATELY_SECONDS
         self.authenticator.forget(key_id)
         for socket in self.sockets.of_key(key_id):
             self._spawn(_close(socket))

@@ -81,3 +81,20 @@ async def test_a_revocation_missed_while_listening_was_down_applies_on_reconnect
             await modern.ws.wait_closed()
             await legacy.ws.wait_closed()
     assert (modern.ws.close_code, legacy.ws.close_code) == (4403, 4403)
+
+
+async def test_a_socket_authenticated_just_before_its_keys_revocation_arrived_is_closed(
+    api: Api, server: str, app: Starlette
+) -> None:
+    # given a revocation heard while the key's lookup was still in flight (the row read
+    # before the revocation committed; here: a key this process heard of, still active)
+    merchant = await api.create_merchant()
+    created = await create_key(api, merchant, "Kiosk")
+    key_id = UUID(hex=created["apiKey"]["id"].partition("_")[2])
+    app.state.services.revocations.revoked(key_id)
+    # when the socket it authenticated registers after that
+    async with live(server, created["key"]) as client:
+        async with asyncio.timeout(WAIT_SECONDS):
+            await client.ws.wait_closed()
+    # then it is closed as revoked
+    assert client.ws.close_code == 4403

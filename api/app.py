@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
 
 from starlette.applications import Starlette
@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 
-from api.auth import Authenticator
+from api.auth import Authenticator, record_key_use_forever
 from api.background import Background, background_engine
 from api.body_limit import BodySizeLimit
 from api.broker import Broker
@@ -28,8 +28,11 @@ from api.metrics import metrics_endpoint
 from api.refunds.shared_events import shared_payload
 from api.schema import schema
 from db.engine import create_engine, database_answers
+from db.listener import NotificationListener
+from db.notifications import API_KEY_REVOCATIONS_CHANNEL
 from db.queries import ReadQueries
 from db.refund_changes import RefundChanges
+from db.repositories.api_keys import ApiKeyStore
 
 log = logging.getLogger("refunds")
 
@@ -40,12 +43,21 @@ def build_services(settings: Settings) -> Services:
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set: start the service with `refunds serve`.")
     engine = create_engine(settings.database_url)
+    api_keys = ApiKeyStore(engine)
     return Services(
         settings=settings,
         engine=engine,
         reads=ReadQueries(engine),
-        authenticator=Authenticator(engine, settings.admin_token),
+        api_keys=api_keys,
+        authenticator=Authenticator(api_keys, settings.admin_token),
     )
+
+
+def watch_key_revocations(services: Services, listener: NotificationListener) -> None:
+    """Revocations from any process reach this one's key cache and sockets."""
+    services.authenticator.listening = listener.connected
+    listener.on_notify(services.revocations.on_notify, API_KEY_REVOCATIONS_CHANNEL)
+    listener.on_reconnect(services.revocations.on_reconnect)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -59,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         max_subscribers=live.max_subscribers,
     )
     background = Background(engine, services.settings, services.broker)
+    watch_key_revocations(services, background.listener)
     graphql = GraphQLEndpoint(
         services,
         schema=schema,
@@ -81,10 +94,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         log.info("refunds API up (pid %s)", os.getpid())
         tune_garbage_collector()
         pruning = asyncio.create_task(prune_forever(services.engine))
+        key_use = asyncio.create_task(
+            record_key_use_forever(services.authenticator, services.settings.key_use_record_seconds)
+        )
         background.start()  # LISTEN connection, subscription broker, refund processor
         yield
         await background.stop()
         pruning.cancel()
+        key_use.cancel()
+        with suppress(Exception):
+            await services.authenticator.record_use()
         await services.engine.dispose()
 
     app = Starlette(

@@ -16,7 +16,7 @@ from api.broker import Broker
 from api.config import Settings
 from db.engine import create_engine
 from db.listener import NotificationListener
-from db.notifications import REFUND_EVENTS_CHANNEL
+from db.notifications import API_KEY_REVOCATIONS_CHANNEL, REFUND_EVENTS_CHANNEL
 from processor.runtime import build_processor
 
 log = logging.getLogger("refunds")
@@ -34,7 +34,10 @@ class Background:
         assert settings.database_url
         self.engine = engine
         self.listener = NotificationListener(
-            settings.database_url, REFUND_EVENTS_CHANNEL, name=f"refunds-listener-{os.getpid()}"
+            settings.database_url,
+            REFUND_EVENTS_CHANNEL,
+            API_KEY_REVOCATIONS_CHANNEL,
+            name=f"refunds-listener-{os.getpid()}",
         )
         self.processor = (
             build_processor(engine, settings.processor, settings.gateway_delay_scale)

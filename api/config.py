@@ -50,6 +50,10 @@ class Settings:
     refund_window_days: int
     processor: ProcessorSettings = field(default_factory=ProcessorSettings.from_env)
     live: LiveSettings = field(default_factory=LiveSettings.from_env)
+    # how often each used API key's lastUsedAt is written (one batched statement)
+    key_use_record_seconds: float = field(
+        default_factory=lambda: float(os.environ.get("REFUNDS_KEY_USE_RECORD_SECONDS", "60"))
+    )
 
     @classmethod
     def from_env(cls) -> Settings:

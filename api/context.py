@@ -14,9 +14,11 @@ from strawberry.dataloader import DataLoader
 from api.auth import MerchantPrincipal, Operator, Principal
 from api.config import Settings
 from api.errors import Forbidden, Unauthenticated
+from api.keys.revocations import OpenSockets, Revocations
 from db.queries import ReadQueries
+from db.repositories.api_keys import ApiKeyStore
 from db.uow import SqlUnitOfWork
-from domain.model import Refund, RefundEvent, Transaction
+from domain.model import ApiKey, Refund, RefundEvent, Transaction
 
 if TYPE_CHECKING:
     from api.auth import Authenticator
@@ -30,8 +32,14 @@ class Services:
     settings: Settings
     engine: AsyncEngine
     reads: ReadQueries
+    api_keys: ApiKeyStore
     authenticator: Authenticator
+    sockets: OpenSockets = field(default_factory=OpenSockets)  # authenticated WebSockets
     broker: Broker | None = None  # live status fan-out; set by create_app
+
+    @cached_property
+    def revocations(self) -> Revocations:
+        return Revocations(self.authenticator, self.sockets, self.api_keys)
 
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)
@@ -40,7 +48,10 @@ class Services:
 class Loaders:
     """Per-request batch loaders, scoped to one merchant."""
 
-    def __init__(self, reads: ReadQueries, merchant_id: UUID) -> None:
+    def __init__(self, reads: ReadQueries, api_keys: ApiKeyStore, merchant_id: UUID) -> None:
+        self.api_key = DataLoader[UUID, ApiKey | None](
+            lambda ids: api_keys.by_ids(merchant_id, ids)
+        )
         self.transaction = DataLoader[UUID, Transaction | None](
             lambda ids: reads.transactions_by_id(merchant_id, ids)
         )
@@ -72,10 +83,17 @@ class Context:
             raise Forbidden("This field needs a merchant's API key; the admin token has no data.")
         raise Unauthenticated("Send a merchant API key: Authorization: Bearer <key>.")
 
+    @property
+    def key_id(self) -> UUID:
+        """The calling merchant's API key (same errors as merchant_id)."""
+        _ = self.merchant_id
+        assert isinstance(self.principal, MerchantPrincipal)
+        return self.principal.key_id
+
     def require_operator(self) -> None:
         if not isinstance(self.principal, Operator):
             raise Forbidden("Only the platform operator (admin token) may do this.")
 
     @cached_property
     def loaders(self) -> Loaders:
-        return Loaders(self.services.reads, self.merchant_id)
+        return Loaders(self.services.reads, self.services.api_keys, self.merchant_id)

@@ -45,6 +45,8 @@ class UserErrorCode(enum.Enum):
     MERCHANT_NOT_FOUND = "MERCHANT_NOT_FOUND"
     TRANSACTION_CONFLICT = "TRANSACTION_CONFLICT"
     INVALID_INPUT = "INVALID_INPUT"
+    API_KEY_NOT_FOUND = "API_KEY_NOT_FOUND"
+    LAST_FULL_API_KEY = "LAST_FULL_API_KEY"
 
 
 @strawberry.type(description="An expected failure: nothing was changed.")

@@ -11,6 +11,7 @@ MERCHANT = "mer"
 TRANSACTION = "txn"
 REFUND = "rfd"
 LEDGER_ENTRY = "led"
+API_KEY = "key"
 
 
 def encode(prefix: str, key: UUID | int) -> str:

@@ -14,6 +14,9 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from strawberry.schema.config import StrawberryConfig
 
 from api.errors import MaskFaults
+from api.keys.mutations import ApiKeyMutations
+from api.keys.scope import ReadOnlyKeys
+from api.keys.types import ApiKeyType
 from api.merchants.mutations import PlatformMutations
 from api.merchants.queries import MerchantQueries
 from api.merchants.types import MerchantType
@@ -39,7 +42,7 @@ class Query(MerchantQueries, TransactionQueries, RefundQueries):
 
 
 @strawberry.type
-class Mutation(RefundMutations, PlatformMutations):
+class Mutation(RefundMutations, ApiKeyMutations, PlatformMutations):
     pass
 
 
@@ -76,7 +79,7 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         execution_context_class=SharedEventExecutor,  # one execution per pushed change
-        types=[TransactionType, RefundType, MerchantType],
+        types=[TransactionType, RefundType, MerchantType, ApiKeyType],
         config=StrawberryConfig(
             scalar_map={MinorUnits: MinorUnitsScalar, datetime: DateTimeScalar}
         ),
@@ -84,6 +87,7 @@ def build_schema() -> strawberry.Schema:
             lambda: AddValidationRules(VALIDATION_RULES),
             lambda: ParserCache(maxsize=CACHE_SIZE),
             lambda: ValidationCache(maxsize=CACHE_SIZE),
+            ReadOnlyKeys,
             MaskFaults,
             OperationMetrics,
         ],

@@ -2,6 +2,8 @@
 
 - an unauthenticated `connection_init` closes the socket with 4401 (the contract), where
   strawberry's ConnectionRejectionError closes with 4403;
+- a socket opened with a key that is then revoked is closed with 4403 (api/keys/revocations.py),
+  in both protocols;
 - server keep-alive: a `ping` every keepalive interval (the protocol's own message; clients
   answer `pong`), and a peer that has sent nothing for `idle_seconds` is closed with 4408, so a
   dead client's subscriptions do not live on.
@@ -78,6 +80,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if self.connection_acknowledged and not self.kept_alive:
             self.kept_alive = True
             KeepAlive.of(self.view).add(self)
+            opened_with(self.view, self.context, self)
 
     async def ping_or_close(self, idle_seconds: float) -> None:
         try:
@@ -91,6 +94,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def shutdown(self) -> None:
         if self.kept_alive:
             KeepAlive.of(self.view).discard(self)
+            closed_with(self.view, self.context, self)
         await super().shutdown()
 
     # -- text frames -------------------------------------------------------------------------
@@ -182,8 +186,30 @@ class KeepAlive:
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    view: GraphQLEndpoint
+
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged:
+            opened_with(self.view, self.context, self)
+
+    async def cleanup(self) -> None:
+        closed_with(self.view, self.context, self)
+        await super().cleanup()
+
     async def send_message(self, message: OperationMessage) -> None:
         await send_text(self.websocket, orjson.dumps(message))
+
+
+def opened_with(view: GraphQLEndpoint, context: Context, handler: Any) -> None:
+    """Registers a merchant's socket, to be closed with 4403 if its key is revoked."""
+    if isinstance(context.principal, MerchantPrincipal):
+        view.services.revocations.opened(context.principal, handler)
+
+
+def closed_with(view: GraphQLEndpoint, context: Context, handler: Any) -> None:
+    if isinstance(context.principal, MerchantPrincipal):
+        view.services.revocations.closed(context.principal, handler)
 
 
 async def send_text(websocket: Any, data: bytes) -> None:

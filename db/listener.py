@@ -38,25 +38,26 @@ def connect_kwargs(database_url: str) -> dict[str, Any]:
 
 
 class NotificationListener:
-    def __init__(self, database_url: str, channel: str, *, name: str = "refunds-listener"):
+    def __init__(self, database_url: str, *channels: str, name: str = "refunds-listener"):
         self.database_url = database_url
-        self.channel = channel
+        self.channels = channels
         self.name = name
         self.connected = asyncio.Event()
         self.connections_made = 0
-        self._handlers: list[Callable[[str], None]] = []
+        self._handlers: dict[str, list[Callable[[str], None]]] = {c: [] for c in channels}
         self._reconnect_handlers: list[Callable[[], None]] = []
 
-    def on_notify(self, handler: Callable[[str], None]) -> None:
-        """`handler(payload)` runs in the event loop for every notification; keep it short."""
-        self._handlers.append(handler)
+    def on_notify(self, handler: Callable[[str], None], channel: str | None = None) -> None:
+        """`handler(payload)` runs in the event loop for every notification on `channel` (the
+        first one by default); keep it short."""
+        self._handlers[channel or self.channels[0]].append(handler)
 
     def on_reconnect(self, handler: Callable[[], None]) -> None:
         self._reconnect_handlers.append(handler)
 
-    def _dispatch(self, _conn: Any, _pid: int, _channel: str, payload: object) -> None:
+    def _dispatch(self, _conn: Any, _pid: int, channel: str, payload: object) -> None:
         assert isinstance(payload, str)
-        for handler in self._handlers:
+        for handler in self._handlers[channel]:
             try:
                 handler(payload)
             except Exception:
@@ -91,11 +92,12 @@ class NotificationListener:
     async def _listen(self, conn: asyncpg.Connection) -> None:
         lost = asyncio.Event()
         conn.add_termination_listener(lambda _c: lost.set())
-        await conn.add_listener(self.channel, self._dispatch)
+        for channel in self.channels:
+            await conn.add_listener(channel, self._dispatch)
         self.connections_made += 1
         self.connected.set()
         if self.connections_made > 1:
-            log.info("listener re-connected to channel %s", self.channel)
+            log.info("listener re-connected to channels %s", ", ".join(self.channels))
             for handler in self._reconnect_handlers:
                 handler()
         while not lost.is_set():

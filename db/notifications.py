@@ -5,3 +5,7 @@ commit and never for a rollback. Payloads carry ids only (PostgreSQL caps them u
 listeners read the state from the tables."""
 
 REFUND_EVENTS_CHANNEL = "refund_events"
+
+# Payload: the revoked key's id. Every process evicts it from its key cache and closes the
+# WebSockets opened with it.
+API_KEY_REVOCATIONS_CHANNEL = "api_key_revocations"

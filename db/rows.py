@@ -50,6 +50,7 @@ def refund(row: Any) -> Refund:
         created_at=row.created_at,
         updated_at=row.updated_at,
         processed_at=row.processed_at,
+        initiated_by_key_id=row.initiated_by_key_id,
     )
 
 

@@ -46,8 +46,9 @@ HELD_AMOUNT = (
 INSERT_REFUND = (
     "INSERT INTO refunds (id, merchant_id, transaction_id, amount, currency, status, reason, "
     "notes, metadata, speed_requested, destination_kind, destination_display, "
-    "destination_details, estimated_settlement_at, created_at, updated_at, next_attempt_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+    "destination_details, estimated_settlement_at, created_at, updated_at, next_attempt_at, "
+    "initiated_by_key_id) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
 )
 INSERT_REFUND_EVENT = (
     "INSERT INTO refund_events (merchant_id, refund_id, status, at, message, failure_code) "

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Identity,
     Index,
     Integer,
@@ -31,6 +32,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from domain.model import (
+    ApiKeyScope,
     DestinationKind,
     LedgerEntryKind,
     PaymentMethod,
@@ -82,11 +84,21 @@ class MerchantRow(SQLModel, table=True):
 
 class ApiKeyRow(SQLModel, table=True):
     __tablename__ = "api_keys"
-    id: UUID = Field(default_factory=uuid4, primary_key=True)
-    merchant_id: UUID = Field(sa_column=_merchant_fk())
+    __table_args__ = (
+        CheckConstraint(one_of("scope", ApiKeyScope), name="scope_known"),
+        CheckConstraint("length(name) BETWEEN 1 AND 100", name="name_length"),
+    )
+    merchant_id: UUID = Field(
+        sa_column=Column(ForeignKey("merchants.id"), primary_key=True, nullable=False)
+    )
+    id: UUID = Field(sa_column=Column(Uuid, primary_key=True, default=uuid4))
+    # Unique across merchants: a request names its key only, and the key names its merchant.
     key_hash: str = Field(sa_column=Column(Text, nullable=False, unique=True))
     display_prefix: str = Field(sa_column=Column(Text, nullable=False))
+    name: str = Field(sa_column=Column(Text, nullable=False, server_default="Default"))
+    scope: str = Field(sa_column=Column(Text, nullable=False, server_default="FULL"))
     created_at: datetime = Field(sa_column=_now_column())
+    last_used_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
     revoked_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
 
 
@@ -144,6 +156,12 @@ class RefundRow(SQLModel, table=True):
             "next_attempt_at",
             postgresql_where=text("status IN ('PENDING', 'PROCESSING')"),
         ),
+        # The key belongs to the refund's merchant, or the database refuses the row.
+        ForeignKeyConstraint(
+            ["merchant_id", "initiated_by_key_id"],
+            ["api_keys.merchant_id", "api_keys.id"],
+            name="fk_refunds_initiated_by_key_api_keys",
+        ),
     )
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     merchant_id: UUID = Field(sa_column=_merchant_fk())
@@ -172,6 +190,7 @@ class RefundRow(SQLModel, table=True):
     next_attempt_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
     claimed_by: str | None = Field(sa_column=Column(Text))
     claim_expires_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
+    initiated_by_key_id: UUID | None = Field(sa_column=Column(Uuid))
 
 
 class RefundEventRow(SQLModel, table=True):

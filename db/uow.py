@@ -13,8 +13,9 @@ from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
+from db.repositories.api_keys import SqlApiKeys
 from db.repositories.idempotency import SqlIdempotency
-from db.repositories.merchants import SqlApiKeys, SqlLedger, SqlMerchants
+from db.repositories.merchants import SqlLedger, SqlMerchants
 from db.repositories.refunds import SqlRefundEvents, SqlRefunds
 from db.repositories.transactions import SqlTransactions
 
@@ -30,7 +31,7 @@ class SqlUnitOfWork:
         self._tx = await conn.begin()
         raw = await _begun(conn)
         self.merchants = SqlMerchants(conn, raw)
-        self.api_keys = SqlApiKeys(conn)
+        self.api_keys = SqlApiKeys(conn, raw)
         self.transactions = SqlTransactions(conn, raw)
         self.refunds = SqlRefunds(conn, raw)
         self.events = SqlRefundEvents(conn, raw)

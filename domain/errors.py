@@ -130,6 +130,20 @@ class InvalidDestination(DomainError):
     code = "INVALID_DESTINATION"
 
 
+class ApiKeyNotFound(DomainError):
+    """Raised when an API key id names no key of the caller's."""
+
+    code = "API_KEY_NOT_FOUND"
+    default_field = ("input", "id")
+
+
+class LastFullApiKey(DomainError):
+    """Raised when revoking a key would leave the merchant without an active FULL key."""
+
+    code = "LAST_FULL_API_KEY"
+    default_field = ("input", "id")
+
+
 class IllegalTransition(Exception):
     """Raised when code (not a client) tries a status change the transition table forbids.
 

@@ -61,6 +61,11 @@ class DestinationKind(enum.StrEnum):
     UPI = "UPI"
 
 
+class ApiKeyScope(enum.StrEnum):
+    FULL = "FULL"  # reads and writes
+    READ_ONLY = "READ_ONLY"  # queries and subscriptions only
+
+
 class LedgerEntryKind(enum.StrEnum):
     RECHARGE = "RECHARGE"
     REFUND_DEBIT = "REFUND_DEBIT"
@@ -112,6 +117,7 @@ class Refund:
     created_at: datetime
     updated_at: datetime
     processed_at: datetime | None
+    initiated_by_key_id: UUID | None = None  # None: the platform made it
 
     @property
     def holds_money(self) -> bool:
@@ -139,3 +145,21 @@ class LedgerEntry:
     refund_id: UUID | None
     reference: str | None
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A merchant's API key as it may be shown: never the key itself, only its prefix."""
+
+    id: UUID
+    merchant_id: UUID
+    name: str
+    prefix: str
+    scope: ApiKeyScope
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

@@ -14,6 +14,8 @@ from uuid import UUID
 
 from domain.destinations import Destination
 from domain.model import (
+    ApiKey,
+    ApiKeyScope,
     LedgerEntry,
     LedgerEntryKind,
     Merchant,
@@ -35,8 +37,14 @@ class MerchantRepository(Protocol):
 
 
 class ApiKeyRepository(Protocol):
-    async def add(self, merchant_id: UUID, key_hash: str, display_prefix: str) -> None: ...
-    async def merchant_for(self, key_hash: str) -> UUID | None: ...
+    async def add(
+        self, merchant_id: UUID, key_hash: str, prefix: str, name: str, scope: ApiKeyScope
+    ) -> ApiKey: ...
+    async def get(self, merchant_id: UUID, key_id: UUID) -> ApiKey | None: ...
+    async def active_full_count(self, merchant_id: UUID) -> int: ...
+    async def revoke(self, merchant_id: UUID, key_id: UUID, at: datetime) -> ApiKey:
+        """Set `revoked_at` and announce it to every process (delivered at commit)."""
+        ...
 
 
 class TransactionRepository(Protocol):

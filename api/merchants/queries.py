@@ -6,6 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from api import ids
+from api.keys.types import load_api_key
 from api.merchants.types import MerchantType
 from api.node import Node
 from api.refunds.queries import load_refund
@@ -32,6 +33,8 @@ class MerchantQueries:
             return await load_transaction(info, key)
         if prefix == ids.REFUND and (key := ids.decode_uuid(prefix, id)):
             return await load_refund(info, key)
+        if prefix == ids.API_KEY and (key := ids.decode_uuid(prefix, id)):
+            return await load_api_key(info, key)
         if prefix == ids.MERCHANT and ids.decode_uuid(prefix, id) == merchant_id:
             return await load_viewer(info)
         return None

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from api import ids
+from api.keys.types import ApiKeyType
 from api.node import Node
 from api.pagination import Connection, build_connection, id_cursor, page_size, parse_id_cursor
 from api.refunds.types import RefundType
@@ -67,6 +68,11 @@ class MerchantType(Node):
             balance=MinorUnits(m.balance),
             domain=m,
         )
+
+    @strawberry.field(description="Every API key, revoked ones included, oldest first.")
+    async def api_keys(self, info: Info) -> list[ApiKeyType]:
+        keys = await info.context.services.api_keys.of_merchant(self.domain.id)
+        return [ApiKeyType.from_domain(k) for k in keys]
 
     @strawberry.field(description="Every movement of the balance, newest first.")
     async def ledger(

@@ -94,6 +94,7 @@ class RefundMutations:
                 metadata=cast(dict[str, Any] | None, input.metadata),
                 idempotency_key=input.idempotency_key,
                 queue_if_insufficient_balance=input.queue_if_insufficient_balance,
+                initiated_by_key_id=ctx.key_id,
             )
             refund = await initiate_refund(
                 ctx.services.unit_of_work(),

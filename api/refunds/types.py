@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api import ids
+from api.keys.types import ApiKeyType, load_api_key
 from api.node import Node
 from api.scalars import MinorUnits
 from domain.model import (
@@ -103,6 +104,11 @@ class RefundType(Node):
         found = await load_transaction(info, self.domain.transaction_id)
         assert found is not None  # a refund's transaction belongs to the same merchant
         return found
+
+    @strawberry.field(description="The API key that made this refund; null: the platform did.")
+    async def initiated_by(self, info: Info) -> ApiKeyType | None:
+        key_id = self.domain.initiated_by_key_id
+        return None if key_id is None else await load_api_key(info, key_id)
 
     @strawberry.field(description="Status history, oldest first.")
     async def events(self, info: Info) -> list[RefundEventType]:

@@ -1,4 +1,4 @@
-"""Merchants, their API keys and their recharge-balance ledger."""
+"""Merchants and their recharge-balance ledger."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import rows, statements
-from db.tables import api_keys, ledger_entries, merchants
+from db.tables import ledger_entries, merchants
 from domain.model import LedgerEntry, LedgerEntryKind, Merchant
 
 MERCHANT_COLUMNS = (
@@ -41,23 +41,6 @@ class SqlMerchants:
 
     async def set_balance(self, merchant_id: UUID, balance: int) -> None:
         await self.raw.execute(statements.SET_BALANCE, merchant_id, balance)
-
-
-class SqlApiKeys:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-
-    async def add(self, merchant_id: UUID, key_hash: str, display_prefix: str) -> None:
-        stmt = insert(api_keys).values(
-            merchant_id=merchant_id, key_hash=key_hash, display_prefix=display_prefix
-        )
-        await self.conn.execute(stmt)
-
-    async def merchant_for(self, key_hash: str) -> UUID | None:
-        stmt = select(api_keys.c.merchant_id).where(
-            api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None)
-        )
-        return (await self.conn.execute(stmt)).scalar_one_or_none()
 
 
 class SqlLedger:

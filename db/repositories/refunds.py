@@ -59,6 +59,7 @@ class SqlRefunds:
             refund.created_at,
             refund.updated_at,
             refund.created_at,  # next_attempt_at: due for the processor now
+            refund.initiated_by_key_id,
         )
 
     async def get(self, merchant_id: UUID, refund_id: UUID) -> Refund | None:

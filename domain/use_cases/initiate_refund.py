@@ -45,11 +45,13 @@ class InitiateRefund:
     metadata: dict[str, Any] | None = None
     idempotency_key: str | None = None
     queue_if_insufficient_balance: bool = False
+    initiated_by_key_id: UUID | None = None  # which of the merchant's keys asked; None: platform
 
     def fingerprint(self) -> str:
         """A hash of everything that defines the request, to recognise a replay."""
         fields = asdict(self)
         fields.pop("idempotency_key")
+        fields.pop("initiated_by_key_id")  # a retry through another key is the same request
         fields["merchant_id"] = str(self.merchant_id)
         fields["transaction_id"] = str(self.transaction_id)
         canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
@@ -188,4 +190,5 @@ def _new_refund(
         created_at=now,
         updated_at=now,
         processed_at=None,
+        initiated_by_key_id=cmd.initiated_by_key_id,
     )

@@ -7,9 +7,9 @@ from datetime import datetime
 from uuid import UUID, uuid4
 
 from domain import refund_states
-from domain.api_keys import display_prefix, hash_api_key, new_api_key
 from domain.errors import InvalidInput, MerchantNotFound, TransactionConflict
 from domain.model import (
+    ApiKeyScope,
     LedgerEntryKind,
     Merchant,
     PaymentMethod,
@@ -19,6 +19,7 @@ from domain.model import (
 )
 from domain.money import check_minor_units, is_currency_code
 from domain.ports import UnitOfWork
+from domain.use_cases.api_keys import FIRST_KEY_NAME, issue_key
 from domain.use_cases.balance import record_change
 
 NAME_MAX = 200
@@ -46,10 +47,9 @@ async def create_merchant(uow: UnitOfWork, name: str, currency: str) -> tuple[Me
     currency = _currency(currency)
     async with uow:
         merchant = await uow.merchants.add(name, currency)
-        key = new_api_key()
-        await uow.api_keys.add(merchant.id, hash_api_key(key), display_prefix(key))
+        _, secret = await issue_key(uow, merchant.id, FIRST_KEY_NAME, ApiKeyScope.FULL)
         await uow.commit()
-    return merchant, key
+    return merchant, secret
 
 
 @dataclass(frozen=True, slots=True)

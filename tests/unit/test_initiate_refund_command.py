@@ -1,6 +1,6 @@
 import dataclasses
 import re
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -63,9 +63,16 @@ def test_the_fingerprint_does_not_depend_on_the_idempotency_key():
     )
 
 
-def test_every_field_but_the_idempotency_key_is_given_a_different_value_below():
+def test_the_fingerprint_does_not_depend_on_which_key_of_the_merchant_asked():
+    assert (
+        a_command(initiated_by_key_id=uuid4()).fingerprint()
+        == a_command(initiated_by_key_id=None).fingerprint()
+    )
+
+
+def test_every_field_but_the_idempotency_and_api_keys_is_given_a_different_value_below():
     fields = {field.name for field in dataclasses.fields(InitiateRefund)}
-    assert set(DIFFERENT) == fields - {"idempotency_key"}
+    assert set(DIFFERENT) == fields - {"idempotency_key", "initiated_by_key_id"}
 
 
 @pytest.mark.parametrize(("field", "value"), list(DIFFERENT.items()), ids=list(DIFFERENT))

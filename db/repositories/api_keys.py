@@ -1,0 +1,142 @@
+"""Merchants' API keys: the unit of work's repository (create, revoke), and the store the
+authenticator and the reads use outside any unit of work (the one lookup of a key by its hash,
+listings, and the batched record of last use)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import bindparam, func, insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from db import statements
+from db.notifications import API_KEY_REVOCATIONS_CHANNEL
+from db.tables import api_keys
+from domain.model import ApiKey, ApiKeyScope
+
+k = api_keys.c
+API_KEY_COLUMNS = (
+    k.id,
+    k.merchant_id,
+    k.name,
+    k.display_prefix,
+    k.scope,
+    k.created_at,
+    k.last_used_at,
+    k.revoked_at,
+)
+
+
+def api_key(row: Any) -> ApiKey:
+    return ApiKey(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        name=row.name,
+        prefix=row.display_prefix,
+        scope=ApiKeyScope(row.scope),
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+class SqlApiKeys:
+    def __init__(self, conn: AsyncConnection, raw: Any) -> None:
+        self.conn = conn
+        self.raw = raw  # the asyncpg connection under `conn`, in its transaction
+
+    async def add(
+        self, merchant_id: UUID, key_hash: str, prefix: str, name: str, scope: ApiKeyScope
+    ) -> ApiKey:
+        stmt = (
+            insert(api_keys)
+            .values(
+                merchant_id=merchant_id,
+                key_hash=key_hash,
+                display_prefix=prefix,
+                name=name,
+                scope=scope.value,
+            )
+            .returning(*API_KEY_COLUMNS)
+        )
+        return api_key((await self.conn.execute(stmt)).one())
+
+    async def get(self, merchant_id: UUID, key_id: UUID) -> ApiKey | None:
+        stmt = select(*API_KEY_COLUMNS).where(k.merchant_id == merchant_id, k.id == key_id)
+        row = (await self.conn.execute(stmt)).one_or_none()
+        return api_key(row) if row else None
+
+    async def active_full_count(self, merchant_id: UUID) -> int:
+        stmt = select(func.count()).where(
+            k.merchant_id == merchant_id,
+            k.scope == ApiKeyScope.FULL.value,
+            k.revoked_at.is_(None),
+        )
+        return int((await self.conn.execute(stmt)).scalar_one())
+
+    async def revoke(self, merchant_id: UUID, key_id: UUID, at: datetime) -> ApiKey:
+        stmt = (
+            update(api_keys)
+            .where(k.merchant_id == merchant_id, k.id == key_id)
+            .values(revoked_at=at)
+            .returning(*API_KEY_COLUMNS)
+        )
+        revoked = api_key((await self.conn.execute(stmt)).one())
+        # Delivered at commit, to every process: each forgets the key and closes its sockets.
+        await self.raw.execute(statements.NOTIFY, API_KEY_REVOCATIONS_CHANNEL, str(key_id))
+        return revoked
+
+
+class ApiKeyStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def active_by_hash(self, key_hash: str) -> ApiKey | None:
+        """The one lookup of a presented key: by its hash, unless revoked."""
+        stmt = select(*API_KEY_COLUMNS).where(k.key_hash == key_hash, k.revoked_at.is_(None))
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(stmt)).one_or_none()
+        return api_key(row) if row else None
+
+    async def of_merchant(self, merchant_id: UUID) -> Sequence[ApiKey]:
+        stmt = (
+            select(*API_KEY_COLUMNS)
+            .where(k.merchant_id == merchant_id)
+            .order_by(k.created_at, k.id)
+        )
+        async with self.engine.connect() as conn:
+            return [api_key(r) for r in (await conn.execute(stmt)).all()]
+
+    async def by_ids(self, merchant_id: UUID, key_ids: Sequence[UUID]) -> list[ApiKey | None]:
+        """In the order asked (a DataLoader's batch)."""
+        stmt = select(*API_KEY_COLUMNS).where(k.merchant_id == merchant_id, k.id.in_(list(key_ids)))
+        async with self.engine.connect() as conn:
+            found = {r.id: api_key(r) for r in (await conn.execute(stmt)).all()}
+        return [found.get(key_id) for key_id in key_ids]
+
+    async def revoked_among(self, key_ids: Iterable[tuple[UUID, UUID]]) -> set[UUID]:
+        """Which of these (merchant id, key id) pairs are revoked, or gone."""
+        pairs = list(key_ids)
+        if not pairs:
+            return set()
+        stmt = select(k.id).where(tuple_(k.merchant_id, k.id).in_(pairs), k.revoked_at.is_(None))
+        async with self.engine.connect() as conn:
+            active = set((await conn.execute(stmt)).scalars())
+        return {key_id for _, key_id in pairs} - active
+
+    async def record_use(self, uses: Mapping[tuple[UUID, UUID], datetime]) -> None:
+        """Set `last_used_at` of many keys in one statement; (merchant id, key id) -> when."""
+        if not uses:
+            return
+        stmt = (
+            update(api_keys)
+            .where(k.merchant_id == bindparam("m"), k.id == bindparam("k"))
+            .where(func.coalesce(k.last_used_at, bindparam("at")) <= bindparam("at"))
+            .values(last_used_at=bindparam("at"))
+        )
+        params = [{"m": m, "k": key, "at": at} for (m, key), at in uses.items()]
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt, params)

@@ -144,6 +144,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
             settings.gateway_delay_scale,
             health_host=args.health_host,
             health_port=args.health_port,
+            metrics_token=settings.edge.metrics_token,
         )
     )
 

@@ -54,7 +54,7 @@ class EdgeSettings:
     # per process; above REFUNDS_WS_MAX_CONNECTIONS so that sockets do not starve HTTP.
     max_connections: int = 25_000
     metrics_token: str | None = None  # when set, /metrics needs Authorization: Bearer <token>
-    max_operation_names: int = 500  # distinct operation-name label values per process
+    max_operation_names: int = 100  # distinct operation-name label values per process
 
     @classmethod
     def from_env(cls) -> EdgeSettings:

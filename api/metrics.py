@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from prometheus_client import Counter, Histogram
 from strawberry.extensions import SchemaExtension
 
+from api.config import EdgeSettings
 from processor.metrics import metrics_endpoint
 
 OTHER = "other"
@@ -55,7 +56,8 @@ class OperationNames:
         return OTHER
 
 
-OPERATION_NAMES = OperationNames(limit=500)  # create_app sets the limit from the settings
+# create_app sets the limit from the settings
+OPERATION_NAMES = OperationNames(limit=EdgeSettings().max_operation_names)
 
 
 class OperationMetrics(SchemaExtension):

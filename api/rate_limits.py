@@ -55,12 +55,25 @@ def _storage_uri(url: str) -> str:
     return url if url.startswith("async+") else "async+" + url
 
 
+def _limits(setting: str, value: str) -> list[RateLimitItem]:
+    """The limits a setting names (none when it is empty), or a clear error at startup."""
+    if not value.strip():
+        return []
+    try:
+        return parse_many(value)
+    except ValueError:
+        raise ValueError(
+            f"{setting}={value!r} is not a rate limit: write e.g. '20/minute' or "
+            "'3000 per 10 seconds', several joined by ';', or leave it empty for none"
+        ) from None
+
+
 class RateLimits:
     def __init__(self, settings: EdgeSettings) -> None:
         storage = storage_from_string(_storage_uri(settings.rate_limit_storage))
         self._limiter = SlidingWindowCounterRateLimiter(storage)
-        self._failed_auth = parse_many(settings.failed_auth_limit or "")
-        self._per_key = parse_many(settings.key_request_limit or "")
+        self._failed_auth = _limits("REFUNDS_RATE_LIMIT_FAILED_AUTH", settings.failed_auth_limit)
+        self._per_key = _limits("REFUNDS_RATE_LIMIT_PER_KEY", settings.key_request_limit)
 
     async def refuse_address(self, address: str) -> JSONResponse | None:
         """A 429 when this address has failed to authenticate too often, else None."""

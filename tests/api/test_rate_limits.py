@@ -16,6 +16,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 from websockets.typing import Subprotocol
 
+from api.config import EdgeSettings
+from api.rate_limits import RateLimits
 from tests.api.serve_process import ADMIN_TOKEN, Served, running
 from tests.support import CREATE_MERCHANT
 
@@ -107,3 +109,16 @@ def test_one_key_over_its_request_limit_gets_429_and_other_keys_do_not(served: S
         response = _query(http, key, "{ viewer { name } }")  # the fast path is limited too
         _assert_rate_limited(response)
         assert _query(http, ADMIN_TOKEN).status_code == 200
+
+
+async def test_an_empty_limit_setting_means_no_limit() -> None:
+    limits = RateLimits(EdgeSettings(failed_auth_limit="", key_request_limit=" "))
+    for _ in range(100):
+        await limits.failed_authentication("198.51.100.7")
+        assert await limits.refuse_key("Bearer rk_busy") is None
+    assert await limits.refuse_address("198.51.100.7") is None
+
+
+def test_a_malformed_limit_setting_is_refused_with_its_name() -> None:
+    with pytest.raises(ValueError, match="REFUNDS_RATE_LIMIT_PER_KEY='300 a second'"):
+        RateLimits(EdgeSettings(key_request_limit="300 a second"))

@@ -3,8 +3,9 @@
 uvicorn bounds an idle keep-alive connection (`timeout_keep_alive`) but not one that is sending a
 request: a client that sends half its headers, or part of its body, and then waits would hold the
 connection (and its memory) for ever. Here a request must arrive whole within the read timeout,
-counted from the connection's first byte (or from the connection itself), or the connection is
-closed. A WebSocket upgrade leaves the timer behind: its own pings and idle timeout take over."""
+counted from when the connection opened (its first request) or from the request's first byte
+(later requests on a keep-alive connection), or the connection is closed. A WebSocket upgrade
+leaves the timer behind: its own pings and idle timeout take over."""
 
 from __future__ import annotations
 

@@ -61,6 +61,8 @@ OPERATION_NAMES = OperationNames(limit=EdgeSettings().max_operation_names)
 
 
 class OperationMetrics(SchemaExtension):
+    _failed_validation = False
+
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
         yield
@@ -79,8 +81,6 @@ class OperationMetrics(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         yield
         self._failed_validation = bool(self.execution_context.pre_execution_errors)
-
-    _failed_validation = False
 
 
 __all__ = ["HTTP_REJECTIONS", "LATENCY", "OPERATIONS", "OPERATION_NAMES", "metrics_endpoint"]

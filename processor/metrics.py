@@ -1,5 +1,6 @@
 """Prometheus metrics of the refund processor, in whichever process runs one (`refunds serve`
-or `refunds worker`); they appear on that process's /metrics."""
+or `refunds worker`); they appear on that process's /metrics, served by `metrics_endpoint` in
+both."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from api.context import Services
 from api.gc_tuning import tune_garbage_collector
 from api.graphql_view import GraphQLEndpoint
 from api.housekeeping import prune_forever
-from api.metrics import metrics_endpoint
+from api.metrics import OPERATION_NAMES, metrics_endpoint
 from api.refunds.shared_events import shared_payload
 from api.schema import schema
 from db.engine import create_engine, database_answers
@@ -63,6 +63,7 @@ def watch_key_revocations(services: Services, listener: NotificationListener) ->
 def create_app(settings: Settings | None = None) -> Starlette:
     services = build_services(settings or Settings.from_env())
     live = services.settings.live
+    OPERATION_NAMES.limit = services.settings.edge.max_operation_names
     engine = background_engine(services.settings)
     services.broker = Broker(
         RefundChanges(engine),
@@ -112,7 +113,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/metrics", metrics_endpoint),
+            Route("/metrics", metrics_endpoint(services.settings.edge.metrics_token)),
         ],
         middleware=[Middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)],
         lifespan=lifespan,

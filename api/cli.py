@@ -93,6 +93,8 @@ def _banner(host: str, port: int, admin_token: str, demo_key: str | None) -> str
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from api.app import MAX_BODY_BYTES
+
     settings = Settings.from_env()
     url, admin_token, demo_key = prepare(settings, demo=args.demo)
     # Workers (and the app factory) read these; they never start a database of their own.
@@ -109,7 +111,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         loop="uvloop",
-        http="httptools",
+        http="api.http_protocol:TimedHttpToolsProtocol",  # closes requests that never finish
+        limit_concurrency=settings.edge.max_connections,
+        ws_max_size=MAX_BODY_BYTES,  # as for HTTP bodies; larger messages close with 1009
         log_level=args.log_level,
         timeout_graceful_shutdown=10,
         # Browsers offer permessage-deflate and uvicorn accepts it by default: zlib state of
@@ -140,6 +144,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
             settings.gateway_delay_scale,
             health_host=args.health_host,
             health_port=args.health_port,
+            metrics_token=settings.edge.metrics_token,
         )
     )
 

@@ -42,6 +42,38 @@ class LiveSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class EdgeSettings:
+    """Floods, slow sockets and metrics: limits that keep one client from starving the others."""
+
+    # `limits` notation per window; several separated by ";". Empty: no limit.
+    failed_auth_limit: str = "20/minute"  # 401s per client address
+    key_request_limit: str = "3000 per 10 seconds"  # per API key: 300/s sustained, bursts of 3000
+    rate_limit_storage: str = "memory://"  # or e.g. redis://host:6379 shared by all processes
+    http_read_timeout_seconds: float = 15.0  # to send a whole request (headers and body)
+    # uvicorn's limit_concurrency: open connections (WebSockets included) and requests in flight
+    # per process; above REFUNDS_WS_MAX_CONNECTIONS so that sockets do not starve HTTP.
+    max_connections: int = 25_000
+    metrics_token: str | None = None  # when set, /metrics needs Authorization: Bearer <token>
+    max_operation_names: int = 100  # distinct operation-name label values per process
+
+    @classmethod
+    def from_env(cls) -> EdgeSettings:
+        d = cls()
+        env = os.environ.get
+        return cls(
+            failed_auth_limit=env("REFUNDS_RATE_LIMIT_FAILED_AUTH", d.failed_auth_limit),
+            key_request_limit=env("REFUNDS_RATE_LIMIT_PER_KEY", d.key_request_limit),
+            rate_limit_storage=env("REFUNDS_RATE_LIMIT_STORAGE", d.rate_limit_storage),
+            http_read_timeout_seconds=float(
+                env("REFUNDS_HTTP_READ_TIMEOUT_SECONDS", d.http_read_timeout_seconds)
+            ),
+            max_connections=int(env("REFUNDS_HTTP_MAX_CONNECTIONS", d.max_connections)),
+            metrics_token=env("REFUNDS_METRICS_TOKEN") or None,
+            max_operation_names=int(env("REFUNDS_METRICS_MAX_OPERATIONS", d.max_operation_names)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None
     data_dir: Path
@@ -50,6 +82,7 @@ class Settings:
     refund_window_days: int
     processor: ProcessorSettings = field(default_factory=ProcessorSettings.from_env)
     live: LiveSettings = field(default_factory=LiveSettings.from_env)
+    edge: EdgeSettings = field(default_factory=EdgeSettings.from_env)
     # how often each used API key's lastUsedAt is written (one batched statement)
     key_use_record_seconds: float = field(
         default_factory=lambda: float(os.environ.get("REFUNDS_KEY_USE_RECORD_SECONDS", "60"))

@@ -4,6 +4,7 @@ bodies instead of plain text, and orjson encoding."""
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from typing import Any
 
 import orjson
@@ -19,10 +20,14 @@ from api import fastpath
 from api.context import Context, Services
 from api.errors import UNAVAILABLE_MESSAGE
 from api.metrics import HTTP_REJECTIONS
+from api.rate_limits import RateLimits, client_address
 from api.schema import VALIDATION_RULES, graphql_core_schema
 from api.ws_handlers import LegacyWSHandler, TransportWSHandler
 
 log = logging.getLogger("refunds.api")
+
+# The peer of the WebSocket being served, for `authenticate` (called by the protocol handlers).
+websocket_client: ContextVar[str] = ContextVar("websocket_client", default="unknown")
 
 UNAUTHENTICATED_MESSAGE = (
     "Missing or unknown API key. Send Authorization: Bearer <key> (a merchant API key or the "
@@ -45,6 +50,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         super().__init__(**kwargs)
         self.services = services
         self.websockets_open = 0
+        self.rate_limits = RateLimits(services.settings.edge)
         self.fast_path = fastpath.build(graphql_core_schema(), VALIDATION_RULES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -56,6 +62,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             return
         request = Request(scope, receive)
         if not self._wants_ide(request):
+            address = client_address(scope)
+            if refusal := await self.rate_limits.refuse_address(address):
+                HTTP_REJECTIONS.labels("rate_limited_address").inc()
+                await refusal(scope, receive, send)
+                return
             try:
                 principal = await self.services.authenticator.principal(
                     request.headers.get("authorization")
@@ -68,10 +79,15 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 )
                 return
             if principal is None:
+                await self.rate_limits.failed_authentication(address)
                 HTTP_REJECTIONS.labels("unauthenticated").inc()
                 await error_response(401, "UNAUTHENTICATED", UNAUTHENTICATED_MESSAGE)(
                     scope, receive, send
                 )
+                return
+            if refusal := await self.rate_limits.refuse_key(request.headers.get("authorization")):
+                HTTP_REJECTIONS.labels("rate_limited_key").inc()
+                await refusal(scope, receive, send)
                 return
             scope.setdefault("state", {})["principal"] = principal
             fast = await self._fast_path(request, principal)
@@ -118,6 +134,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             await WebSocket(scope, receive, send).close(code=1013)
             return
         self.websockets_open += 1
+        websocket_client.set(client_address(scope))
         try:
             await super().__call__(scope, receive, send)
         finally:
@@ -127,13 +144,20 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         """The principal named by a connection_init payload, or None."""
         params = connection_params or {}
         authorization = params.get("Authorization") or params.get("authorization")
+        address = websocket_client.get()
+        if await self.rate_limits.address_blocked(address):
+            HTTP_REJECTIONS.labels("rate_limited_address").inc()
+            return None
         try:
-            return await self.services.authenticator.principal(
+            principal = await self.services.authenticator.principal(
                 authorization if isinstance(authorization, str) else None
             )
         except Exception:  # the key store is unreachable: refuse, never crash the socket
             log.exception("authentication lookup failed")
             return None
+        if principal is None:
+            await self.rate_limits.failed_authentication(address)
+        return principal
 
     async def on_ws_connect(self, context: Context) -> Any:
         if context.principal is not None:  # graphql-transport-ws: done by TransportWSHandler

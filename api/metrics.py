@@ -1,17 +1,25 @@
 """Prometheus metrics: GraphQL operations by name and type, with their latency.
 
 Measured once per operation (`on_operation`), never per field: a per-field hook costs more than
-the resolvers it watches (STACK-NOTES.md)."""
+the resolvers it watches.
+
+Operation names are chosen by clients, and every label value is a time series kept for the life
+of the process: only the first `max_operation_names` distinct names get their own value, later
+ones count as `other`, and documents that did not parse or validate as `invalid`."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from starlette.requests import Request
-from starlette.responses import Response
+from prometheus_client import Counter, Histogram
 from strawberry.extensions import SchemaExtension
+
+from api.config import EdgeSettings
+from processor.metrics import metrics_endpoint
+
+OTHER = "other"
+INVALID = "invalid"
 
 OPERATIONS = Counter(
     "refunds_graphql_operations_total",
@@ -31,21 +39,48 @@ HTTP_REJECTIONS = Counter(
 )
 
 
+class OperationNames:
+    """The label value of an operation name: itself while few names have been seen, else `other`."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._seen: set[str] = set()
+
+    def label(self, name: str | None) -> str:
+        name = name or "anonymous"
+        if name in self._seen:
+            return name
+        if len(self._seen) < self.limit:
+            self._seen.add(name)
+            return name
+        return OTHER
+
+
+# create_app sets the limit from the settings
+OPERATION_NAMES = OperationNames(limit=EdgeSettings().max_operation_names)
+
+
 class OperationMetrics(SchemaExtension):
+    _failed_validation = False
+
     def on_operation(self) -> Iterator[None]:
         started = time.perf_counter()
         yield
         ctx = self.execution_context
-        name = ctx.operation_name or "anonymous"
         try:
             kind = ctx.operation_type.value
         except (RuntimeError, AttributeError):
-            kind = "invalid"  # the document did not parse or named no operation
+            kind = INVALID  # the document did not parse or named no operation
+        valid = kind != INVALID and not (ctx.graphql_document is None or self._failed_validation)
+        name = OPERATION_NAMES.label(ctx.operation_name) if valid else INVALID
         result = ctx.result
         outcome = "error" if result is not None and getattr(result, "errors", None) else "ok"
         OPERATIONS.labels(name, kind, outcome).inc()
         LATENCY.labels(name, kind).observe(time.perf_counter() - started)
 
+    def on_validate(self) -> Iterator[None]:
+        yield
+        self._failed_validation = bool(self.execution_context.pre_execution_errors)
 
-async def metrics_endpoint(_request: Request) -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+__all__ = ["HTTP_REJECTIONS", "LATENCY", "OPERATIONS", "OPERATION_NAMES", "metrics_endpoint"]

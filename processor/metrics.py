@@ -1,9 +1,15 @@
 """Prometheus metrics of the refund processor, in whichever process runs one (`refunds serve`
-or `refunds worker`); they appear on that process's /metrics."""
+or `refunds worker`); they appear on that process's /metrics, served by `metrics_endpoint` in
+both."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge
+import hmac
+from collections.abc import Awaitable, Callable
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 OUTCOMES = Counter(
     "refunds_processor_outcomes_total",
@@ -19,3 +25,21 @@ FAULTS = Counter(
     "Unexpected errors while driving a refund; it is driven again when its claim expires.",
 )
 IN_FLIGHT = Gauge("refunds_processor_in_flight", "Refunds this process is driving right now.")
+
+
+def metrics_endpoint(token: str | None) -> Callable[[Request], Awaitable[Response]]:
+    """The Prometheus exposition; with a token, only for `Authorization: Bearer <token>`."""
+    expected = f"Bearer {token}".encode() if token else None
+
+    async def metrics(request: Request) -> Response:
+        if expected is not None:
+            given = request.headers.get("authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                return JSONResponse(
+                    {"error": "Send Authorization: Bearer <REFUNDS_METRICS_TOKEN>."},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return metrics

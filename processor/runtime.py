@@ -15,11 +15,10 @@ from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import uvicorn
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from db.claims import RefundClaims
@@ -29,6 +28,7 @@ from db.notifications import REFUND_EVENTS_CHANNEL
 from db.sandbox_bank import SandboxBank
 from db.uow import SqlUnitOfWork
 from processor.config import ProcessorSettings
+from processor.metrics import metrics_endpoint
 from processor.sandbox import SandboxGateway
 from processor.worker import Processor
 
@@ -102,7 +102,7 @@ class Worker:
         }
 
 
-def health_app(worker: Worker) -> Starlette:
+def health_app(worker: Worker, metrics_token: str | None = None) -> Starlette:
     """The worker's HTTP side: probes and metrics only. Its lifespan runs the worker, so
     uvicorn's graceful shutdown on SIGTERM also stops the processor."""
 
@@ -114,9 +114,6 @@ def health_app(worker: Worker) -> Starlette:
         ready, body = await worker.readiness()
         return JSONResponse(body, 200 if ready else 503)
 
-    async def metrics(_request: Request) -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         worker.start()
@@ -124,7 +121,11 @@ def health_app(worker: Worker) -> Starlette:
         await worker.stop()
 
     return Starlette(
-        routes=[Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)],
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint(metrics_token)),
+        ],
         lifespan=lifespan,
     )
 
@@ -136,12 +137,13 @@ async def run_worker(
     *,
     health_host: str = "127.0.0.1",
     health_port: int | None = None,
+    metrics_token: str | None = None,
 ) -> None:
     """Run until SIGTERM / SIGINT."""
     worker = Worker(database_url, settings, gateway_delay_scale)
     if health_port is not None:
         config = uvicorn.Config(
-            health_app(worker),
+            health_app(worker, metrics_token),
             host=health_host,
             port=health_port,
             log_level="warning",

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from api.app import create_app
-from api.config import Settings
+from api.config import EdgeSettings, Settings
 from db.engine import create_engine
 from db.migrate import upgrade
 from tests.support import Api
@@ -75,6 +75,9 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         admin_token=ADMIN_TOKEN,
         gateway_delay_scale=0.0,
         refund_window_days=180,
+        # The whole suite reaches this app from one address; the limits themselves are tested on
+        # servers of their own (tests/api/test_rate_limits.py).
+        edge=EdgeSettings(failed_auth_limit="10000/minute"),
     )
 
 

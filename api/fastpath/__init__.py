@@ -26,7 +26,7 @@ from api.auth import MerchantPrincipal, Principal
 from api.fastpath.fields import State
 from api.fastpath.plan import Fallback, Plan, Selection, Unsupported, compile_operation
 from api.fastpath.sql import raw_reads
-from api.metrics import LATENCY, OPERATIONS
+from api.metrics import LATENCY, OPERATION_NAMES, OPERATIONS
 from db.queries import ReadQueries
 
 log = logging.getLogger("refunds.fastpath")
@@ -148,7 +148,7 @@ class FastPath:
         except Exception:  # strawberry will report it (masked) exactly as it always does
             log.exception("fast path failed; falling back to strawberry")
             return None
-        name = plan.name or "anonymous"
+        name = OPERATION_NAMES.label(plan.name)
         OPERATIONS.labels(name, "query", "ok").inc()
         LATENCY.labels(name, "query").observe(time.perf_counter() - started)
         return orjson.dumps({"data": data})

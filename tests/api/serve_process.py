@@ -1,0 +1,85 @@
+"""`refunds serve` (or `refunds worker`) as a real process on the tests' database, for tests that
+need uvicorn's own socket handling or settings of their own."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO
+
+import httpx
+
+from tests.support import free_port
+
+ADMIN_TOKEN = "adm_serve_process_token_0123456789abcdef"
+
+
+@dataclass
+class Served:
+    base_url: str
+    port: int
+    process: subprocess.Popen[bytes]
+    output: IO[bytes]  # a file, not a pipe: a pipe nobody reads would block the process
+
+    def log(self) -> str:
+        self.output.seek(0)
+        return self.output.read().decode(errors="replace")
+
+
+def _env(database_url: str, extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REFUNDS_")}
+    env.update(
+        DATABASE_URL=database_url,
+        REFUNDS_ADMIN_TOKEN=ADMIN_TOKEN,
+        REFUNDS_PROCESSOR="off",
+        REFUNDS_GATEWAY_DELAY_SCALE="0",
+    )
+    env.update(extra)
+    return env
+
+
+def _wait_until_healthy(served: Served) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert served.process.poll() is None, "the process exited early"
+        try:
+            if httpx.get(f"{served.base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("the process did not become healthy")
+
+
+@contextmanager
+def running(database_url: str, *args: str, **env: str) -> Iterator[Served]:
+    """`refunds serve --no-demo` (or the given command line) with these REFUNDS_* settings."""
+    port = free_port()
+    command = list(args) or ["serve", "--no-demo", "--port", str(port), "--log-level", "warning"]
+    if args:
+        command += ["--health-port", str(port)]
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "api", *command],
+            env=_env(database_url, env),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        served = Served(f"http://127.0.0.1:{port}", port, process, output)
+        try:
+            _wait_until_healthy(served)
+            yield served
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -9,10 +9,10 @@ import os
 import secrets
 import signal
 import sys
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from api.config import Settings
+from api.config import ConfigurationError, Settings, check_admin_token
 
 DEMO_KEY_FILE = "demo_api_key"
 ADMIN_TOKEN_FILE = "admin_token"
@@ -27,14 +27,20 @@ def _database_url(settings: Settings) -> tuple[str, bool]:
     return embedded.start(settings.data_dir), True
 
 
-def _read_or_create(path: Path, make: Callable[[], str]) -> str:
+def _admin_token(settings: Settings) -> tuple[str, str]:
+    """The admin token, and what the banner shows for it: the token itself only on the start
+    that generates it (banners end up in logs); otherwise where the operator finds it."""
+    if settings.admin_token:
+        return settings.admin_token, "from REFUNDS_ADMIN_TOKEN (not shown)"
+    path = settings.data_dir / ADMIN_TOKEN_FILE
     if path.exists():
-        return path.read_text().strip()
-    value = make()
+        kept = check_admin_token(path.read_text().strip())
+        return kept, f"kept in {path} (not shown again)"
+    token = "adm_" + secrets.token_urlsafe(32)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(value + "\n")
+    path.write_text(token + "\n")
     path.chmod(0o600)
-    return value
+    return token, f"{token}   (generated; kept in {path})"
 
 
 async def _seed_demo_if_new(url: str, data_dir: Path) -> str:
@@ -54,29 +60,34 @@ async def _seed_demo_if_new(url: str, data_dir: Path) -> str:
     return key
 
 
-def prepare(settings: Settings, *, demo: bool | None) -> tuple[str, str, str | None]:
-    """Database up and migrated, admin token known, demo data seeded when wanted.
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    database_url: str
+    admin_token: str
+    admin_token_shown: str  # the banner's line for it (see _admin_token)
+    demo_key: str | None
 
-    Returns (database URL, admin token, demo API key or None)."""
+
+def prepare(settings: Settings, *, demo: bool | None) -> Prepared:
+    """Admin token known, database up and migrated, demo data seeded when wanted."""
     from db.migrate import upgrade
 
+    admin_token, admin_token_shown = _admin_token(settings)
     url, embedded = _database_url(settings)
     upgrade(url)
-    admin_token = settings.admin_token or _read_or_create(
-        settings.data_dir / ADMIN_TOKEN_FILE, lambda: "adm_" + secrets.token_urlsafe(32)
-    )
     demo_key = None
     if demo if demo is not None else embedded:
         demo_key = asyncio.run(_seed_demo_if_new(url, settings.data_dir))
-    return url, admin_token, demo_key
+    return Prepared(url, admin_token, admin_token_shown, demo_key)
 
 
-def _banner(host: str, port: int, admin_token: str, demo_key: str | None) -> str:
+def _banner(host: str, port: int, prepared: Prepared) -> str:
     url = f"http://{host}:{port}/graphql"
+    demo_key = prepared.demo_key
     lines = [
         "",
         f"  Refunds API      {url}   (open it in a browser for GraphiQL)",
-        f"  Admin token      {admin_token}",
+        f"  Admin token      {prepared.admin_token_shown}",
     ]
     if demo_key:
         lines += [
@@ -96,11 +107,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from api.app import MAX_BODY_BYTES
 
     settings = Settings.from_env()
-    url, admin_token, demo_key = prepare(settings, demo=args.demo)
+    prepared = prepare(settings, demo=args.demo)
     # Workers (and the app factory) read these; they never start a database of their own.
-    os.environ["DATABASE_URL"] = url
-    os.environ["REFUNDS_ADMIN_TOKEN"] = admin_token
-    print(_banner(args.host, args.port, admin_token, demo_key), flush=True)
+    os.environ["DATABASE_URL"] = prepared.database_url
+    os.environ["REFUNDS_ADMIN_TOKEN"] = prepared.admin_token
+    print(_banner(args.host, args.port, prepared), flush=True)
     # uvicorn shuts down gracefully on SIGTERM, then raises the signal again. Exit through
     # Python there (not the default handler) so that atexit stops the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, _exit_cleanly)
@@ -230,4 +241,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
-    args.func(args)
+    try:
+        args.func(args)
+    except ConfigurationError as refused:
+        sys.exit(f"refunds: {refused}")

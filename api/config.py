@@ -9,6 +9,23 @@ from pathlib import Path
 from domain.eligibility import DEFAULT_REFUND_WINDOW_DAYS
 from processor.config import ProcessorSettings
 
+# Long enough that guessing it online is hopeless (the generated one has 47 characters).
+ADMIN_TOKEN_MIN_LENGTH = 32
+
+
+class ConfigurationError(ValueError):
+    """A setting the service refuses to start with; the message says which and why."""
+
+
+def check_admin_token(token: str) -> str:
+    if len(token) < ADMIN_TOKEN_MIN_LENGTH:
+        raise ConfigurationError(
+            f"the admin token (REFUNDS_ADMIN_TOKEN, or the data dir's admin_token file) has "
+            f"{len(token)} characters; it needs at least {ADMIN_TOKEN_MIN_LENGTH} "
+            '(make one with python3 -c "import secrets; print(secrets.token_urlsafe(32))").'
+        )
+    return token
+
 
 @dataclass(frozen=True, slots=True)
 class LiveSettings:
@@ -87,6 +104,10 @@ class Settings:
     key_use_record_seconds: float = field(
         default_factory=lambda: float(os.environ.get("REFUNDS_KEY_USE_RECORD_SECONDS", "60"))
     )
+
+    def __post_init__(self) -> None:
+        if self.admin_token is not None:
+            check_admin_token(self.admin_token)
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -38,11 +38,12 @@ INSERT INTO refund_events (merchant_id, refund_id, status, at, message, failure_
 SELECT pg_notify('refund_events', '{"m":"' || :t_merchant_id || '","r":"' ||
                  md5(:r::text || 'refund')::uuid::text || '","t":"' || :t_id || '","e":' ||
                  :event_id::text || '}');
-UPDATE merchants SET balance = :newbal WHERE merchants.id = :t_merchant_id::uuid;
-INSERT INTO ledger_entries (merchant_id, kind, amount, balance_after, refund_id, reference)
-  VALUES (:t_merchant_id::uuid, 'REFUND_DEBIT', 100, :newbal,
+UPDATE merchants SET balance = :newbal, ledger_seq = ledger_seq + 1
+  WHERE merchants.id = :t_merchant_id::uuid RETURNING ledger_seq AS entry_id \gset
+INSERT INTO ledger_entries (merchant_id, id, kind, amount, balance_after, refund_id, reference)
+  VALUES (:t_merchant_id::uuid, :entry_id, 'REFUND_DEBIT', 100, :newbal,
           md5(:r::text || 'refund')::uuid, NULL)
-  RETURNING ledger_entries.id, ledger_entries.merchant_id, ledger_entries.kind,
+  RETURNING ledger_entries.merchant_id, ledger_entries.id, ledger_entries.kind,
             ledger_entries.amount, ledger_entries.balance_after, ledger_entries.refund_id,
             ledger_entries.reference, ledger_entries.created_at;
 UPDATE idempotency_keys SET refund_id = md5(:r::text || 'refund')::uuid

@@ -155,7 +155,7 @@ def _refund_rows(
 def _merchant(rng: random.Random, rows: _Rows, seeded: Seeded, m: int, now: datetime) -> None:
     m_id, per = merchant_uuid(m), seeded.per_merchant
     opened = now - WINDOW - timedelta(days=1)
-    rows.merchants.append((m_id, f"Bench Merchant {m}", "INR", 0, opened))
+    rows.merchants.append((m_id, f"Bench Merchant {m}", "INR", 0, 0, opened))
     key = f"rk_bench_{m}_{secrets.token_urlsafe(16)}"
     seeded.keys.append(key)
     rows.api_keys.append((uuid4(), m_id, hashlib.sha256(key.encode()).hexdigest(), key[:9], opened))
@@ -183,15 +183,15 @@ def _merchant(rng: random.Random, rows: _Rows, seeded: Seeded, m: int, now: date
                 seeded.refund_ids.append((m, r_id))
     balance = 0
     moves.sort(key=lambda mv: mv[0])
-    for at, kind, amount, r_id in moves:
+    for entry_id, (at, kind, amount, r_id) in enumerate(moves, start=1):
         balance += -amount if kind == "REFUND_DEBIT" else amount
         reference = f"bench-recharge-{m}" if kind == "RECHARGE" else None
-        rows.ledger.append((m_id, kind, amount, balance, r_id, reference, at))
-    rows.merchants[-1] = (m_id, f"Bench Merchant {m}", "INR", balance, opened)
+        rows.ledger.append((m_id, entry_id, kind, amount, balance, r_id, reference, at))
+    rows.merchants[-1] = (m_id, f"Bench Merchant {m}", "INR", balance, len(moves), opened)
 
 
 TABLES = {
-    "merchants": ["id", "name", "currency", "balance", "created_at"],
+    "merchants": ["id", "name", "currency", "balance", "ledger_seq", "created_at"],
     "api_keys": ["id", "merchant_id", "key_hash", "display_prefix", "created_at"],
     "transactions": [
         "id",
@@ -235,6 +235,7 @@ TABLES = {
     "refund_events": ["merchant_id", "refund_id", "status", "at", "message", "failure_code"],
     "ledger_entries": [
         "merchant_id",
+        "id",
         "kind",
         "amount",
         "balance_after",
@@ -252,7 +253,7 @@ async def seed(dsn: str, merchants: int, per_merchant: int, *, rng_seed: int = 2
     for m in range(1, merchants + 1):
         _merchant(rng, rows, seeded, m, now)
     rows.events.sort(key=lambda e: e[3])  # ids follow time, as they would have
-    rows.ledger.sort(key=lambda e: e[6])
+    rows.ledger.sort(key=lambda e: e[7])
     conn = await asyncpg.connect(dsn)
     try:
         async with conn.transaction():

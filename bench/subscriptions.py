@@ -47,7 +47,7 @@ import psutil
 from bench import servers
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN_TOKEN = "adm_bench_" + secrets.token_hex(8)
+ADMIN_TOKEN = "adm_bench_" + secrets.token_hex(16)
 SUBSCRIPTION = "subscription { refundUpdated { id status updatedAt } }"
 CONNECT_CONCURRENCY = 200
 GC_THRESHOLD = ""  # --gc-threshold: REFUNDS_GC_THRESHOLD for the server, to compare

@@ -16,7 +16,7 @@ TRANSACTION_COLUMNS = (
     "created_at"
 )
 MERCHANT_COLUMNS = "id, name, currency, balance, created_at"
-LEDGER_COLUMNS = "id, merchant_id, kind, amount, balance_after, refund_id, reference, created_at"
+LEDGER_COLUMNS = "merchant_id, id, kind, amount, balance_after, refund_id, reference, created_at"
 
 # $4 is the retention, an interval: an older key is taken over as new.
 CLAIM_IDEMPOTENCY_KEY = (
@@ -57,8 +57,13 @@ INSERT_REFUND_EVENT = (
 NOTIFY = "SELECT pg_notify($1, $2)"
 
 LOCK_MERCHANT = f"SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = $1 FOR NO KEY UPDATE"
-SET_BALANCE = "UPDATE merchants SET balance = $2 WHERE id = $1"
+# The new balance and the id of the ledger entry that records it, in one row update.
+SET_BALANCE = (
+    "UPDATE merchants SET balance = $2, ledger_seq = ledger_seq + 1 WHERE id = $1 "
+    "RETURNING ledger_seq"
+)
 APPEND_LEDGER_ENTRY = (
-    "INSERT INTO ledger_entries (merchant_id, kind, amount, balance_after, refund_id, reference) "
-    f"VALUES ($1, $2, $3, $4, $5, $6) RETURNING {LEDGER_COLUMNS}"
+    "INSERT INTO ledger_entries "
+    "(merchant_id, id, kind, amount, balance_after, refund_id, reference) "
+    f"VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {LEDGER_COLUMNS}"
 )

@@ -79,6 +79,9 @@ class MerchantRow(SQLModel, table=True):
     name: str = Field(sa_column=Column(Text, nullable=False))
     currency: str = Field(sa_column=Column(Text, nullable=False))
     balance: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    # The id of the merchant's newest ledger entry: entries are numbered per merchant, so that
+    # no id tells one merchant how much the others do.
+    ledger_seq: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
     created_at: datetime = Field(sa_column=_now_column())
 
 
@@ -220,7 +223,6 @@ class LedgerEntryRow(SQLModel, table=True):
         CheckConstraint(
             "(kind = 'RECHARGE') = (refund_id IS NULL)", name="refund_entries_name_refund"
         ),
-        Index("ix_ledger_entries_merchant_newest", "merchant_id", text("id DESC")),
         Index(
             "uq_ledger_entries_refund_kind",
             "refund_id",
@@ -236,10 +238,9 @@ class LedgerEntryRow(SQLModel, table=True):
             postgresql_where=text("kind = 'RECHARGE'"),
         ),
     )
-    id: int | None = Field(
-        default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True)
-    )
-    merchant_id: UUID = Field(sa_column=_merchant_fk())
+    # The primary key (merchant_id, id) also serves the ledger's pages, newest first.
+    merchant_id: UUID = Field(sa_column=Column(ForeignKey("merchants.id"), primary_key=True))
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     kind: str = Field(sa_column=Column(Text, nullable=False))
     amount: int = Field(sa_column=_money_column())
     balance_after: int = Field(sa_column=_money_column())

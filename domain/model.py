@@ -137,7 +137,7 @@ class RefundEvent:
 
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
-    id: int
+    id: int  # numbered within its merchant's ledger: 1, 2, 3…
     merchant_id: UUID
     kind: LedgerEntryKind
     amount: int

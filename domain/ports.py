@@ -33,7 +33,10 @@ class MerchantRepository(Protocol):
         """Read the merchant with its balance row locked until the unit of work ends."""
         ...
 
-    async def set_balance(self, merchant_id: UUID, balance: int) -> None: ...
+    async def set_balance(self, merchant_id: UUID, balance: int) -> int:
+        """Store the new balance of a locked merchant. Returns the id the ledger entry that
+        records this change must take: each merchant's entries are numbered 1, 2, 3…"""
+        ...
 
 
 class ApiKeyRepository(Protocol):
@@ -99,6 +102,7 @@ class LedgerRepository(Protocol):
     async def append(
         self,
         merchant_id: UUID,
+        entry_id: int,
         kind: LedgerEntryKind,
         amount: int,
         balance_after: int,

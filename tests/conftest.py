@@ -26,7 +26,7 @@ from db.engine import create_engine
 from db.migrate import upgrade
 from tests.support import Api
 
-ADMIN_TOKEN = "adm_test_" + secrets.token_hex(8)
+ADMIN_TOKEN = "adm_test_" + secrets.token_hex(16)
 
 
 def _server_url(tmp_path_factory: pytest.TempPathFactory) -> str:

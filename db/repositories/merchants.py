@@ -39,8 +39,9 @@ class SqlMerchants:
         record = await self.raw.fetchrow(statements.LOCK_MERCHANT, merchant_id)
         return rows.merchant_record(record) if record else None
 
-    async def set_balance(self, merchant_id: UUID, balance: int) -> None:
-        await self.raw.execute(statements.SET_BALANCE, merchant_id, balance)
+    async def set_balance(self, merchant_id: UUID, balance: int) -> int:
+        entry_id: int = await self.raw.fetchval(statements.SET_BALANCE, merchant_id, balance)
+        return entry_id
 
 
 class SqlLedger:
@@ -51,6 +52,7 @@ class SqlLedger:
     async def append(
         self,
         merchant_id: UUID,
+        entry_id: int,
         kind: LedgerEntryKind,
         amount: int,
         balance_after: int,
@@ -61,6 +63,7 @@ class SqlLedger:
         record = await self.raw.fetchrow(
             statements.APPEND_LEDGER_ENTRY,
             merchant_id,
+            entry_id,
             kind.value,
             amount,
             balance_after,

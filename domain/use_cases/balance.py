@@ -38,6 +38,8 @@ async def record_change(
         kind, balance = LedgerEntryKind.REFUND_DEBIT, merchant.balance - refund.amount
     else:
         kind, balance = LedgerEntryKind.REFUND_REVERSAL, merchant.balance + refund.amount
-    await uow.merchants.set_balance(merchant.id, balance)
-    await uow.ledger.append(merchant.id, kind, refund.amount, balance, refund_id=refund.id)
+    entry_id = await uow.merchants.set_balance(merchant.id, balance)
+    await uow.ledger.append(
+        merchant.id, entry_id, kind, refund.amount, balance, refund_id=refund.id
+    )
     return replace(merchant, balance=balance)

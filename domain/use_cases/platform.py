@@ -7,6 +7,7 @@ from datetime import datetime
 from uuid import UUID, uuid4
 
 from domain import refund_states
+from domain.cards import mask_card_numbers
 from domain.errors import InvalidInput, MerchantNotFound, TransactionConflict
 from domain.model import (
     ApiKeyScope,
@@ -75,7 +76,7 @@ def _new_transaction(cmd: RecordTransaction) -> Transaction:
         currency=_currency(cmd.currency),
         status=cmd.status,
         payment_method=cmd.payment_method,
-        source=_text(cmd.source, "source"),
+        source=mask_card_numbers(_text(cmd.source, "source")),
         created_at=cmd.created_at,
     )
 
@@ -124,9 +125,9 @@ async def recharge_balance(
                 )
             return merchant
         balance = merchant.balance + amount
-        await uow.merchants.set_balance(merchant_id, balance)
+        entry_id = await uow.merchants.set_balance(merchant_id, balance)
         await uow.ledger.append(
-            merchant_id, LedgerEntryKind.RECHARGE, amount, balance, reference=reference
+            merchant_id, entry_id, LedgerEntryKind.RECHARGE, amount, balance, reference=reference
         )
         merchant = replace(merchant, balance=balance)
         merchant = await release_held_refunds(uow, merchant, now)

@@ -107,7 +107,7 @@ async def broken_server(tmp_path) -> object:  # type: ignore[no-untyped-def]
     settings = Settings(
         database_url="postgresql://nobody@127.0.0.1:1/none",
         data_dir=tmp_path,
-        admin_token="adm_broken",
+        admin_token="adm_broken_" + "x" * 32,
         gateway_delay_scale=0,
         refund_window_days=180,
     )
@@ -142,7 +142,7 @@ async def test_without_a_database_readiness_fails_and_clients_are_told_to_retry(
         response = await http.post(
             "/graphql",
             json={"query": 'mutation { createMerchant(input: {name: "x"}) { apiKey } }'},
-            headers={"Authorization": "Bearer adm_broken"},
+            headers={"Authorization": "Bearer adm_broken_" + "x" * 32},
         )
     body = response.json()
     assert body["errors"] == [

@@ -19,6 +19,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+# Ledger entries are numbered per merchant by the repositories; raw inserts take the next one.
+NEXT_ENTRY_ID = "(SELECT coalesce(max(id), 0) + 1 FROM ledger_entries WHERE merchant_id = :m)"
+
 
 @dataclass(frozen=True)
 class Account:
@@ -91,8 +94,10 @@ async def _insert_ledger(
 ) -> None:
     await conn.execute(
         text(
-            "INSERT INTO ledger_entries (merchant_id, kind, amount, balance_after, refund_id, "
-            "reference) VALUES (:m, :kind, :amount, :after, :refund, :reference)"
+            "INSERT INTO ledger_entries (merchant_id, id, kind, amount, balance_after, refund_id, "
+            "reference) VALUES (:m, "
+            + NEXT_ENTRY_ID
+            + ", :kind, :amount, :after, :refund, :reference)"
         ),
         {
             "m": merchant_id,
@@ -167,8 +172,8 @@ async def test_a_ledger_entry_cannot_leave_the_balance_below_zero(
     constraint = await _refused(
         conn,
         asyncpg.CheckViolationError,
-        "INSERT INTO ledger_entries (merchant_id, kind, amount, balance_after, refund_id) "
-        "VALUES (:m, 'REFUND_DEBIT', 501, -1, :r)",
+        "INSERT INTO ledger_entries (merchant_id, id, kind, amount, balance_after, refund_id) "
+        "VALUES (:m, " + NEXT_ENTRY_ID + ", 'REFUND_DEBIT', 501, -1, :r)",
         m=account.merchant_id,
         r=refund_id,
     )
@@ -229,8 +234,8 @@ async def test_a_ledger_entry_amount_must_be_positive(
     constraint = await _refused(
         conn,
         asyncpg.CheckViolationError,
-        "INSERT INTO ledger_entries (merchant_id, kind, amount, balance_after, reference) "
-        "VALUES (:m, 'RECHARGE', :amount, 500, 'rch_nothing')",
+        "INSERT INTO ledger_entries (merchant_id, id, kind, amount, balance_after, reference) "
+        "VALUES (:m, " + NEXT_ENTRY_ID + ", 'RECHARGE', :amount, 500, 'rch_nothing')",
         m=account.merchant_id,
         amount=amount,
     )
@@ -244,8 +249,8 @@ async def test_a_refund_cannot_be_debited_twice(conn: AsyncConnection, account: 
     constraint = await _refused(
         conn,
         asyncpg.UniqueViolationError,
-        "INSERT INTO ledger_entries (merchant_id, kind, amount, balance_after, refund_id) "
-        "VALUES (:m, 'REFUND_DEBIT', 300, 200, :r)",
+        "INSERT INTO ledger_entries (merchant_id, id, kind, amount, balance_after, refund_id) "
+        "VALUES (:m, " + NEXT_ENTRY_ID + ", 'REFUND_DEBIT', 300, 200, :r)",
         m=account.merchant_id,
         r=account.refund_id,
     )
@@ -270,8 +275,8 @@ async def test_a_refund_cannot_be_credited_back_twice(
     constraint = await _refused(
         conn,
         asyncpg.UniqueViolationError,
-        "INSERT INTO ledger_entries (merchant_id, kind, amount, balance_after, refund_id) "
-        "VALUES (:m, 'REFUND_REVERSAL', 300, 1100, :r)",
+        "INSERT INTO ledger_entries (merchant_id, id, kind, amount, balance_after, refund_id) "
+        "VALUES (:m, " + NEXT_ENTRY_ID + ", 'REFUND_REVERSAL', 300, 1100, :r)",
         m=account.merchant_id,
         r=account.refund_id,
     )
@@ -311,8 +316,8 @@ async def test_a_recharge_reference_is_used_once_per_merchant(
     constraint = await _refused(
         conn,
         asyncpg.UniqueViolationError,
-        "INSERT INTO ledger_entries (merchant_id, kind, amount, balance_after, reference) "
-        "VALUES (:m, 'RECHARGE', 800, 1300, 'rch_1')",
+        "INSERT INTO ledger_entries (merchant_id, id, kind, amount, balance_after, reference) "
+        "VALUES (:m, " + NEXT_ENTRY_ID + ", 'RECHARGE', 800, 1300, 'rch_1')",
         m=account.merchant_id,
     )
     # then
@@ -327,8 +332,8 @@ async def test_a_refund_ledger_entry_must_name_its_refund(
     constraint = await _refused(
         conn,
         asyncpg.CheckViolationError,
-        "INSERT INTO ledger_entries (merchant_id, kind, amount, balance_after) "
-        "VALUES (:m, 'REFUND_DEBIT', 100, 400)",
+        "INSERT INTO ledger_entries (merchant_id, id, kind, amount, balance_after) "
+        "VALUES (:m, " + NEXT_ENTRY_ID + ", 'REFUND_DEBIT', 100, 400)",
         m=account.merchant_id,
     )
     assert constraint == "ck_ledger_entries_refund_entries_name_refund"

@@ -163,9 +163,7 @@ async def _reads(api: Api, merchant: Merchant, refund_id: str) -> None:
         {"after": after},
         token=merchant.key,
     )
-    await api.gql(
-        "query($id: ID!) { node(id: $id) { id } }", {"id": refund_id}, token=merchant.key
-    )
+    await api.gql("query($id: ID!) { node(id: $id) { id } }", {"id": refund_id}, token=merchant.key)
     docs = fastpath.documents()
     for name, variables in [
         ("BenchTransactions", {"first": 3}),
@@ -176,7 +174,8 @@ async def _reads(api: Api, merchant: Merchant, refund_id: str) -> None:
         response = await api.http.post(
             "/graphql", json=body, headers={"Authorization": f"Bearer {merchant.key}"}
         )
-        assert response.status_code == 200 and "errors" not in response.json()
+        assert response.status_code == 200
+        assert "errors" not in response.json()
 
 
 async def _key_management(api: Api, merchant: Merchant, app: Starlette) -> None:

@@ -29,9 +29,10 @@ MAX_DEPTH = 10  # nested fields with selections, as strawberry's QueryDepthLimit
 MAX_ALIASES = 30  # in all operations, a fragment's counting once per spread
 MAX_TOKENS = 2_000  # refused while parsing (graphql-core's max_lexical_tokens)
 MAX_COMMENTS = 200  # ignored by the parser, but kept in memory until then
-# Fields, fragment spreads and inline fragments written in the document. graphql-core's rules
-# stay under ~10 ms up to this many, whatever their arrangement (bench/validation.py).
-MAX_SELECTIONS = 250
+# Fields, fragment spreads and inline fragments written in the document (GraphiQL's
+# introspection has 75). graphql-core compares selections pairwise: at this cap its rules took
+# at most ~20 ms on the worst documents bench/validation.py generates; 600 took 87 ms.
+MAX_SELECTIONS = 200
 # Counts stop growing here: a chain of fragments doubling at each step would otherwise carry
 # numbers with as many digits as the document has tokens.
 CEILING = 10**15

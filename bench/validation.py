@@ -52,9 +52,12 @@ def after(text: str) -> str:
     return errors[0].message[:60] if errors else "accepted"  # (execution would follow)
 
 
-def before_seconds(text: str) -> float:
-    schema, document = graphql_core_schema(), parse(text)
-    return best_of(1, lambda: validate(schema, document, BEFORE_RULES))
+def before_seconds(text: str) -> str:
+    try:
+        schema, document = graphql_core_schema(), parse(text, max_tokens=2_000)
+    except GraphQLError:
+        return "parse refused"
+    return f"{best_of(1, lambda: validate(schema, document, BEFORE_RULES)) * 1e3:.1f} ms"
 
 
 def main(before: bool) -> None:
@@ -67,7 +70,7 @@ def main(before: bool) -> None:
             line = f"{family:<18} {size:>5} {len(text):>6} B {seconds * 1e3:6.2f} ms  {outcome}"
             # the old limiters never return on longer chains
             if before and (family not in {"fragment chain", "fragment mesh"} or size <= 20):
-                line += f" | before {before_seconds(text) * 1e3:.1f} ms"
+                line += f" | before {before_seconds(text)}"
             print(line)
     print(f"worst after: {worst * 1e3:.2f} ms")
 

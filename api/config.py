@@ -72,7 +72,9 @@ class EdgeSettings:
     max_connections: int = 25_000
     metrics_token: str | None = None  # when set, /metrics needs Authorization: Bearer <token>
     max_operation_names: int = 100  # distinct operation-name label values per process
-    max_query_cost: int = 20_000  # fields a response can hold at most (api/query_cost.py)
+    # fields a response can hold at most (api/query_cost.py): a page of 100 transactions with their
+    # refunds and the refunds' events is ~27,000
+    max_query_cost: int = 50_000
 
     @classmethod
     def from_env(cls) -> EdgeSettings:

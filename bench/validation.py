@@ -18,6 +18,7 @@ from strawberry.extensions.max_aliases import create_validator as max_aliases_ru
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
 from api.bounded_validation import PARSE_LIMITS, document_errors
+from api.config import EdgeSettings
 from api.query_cost import cost_errors
 from api.schema import graphql_core_schema
 from tests.api.adversarial_documents import FAMILIES
@@ -27,7 +28,7 @@ BEFORE_RULES = [
     depth_rule(max_depth=10, should_ignore=None),
     max_aliases_rule(max_alias_count=30),
 ]
-MAX_COST = 20_000
+MAX_COST = EdgeSettings().max_query_cost
 
 
 def best_of(runs: int, work: Callable[[], object]) -> float:

@@ -21,7 +21,7 @@ from api.context import Context, Services
 from api.errors import UNAVAILABLE_MESSAGE
 from api.metrics import HTTP_REJECTIONS
 from api.rate_limits import RateLimits, client_address
-from api.schema import VALIDATION_RULES, graphql_core_schema
+from api.schema import graphql_core_schema
 from api.ws_handlers import LegacyWSHandler, TransportWSHandler
 
 log = logging.getLogger("refunds.api")
@@ -51,7 +51,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.services = services
         self.websockets_open = 0
         self.rate_limits = RateLimits(services.settings.edge)
-        self.fast_path = fastpath.build(graphql_core_schema(), VALIDATION_RULES)
+        self.fast_path = fastpath.build(
+            graphql_core_schema(), services.settings.edge.max_query_cost
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":

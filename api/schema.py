@@ -6,13 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
-from graphql import GraphQLError, GraphQLSchema
-from graphql.validation import ValidationRule
-from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
-from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
-from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
+from graphql import GraphQLSchema
+from strawberry.extensions import ParserCache
 from strawberry.schema.config import StrawberryConfig
 
+from api.bounded_validation import BoundedValidation
 from api.errors import MaskFaults
 from api.keys.mutations import ApiKeyMutations
 from api.keys.scope import ReadOnlyKeys
@@ -30,9 +28,6 @@ from api.scalars import DateTimeScalar, MinorUnits, MinorUnitsScalar
 from api.transactions.queries import TransactionQueries
 from api.transactions.types import TransactionType
 
-MAX_DEPTH = 10
-MAX_ALIASES = 30
-MAX_TOKENS = 2_000
 CACHE_SIZE = 1_024
 
 
@@ -46,33 +41,6 @@ class Mutation(RefundMutations, ApiKeyMutations, PlatformMutations):
     pass
 
 
-class MaxTokens(ValidationRule):
-    """Refuses documents of more than MAX_TOKENS tokens. A validation rule rather than
-    strawberry's MaxTokensLimiter, so that the validation cache keeps hitting."""
-
-    def __init__(self, context):  # type: ignore[no-untyped-def]
-        super().__init__(context)
-        loc = context.document.loc
-        if loc is not None:
-            count = 0
-            token = loc.start_token
-            while token is not None and count <= MAX_TOKENS:
-                count += 1
-                token = token.next
-            if count > MAX_TOKENS:
-                context.report_error(
-                    GraphQLError(f"The document has more than {MAX_TOKENS} tokens.")
-                )
-
-
-# Rules are built once: a per-request limiter makes ValidationCache miss (STACK-NOTES.md).
-VALIDATION_RULES = [
-    depth_rule(max_depth=MAX_DEPTH, should_ignore=None),
-    max_aliases_rule(max_alias_count=MAX_ALIASES),
-    MaxTokens,
-]
-
-
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
@@ -84,9 +52,8 @@ def build_schema() -> strawberry.Schema:
             scalar_map={MinorUnits: MinorUnitsScalar, datetime: DateTimeScalar}
         ),
         extensions=[
-            lambda: AddValidationRules(VALIDATION_RULES),
+            BoundedValidation,  # limits, rules and cost, cheapest first (no ValidationCache)
             lambda: ParserCache(maxsize=CACHE_SIZE),
-            lambda: ValidationCache(maxsize=CACHE_SIZE),
             ReadOnlyKeys,
             MaskFaults,
             OperationMetrics,

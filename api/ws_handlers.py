@@ -123,7 +123,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     def _live(self, operation: Operation[Context, None]) -> LiveOperation | None:
         if not isinstance(self.context.principal, MerchantPrincipal):
             return None
-        plan = plan_for(operation.query, operation.operation_name)
+        max_cost = self.view.services.settings.edge.max_query_cost
+        plan = plan_for(operation.query, operation.operation_name, max_cost)
         if plan is None:
             return None
         return prepare(plan, self.context, operation.variables, operation.operation_name)

@@ -26,14 +26,14 @@ from graphql import (
     OperationType,
     get_operation_ast,
     parse,
-    specified_rules,
-    validate,
 )
 from graphql.execution import Executor
 from graphql.execution.values import get_argument_values
 
 from api import ids
+from api.bounded_validation import PARSE_LIMITS, document_errors
 from api.errors import MaskFaults
+from api.query_cost import worst_case_cost
 from api.refunds.shared_events import SharedEventExecutor, memo_for
 from api.refunds.subscriptions import decode_filter
 
@@ -48,15 +48,18 @@ class LivePlan:
 
 
 @lru_cache(maxsize=256)
-def plan_for(query: str, operation_name: str | None) -> LivePlan | None:
-    """A validated single-field `refundUpdated` subscription, or None (strawberry's path)."""
-    from api.schema import MAX_TOKENS, VALIDATION_RULES, schema
+def plan_for(query: str, operation_name: str | None, max_cost: int) -> LivePlan | None:
+    """A validated single-field `refundUpdated` subscription within the limits, or None
+    (strawberry's path, which checks the cost with the request's variables)."""
+    from api.schema import schema
 
     try:
-        document = parse(query, max_tokens=MAX_TOKENS)
+        document = parse(query, **PARSE_LIMITS)
     except GraphQLError:
         return None
-    if validate(schema._schema, document, [*specified_rules, *VALIDATION_RULES]):
+    if document_errors(schema._schema, document):
+        return None
+    if worst_case_cost(schema._schema, document, operation_name) > max_cost:
         return None
     operation = get_operation_ast(document, operation_name)
     if operation is None or operation.operation is not OperationType.SUBSCRIPTION:

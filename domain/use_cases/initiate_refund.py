@@ -131,7 +131,7 @@ async def _create(
     transaction = await uow.transactions.lock(cmd.merchant_id, cmd.transaction_id)
     if transaction is None:
         raise TransactionNotFound("No transaction of yours has that id.")
-    held = await uow.refunds.held_amount(transaction.id)
+    held = await uow.refunds.held_amount(cmd.merchant_id, transaction.id)
     merchant = await uow.merchants.lock(cmd.merchant_id)
     assert merchant is not None  # the caller is an authenticated merchant
     amount = eligibility.amount_to_refund(

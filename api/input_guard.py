@@ -65,9 +65,8 @@ class JunkLiterals(ValidationRule):
     ) -> None:
         if not unstorable(node.value):
             return
-        names = [
-            a.name.value for a in [*ancestors, parent] if isinstance(a, ArgumentNode | ObjectFieldNode)
-        ]
+        named = (ArgumentNode, ObjectFieldNode)
+        names = [a.name.value for a in [*ancestors, parent] if isinstance(a, named)]
         where = ".".join(names) or "A string literal"
         self.report_error(BadUserInput(f"{where} {WHY}.", nodes=[node]))
 

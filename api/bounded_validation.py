@@ -21,18 +21,22 @@ from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from api.input_guard import JunkLiterals
 from api.query_cost import cost_errors
 from api.query_limits import MAX_COMMENTS, MAX_TOKENS, limit_errors
 
 PARSE_LIMITS: dict[str, Any] = {"max_lexical_tokens": MAX_TOKENS, "max_comments": MAX_COMMENTS}
 CACHE_SIZE = 1_024
+# graphql-core's rules and text PostgreSQL cannot store; strawberry's validate_document adds its
+# own two. Every path validates with these (the schema, the fast path, live subscriptions).
+RULES: tuple[type[ASTValidationRule], ...] = (*specified_rules, JunkLiterals)
 
 
 @lru_cache(maxsize=CACHE_SIZE)
 def document_errors(
     schema: GraphQLSchema,
     document: DocumentNode,
-    rules: tuple[type[ASTValidationRule], ...] = tuple(specified_rules),
+    rules: tuple[type[ASTValidationRule], ...] = RULES,
 ) -> list[GraphQLError]:
     """Steps 2 and 3: what is wrong with the document, whatever the request's variables."""
     return limit_errors(document) or validate_document(schema, document, rules)
@@ -48,7 +52,7 @@ class BoundedValidation(SchemaExtension):
         context = self.execution_context
         schema, document = context.schema._schema, context.graphql_document
         assert document is not None, "strawberry validates parsed documents only"
-        errors = document_errors(schema, document, context.validation_rules)
+        errors = document_errors(schema, document)
         if not errors:
             limit = context.context.services.settings.edge.max_query_cost
             errors = cost_errors(schema, document, context.operation_name, context.variables, limit)

@@ -3,15 +3,19 @@ extensions that keep it safe and fast (caches that hit, limits, error masking)."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import suppress
 from datetime import datetime
 
 import strawberry
-from graphql import GraphQLSchema
+from graphql import GraphQLError, GraphQLSchema
 from strawberry.extensions import ParserCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from api.bounded_validation import BoundedValidation
-from api.errors import MaskFaults
+from api.errors import MaskFaults, log_errors
+from api.input_guard import InputGuard
 from api.keys.mutations import ApiKeyMutations
 from api.keys.scope import ReadOnlyKeys
 from api.keys.types import ApiKeyType
@@ -41,8 +45,30 @@ class Mutation(RefundMutations, ApiKeyMutations, PlatformMutations):
     pass
 
 
+class CachedParse(ParserCache):
+    """ParserCache, except that a document that does not parse is left to strawberry's own
+    parse, which reports the syntax error inside the operation: masked and coded by MaskFaults,
+    and sent as graphql-transport-ws prescribes. (ParserCache's error escapes the operation.)"""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with suppress(GraphQLError):
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        yield
+
+
+class RefundsSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # strawberry's own logs every error at ERROR with a traceback, the client's too
+        log_errors(errors, execution_context.operation_name if execution_context else None)
+
+
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return RefundsSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -53,7 +79,8 @@ def build_schema() -> strawberry.Schema:
         ),
         extensions=[
             BoundedValidation,  # limits, rules and cost, cheapest first (no ValidationCache)
-            lambda: ParserCache(maxsize=CACHE_SIZE),
+            lambda: CachedParse(maxsize=CACHE_SIZE),
+            InputGuard,  # right after validation: its error stops execution (input_guard.py)
             ReadOnlyKeys,
             MaskFaults,
             OperationMetrics,

@@ -5,7 +5,8 @@ schema at startup, with the same limits and rules (api/bounded_validation.py), a
 plans (plan.py) that run the DataLoaders' SQL and build the response directly, without per-field
 resolvers. A request
 whose `query` is exactly one of these documents, from a merchant, with variables that coerce and
-arguments that strawberry would accept, is answered by its plan. Everything else, every error
+arguments that strawberry would accept (no text the database cannot store: api/input_guard.py),
+is answered by its plan. Everything else, every error
 case included, goes to plain strawberry execution, so the answers cannot differ
 (tests/api/test_fast_path_equivalence.py checks it byte for byte).
 
@@ -28,6 +29,7 @@ from api.bounded_validation import PARSE_LIMITS, document_errors
 from api.fastpath.fields import State
 from api.fastpath.plan import Fallback, Plan, Selection, Unsupported, compile_operation
 from api.fastpath.sql import raw_reads
+from api.input_guard import junk_path
 from api.metrics import LATENCY, OPERATION_NAMES, OPERATIONS
 from api.query_cost import worst_case_cost
 from db.queries import ReadQueries
@@ -128,7 +130,8 @@ class FastPath:
         name = payload.get("operationName")
         variables = payload.get("variables")
         if (name is not None and name != plan.name) or (
-            variables is not None and type(variables) is not dict
+            variables is not None
+            and (type(variables) is not dict or junk_path(variables) is not None)
         ):
             return None
         return plan

@@ -15,7 +15,7 @@ from tests.fuzz.seed import Seeded, seed
 from tests.support import Api
 
 # Generated cases per operation and mode; a longer run by hand: REFUNDS_FUZZ_EXAMPLES=1000.
-EXAMPLES = int(os.environ.get("REFUNDS_FUZZ_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("REFUNDS_FUZZ_EXAMPLES", "50"))
 
 
 @dataclass

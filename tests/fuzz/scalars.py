@@ -76,8 +76,10 @@ def _json() -> st.SearchStrategy[graphql.ValueNode]:
     )
     values = st.recursive(
         leaves,
-        lambda inner: st.lists(inner, max_size=4).map(nodes.List)
-        | st.dictionaries(JSON_KEYS, inner, max_size=4).map(_object),
+        lambda inner: (
+            st.lists(inner, max_size=4).map(nodes.List)
+            | st.dictionaries(JSON_KEYS, inner, max_size=4).map(_object)
+        ),
         max_leaves=20,
     )
     deep = st.integers(1, 500).map(_nested_lists)

@@ -1,0 +1,133 @@
+"""Generated subscription documents over graphql-transport-ws to the real `refunds serve`
+(schemathesis speaks HTTP only). Each document is subscribed next to a sentinel subscription, a
+refund is made and processed so that live changes are pushed, then a ping/pong fences the
+exchange: every reply to the generated document must be `next` (its errors typed) or a typed
+`error`, the socket must stay open, and the server must log no ERROR line."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import graphql
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis_graphql import Mode, queries
+
+from tests.api.serve_process import ADMIN_TOKEN
+from tests.fuzz.conftest import EXAMPLES, Target
+from tests.fuzz.scalars import scalar_strategies
+from tests.fuzz.verdicts import error_lines, untyped_errors
+from tests.processing.live import TERMINAL, LiveClient, live
+from tests.support import INITIATE_REFUND, Api
+
+SCHEMA = graphql.build_schema((Path(__file__).parents[2] / "schema.graphql").read_text())
+SENTINEL = """subscription($transactionId: ID) {
+  refundUpdated(transactionId: $transactionId) { id status } }"""
+
+
+def subscription_documents(
+    scalars: dict[str, st.SearchStrategy[graphql.ValueNode]], mode: Mode
+) -> st.SearchStrategy[str]:
+    """hypothesis-graphql generates queries and mutations only: generate queries of a schema whose
+    query root is the Subscription type, and print them as subscriptions."""
+    assert SCHEMA.subscription_type is not None
+    subscription_rooted = graphql.GraphQLSchema(
+        query=SCHEMA.subscription_type, types=list(SCHEMA.type_map.values())
+    )
+    return queries(
+        subscription_rooted, custom_scalars=scalars, mode=mode, print_ast=_as_subscription
+    )
+
+
+def _as_subscription(document: graphql.DocumentNode) -> str:
+    definitions = [
+        dataclasses.replace(node, operation=graphql.OperationType.SUBSCRIPTION)
+        if isinstance(node, graphql.OperationDefinitionNode)
+        else node
+        for node in document.definitions
+    ]
+    return graphql.print_ast(graphql.DocumentNode(definitions=tuple(definitions)))
+
+
+@pytest.fixture(scope="module")
+async def transaction_id(target: Target) -> str:
+    """A payment of the fuzzed merchant that only this module refunds (a paisa at a time)."""
+    async with httpx.AsyncClient(base_url=target.served.base_url, timeout=30) as http:
+        paid = await Api(http, ADMIN_TOKEN).record_transaction(target.seeded.merchant)
+    target.served.new_log()
+    transaction: str = paid["id"]
+    return transaction
+
+
+@pytest.mark.parametrize("mode", [Mode.POSITIVE, Mode.NEGATIVE], ids=["positive", "negative"])
+def test_generated_subscriptions_get_next_or_a_typed_error(
+    mode: Mode, target: Target, transaction_id: str
+) -> None:
+    documents = subscription_documents(scalar_strategies(target.seeded), mode)
+
+    @settings(
+        max_examples=EXAMPLES // 2,  # each waits for a refund to be processed
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(document=documents)
+    def one_subscription(document: str) -> None:
+        replies = asyncio.run(_exchange(target, transaction_id, document))
+        for reply in replies:
+            assert reply["type"] in ("next", "error", "complete"), reply
+            errors = reply["payload"] if reply["type"] == "error" else reply.get("payload", {})
+            errors = errors.get("errors", []) if isinstance(errors, dict) else errors
+            assert untyped_errors(errors) == [], reply
+        assert error_lines(target.served.new_log()) == []
+
+    one_subscription()
+
+
+async def _exchange(target: Target, transaction_id: str, document: str) -> list[dict[str, Any]]:
+    """Subscribe `document`, push a few live changes, fence with ping/pong; returns the replies
+    to `document`. A closed socket fails the test (websockets raises ConnectionClosed)."""
+    merchant = target.seeded.merchant
+    async with live(target.served.base_url, merchant.key) as client:
+        sentinel = await client.subscribe(SENTINEL, transactionId=transaction_id)
+        # json escapes a lone surrogate (a WebSocket text frame cannot carry one raw); orjson,
+        # which LiveClient.send uses, refuses it
+        fuzzed = "fuzzed"
+        payload = {"query": document}
+        await client.ws.send(json.dumps({"type": "subscribe", "id": fuzzed, "payload": payload}))
+        replies: list[dict[str, Any]] = []
+        async with httpx.AsyncClient(base_url=target.served.base_url, timeout=30) as http:
+            made = await Api(http, ADMIN_TOKEN).gql(
+                INITIATE_REFUND,
+                {"input": {"transactionId": transaction_id, "amount": 1, "reason": "OTHER"}},
+                token=merchant.key,
+            )
+        refund_id = made["initiateRefund"]["refund"]["id"]
+        while True:  # until the sentinel sees the refund settle
+            message = await client.receive()
+            if message.get("id") == fuzzed:
+                replies.append(message)
+            elif message.get("id") == sentinel and _settled(message, refund_id):
+                break
+        await client.send({"type": "ping"})
+        replies += await _until_pong(client, fuzzed)
+        return replies
+
+
+def _settled(message: dict[str, Any], refund_id: str) -> bool:
+    refund = message["payload"]["data"]["refundUpdated"]
+    return bool(refund["id"] == refund_id and refund["status"] in TERMINAL)
+
+
+async def _until_pong(client: LiveClient, op_id: str) -> list[dict[str, Any]]:
+    replies = []
+    while (message := await client.receive())["type"] != "pong":
+        if message.get("id") == op_id:
+            replies.append(message)
+    return replies

@@ -79,13 +79,16 @@ def test_generated_subscriptions_get_next_or_a_typed_error(
     )
     @given(document=documents)
     def one_subscription(document: str) -> None:
-        replies = asyncio.run(_exchange(target, transaction_id, document))
+        try:
+            replies = asyncio.run(_exchange(target, transaction_id, document))
+        finally:
+            logged = target.served.new_log()  # this document's lines, not the next one's
         for reply in replies:
             assert reply["type"] in ("next", "error", "complete"), reply
             errors = reply["payload"] if reply["type"] == "error" else reply.get("payload", {})
             errors = errors.get("errors", []) if isinstance(errors, dict) else errors
             assert untyped_errors(errors) == [], reply
-        assert error_lines(target.served.new_log()) == []
+        assert error_lines(logged) == []
 
     one_subscription()
 

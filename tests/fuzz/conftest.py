@@ -4,6 +4,7 @@ once) on the tests' database, seeded with real data over HTTP."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -16,6 +17,15 @@ from tests.support import Api
 
 # Generated cases per operation and mode; a longer run by hand: REFUNDS_FUZZ_EXAMPLES=1000.
 EXAMPLES = int(os.environ.get("REFUNDS_FUZZ_EXAMPLES", "50"))
+
+# Requests and subscriptions sent, by fuzzer, role and mode: reported at the end of the run.
+cases_sent: Counter[str] = Counter()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if cases_sent:
+        counts = ", ".join(f"{run} {n}" for run, n in sorted(cases_sent.items()))
+        terminalreporter.write_line(f"fuzz cases: {sum(cases_sent.values())} ({counts})")
 
 
 @dataclass

@@ -14,7 +14,6 @@ runs schemathesis' strategy for its operation under Hypothesis itself."""
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from schemathesis.generation import GenerationMode
 from schemathesis.graphql import scalar
 
 from tests.api.serve_process import ADMIN_TOKEN
-from tests.fuzz.conftest import EXAMPLES, Target
+from tests.fuzz.conftest import EXAMPLES, Target, cases_sent
 from tests.fuzz.scalars import scalar_strategies
 from tests.fuzz.verdicts import error_lines, http_problems
 
@@ -32,17 +31,6 @@ SCHEMA = schemathesis.graphql.from_path(Path(__file__).parents[2] / "schema.grap
 OPERATIONS = [result.ok().label for result in SCHEMA.get_all_operations()]
 MODES = {"positive": GenerationMode.POSITIVE, "negative": GenerationMode.NEGATIVE}
 ROLES = ["merchant", "operator"]
-
-cases_sent: Counter[str] = Counter()  # by role and mode
-
-
-@pytest.fixture(scope="module", autouse=True)
-def report_cases_sent(request: pytest.FixtureRequest) -> object:
-    yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and cases_sent:
-        counts = ", ".join(f"{run} {n}" for run, n in sorted(cases_sent.items()))
-        reporter.write_line(f"\nschemathesis cases: {sum(cases_sent.values())} ({counts})")
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
@@ -65,7 +53,7 @@ def test_fuzzed_requests_get_typed_answers_and_log_no_fault(
     )
     @given(case=SCHEMA[root][field].as_strategy(generation_mode=MODES[mode]))
     def one_request(case: schemathesis.Case) -> None:
-        cases_sent[f"{role}/{mode}"] += 1
+        cases_sent[f"schemathesis {role}/{mode}"] += 1
         response = case.call(
             base_url=f"{target.served.base_url}/graphql", headers=headers, timeout=30
         )

@@ -57,20 +57,8 @@ def _as_subscription(document: graphql.DocumentNode) -> str:
     return graphql.print_ast(graphql.DocumentNode(definitions=tuple(definitions)))
 
 
-@pytest.fixture(scope="module")
-async def transaction_id(target: Target) -> str:
-    """A payment of the fuzzed merchant that only this module refunds (a paisa at a time)."""
-    async with httpx.AsyncClient(base_url=target.served.base_url, timeout=30) as http:
-        paid = await Api(http, ADMIN_TOKEN).record_transaction(target.seeded.merchant)
-    target.served.new_log()
-    transaction: str = paid["id"]
-    return transaction
-
-
 @pytest.mark.parametrize("mode", [Mode.POSITIVE, Mode.NEGATIVE], ids=["positive", "negative"])
-def test_generated_subscriptions_get_next_or_a_typed_error(
-    mode: Mode, target: Target, transaction_id: str
-) -> None:
+def test_generated_subscriptions_get_next_or_a_typed_error(mode: Mode, target: Target) -> None:
     documents = subscription_documents(scalar_strategies(target.seeded), mode)
 
     @settings(
@@ -83,7 +71,7 @@ def test_generated_subscriptions_get_next_or_a_typed_error(
     def one_subscription(document: str) -> None:
         cases_sent[f"subscriptions merchant/{mode.name.lower()}"] += 1
         try:
-            replies = _replies(target, transaction_id, document)
+            replies = _replies(target, document)
         finally:
             logged = target.served.new_log()  # this document's lines, not the next one's
         for reply in replies:
@@ -96,9 +84,9 @@ def test_generated_subscriptions_get_next_or_a_typed_error(
     one_subscription()
 
 
-def _replies(target: Target, transaction_id: str, document: str) -> list[dict[str, Any]]:
+def _replies(target: Target, document: str) -> list[dict[str, Any]]:
     try:
-        return asyncio.run(_exchange(target, transaction_id, document))
+        return asyncio.run(_exchange(target, document))
     except ConnectionClosed as closed:
         # graphql-transport-ws closes with 4400 on a message it cannot read: the answer to a
         # lone surrogate, which JSON can escape but no text can hold. Any other close fails.
@@ -107,34 +95,46 @@ def _replies(target: Target, transaction_id: str, document: str) -> list[dict[st
         return []
 
 
-async def _exchange(target: Target, transaction_id: str, document: str) -> list[dict[str, Any]]:
+async def _exchange(target: Target, document: str) -> list[dict[str, Any]]:
     """Subscribe `document`, push a few live changes, fence with ping/pong; returns the replies
-    to `document`. A closed socket fails the test (websockets raises ConnectionClosed)."""
+    to `document`. A closed socket fails the test (websockets raises ConnectionClosed).
+
+    Each document gets a payment of its own to refund: examples stay independent, and a
+    transaction does not pile up refunds that a nested selection would multiply."""
     merchant = target.seeded.merchant
-    async with live(target.served.base_url, merchant.key) as client:
-        sentinel = await client.subscribe(SENTINEL, transactionId=transaction_id)
-        # json escapes a lone surrogate (a WebSocket text frame cannot carry one raw); orjson,
-        # which LiveClient.send uses, refuses it
-        fuzzed = "fuzzed"
-        payload = {"query": document}
-        await client.ws.send(json.dumps({"type": "subscribe", "id": fuzzed, "payload": payload}))
-        replies: list[dict[str, Any]] = []
-        async with httpx.AsyncClient(base_url=target.served.base_url, timeout=30) as http:
-            made = await Api(http, ADMIN_TOKEN).gql(
+    async with httpx.AsyncClient(base_url=target.served.base_url, timeout=30) as http:
+        api = Api(http, ADMIN_TOKEN)
+        transaction_id = (await api.record_transaction(merchant))["id"]
+        async with live(target.served.base_url, merchant.key) as client:
+            sentinel = await client.subscribe(SENTINEL, transactionId=transaction_id)
+            # json escapes a lone surrogate (a WebSocket text frame cannot carry one raw);
+            # orjson, which LiveClient.send uses, refuses it
+            fuzzed = "fuzzed"
+            subscribe = {"type": "subscribe", "id": fuzzed, "payload": {"query": document}}
+            await client.ws.send(json.dumps(subscribe))
+            made = await api.gql(
                 INITIATE_REFUND,
                 {"input": {"transactionId": transaction_id, "amount": 1, "reason": "OTHER"}},
                 token=merchant.key,
             )
-        refund_id = made["initiateRefund"]["refund"]["id"]
-        while True:  # until the sentinel sees the refund settle
-            message = await client.receive()
-            if message.get("id") == fuzzed:
-                replies.append(message)
-            elif message.get("id") == sentinel and _settled(message, refund_id):
-                break
-        await client.send({"type": "ping"})
-        replies += await _until_pong(client, fuzzed)
-        return replies
+            return await _replies_until_settled(client, sentinel, fuzzed, made)
+
+
+async def _replies_until_settled(
+    client: LiveClient, sentinel: str, fuzzed: str, made: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The replies to the fuzzed document until the sentinel has seen the refund settle, and
+    then up to a pong (what the server sent before it)."""
+    replies: list[dict[str, Any]] = []
+    refund_id = made["initiateRefund"]["refund"]["id"]
+    while True:
+        message = await client.receive()
+        if message.get("id") == fuzzed:
+            replies.append(message)
+        elif message.get("id") == sentinel and _settled(message, refund_id):
+            break
+    await client.send({"type": "ping"})
+    return replies + await _until_pong(client, fuzzed)
 
 
 def _is_text(document: str) -> bool:

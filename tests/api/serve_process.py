@@ -27,10 +27,18 @@ class Served:
     port: int
     process: subprocess.Popen[bytes]
     output: IO[bytes]  # a file, not a pipe: a pipe nobody reads would block the process
+    read_up_to: int = 0
 
     def log(self) -> str:
         self.output.seek(0)
         return self.output.read().decode(errors="replace")
+
+    def new_log(self) -> str:
+        """What the process wrote since the last call (the whole log on the first)."""
+        self.output.seek(self.read_up_to)
+        written = self.output.read()
+        self.read_up_to += len(written)
+        return written.decode(errors="replace")
 
 
 def _env(database_url: str, extra: dict[str, str]) -> dict[str, str]:

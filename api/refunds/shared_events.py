@@ -21,6 +21,7 @@ from graphql import ExecutionResult
 from graphql.execution import Executor
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from api import list_budget
 from api.refunds.types import RefundType
 from domain.model import Refund
 
@@ -54,6 +55,9 @@ def _key(executor: Executor[Any]) -> Any:
 
 class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
     def execute_operation(self, serially: bool | None = None) -> Any:
+        services = getattr(self.context_value, "services", None)
+        if services is not None:  # every execution, each pushed change too, counts afresh
+            list_budget.start_execution(services.settings.edge.max_query_cost)
         entry = _results.get(id(self.root_value))
         if serially is not False or entry is None or entry[0] is not self.root_value:
             return super().execute_operation(serially)

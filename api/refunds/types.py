@@ -9,7 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from api import ids
+from api import ids, list_budget
 from api.keys.types import ApiKeyType, load_api_key
 from api.node import Node
 from api.scalars import MinorUnits
@@ -113,4 +113,5 @@ class RefundType(Node):
     @strawberry.field(description="Status history, oldest first.")
     async def events(self, info: Info) -> list[RefundEventType]:
         events: list[RefundEvent] = await info.context.loaders.events_of_refund.load(self.domain.id)
+        list_budget.spend(len(events))
         return [RefundEventType.from_domain(e) for e in events]

@@ -9,7 +9,7 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from api import ids
+from api import ids, list_budget
 from api.node import Node
 from api.scalars import MinorUnits
 from domain.eligibility import held_amount, refundable_amount
@@ -71,7 +71,9 @@ class TransactionType(Node):
     ) -> list[Annotated[RefundType, strawberry.lazy("api.refunds.types")]]:
         from api.refunds.types import RefundType
 
-        return [RefundType.from_domain(r) for r in await self._refunds(info)]
+        refunds = await self._refunds(info)
+        list_budget.spend(len(refunds))
+        return [RefundType.from_domain(r) for r in refunds]
 
 
 async def load_transaction(info: Info, transaction_id: UUID) -> TransactionType | None:

@@ -62,8 +62,8 @@ def iso(column: str) -> str:
     """Python's `datetime.astimezone(UTC).isoformat()`: six fractional digits, none when zero."""
     return (
         f"to_char({column} AT TIME ZONE 'UTC', CASE WHEN extract(microseconds FROM {column}) "
-        "% 1000000 = 0 THEN 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"' "
-        "ELSE 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"' END)"
+        '% 1000000 = 0 THEN \'YYYY-MM-DD"T"HH24:MI:SS"+00:00"\' '
+        'ELSE \'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"\' END)'
     )
 
 
@@ -224,7 +224,9 @@ def refunds_page_sql(*, after: bool) -> str:
   FROM page p JOIN transactions t ON t.merchant_id = $1 AND t.id = p.transaction_id
   ), '[]')"""
     connection = obj(("edges", edges), ("pageInfo", obj(*PAGE_INFO)))
-    head = newest_first("refunds", "id, transaction_id, amount, status, reason", AFTER if after else "")
+    head = newest_first(
+        "refunds", "id, transaction_id, amount, status, reason", AFTER if after else ""
+    )
     return f"{head}\nSELECT {obj(('data', obj(('refunds', connection))))}::text"
 
 
@@ -243,7 +245,9 @@ def paged(first_page: str, later_page: str) -> Answer:
         if after is None:
             text = await pool.fetchval(first_page, merchant_id, variables["first"])
         else:
-            text = await pool.fetchval(later_page, merchant_id, variables["first"], *parse_cursor(after))
+            text = await pool.fetchval(
+                later_page, merchant_id, variables["first"], *parse_cursor(after)
+            )
         return text.encode()
 
     return answer

@@ -13,7 +13,7 @@ import base64
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.seed import WINDOW, Seeded, merchant_uuid
@@ -175,7 +175,11 @@ DASHBOARD = """query Dashboard($first: Int!, $filter: TransactionFilter) {
 }
 """
 
-PEER_DASHBOARD = """query Dashboard($merchant: UUID!, $first: Int!, $condition: TransactionCondition!) {
+PEER_DASHBOARD = """query Dashboard(
+  $merchant: UUID!
+  $first: Int!
+  $condition: TransactionCondition!
+) {
   viewer: merchantByRowId(rowId: $merchant) {
     id
     name
@@ -268,7 +272,10 @@ PEER_REFUNDS_PAGE = """query RefundsPage($merchant: UUID!, $first: Int!, $after:
 # (x) The earlier bench document, byte for byte one of the service's trusted operations: kept to
 # compare what its fast path gives one exact text with what clients get (--workloads x).
 BENCH_TRANSACTIONS = (
-    Path(__file__).resolve().parent.parent / "api" / "fastpath" / "operations"
+    Path(__file__).resolve().parent.parent
+    / "api"
+    / "fastpath"
+    / "operations"
     / "BenchTransactions.graphql"
 ).read_text()
 
@@ -371,7 +378,11 @@ def dashboard_requests(seeded: Seeded, count: int, rng: random.Random) -> list[R
             Request(
                 key,
                 {"first": PAGE_SIZE, "filter": given or None},
-                {"merchant": merchant, "first": PAGE_SIZE, "condition": {"merchantId": merchant, **given}},
+                {
+                    "merchant": merchant,
+                    "first": PAGE_SIZE,
+                    "condition": {"merchantId": merchant, **given},
+                },
             )
         )
     return out

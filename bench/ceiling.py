@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -329,7 +330,8 @@ class Ceiling:
 def create_app(dsn: str) -> Starlette:
     ceiling = Ceiling(dsn)
 
-    async def lifespan(_app: Starlette):  # type: ignore[no-untyped-def]
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await ceiling.start()
         yield
         await ceiling.pool.close()  # type: ignore[union-attr]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.graphql_view import error_response
+
+log = logging.getLogger("refunds.api")
 
 
 class BodyTooLarge(Exception):
@@ -41,4 +45,5 @@ class BodySizeLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"The request body is larger than {self.max_bytes} bytes."
+        log.info("bad request (413): %s", message)
         await error_response(413, "PAYLOAD_TOO_LARGE", message)(scope, receive, send)

@@ -228,7 +228,7 @@ class Broker:
                     delay = min(delay * 2, 5.0)
 
     async def _deliver(self, batch: list[Change]) -> None:
-        loaded = await self.changes.load([c.event_id for c in batch])
+        loaded = await self.changes.load(batch)
         for change in batch:
             refund = loaded.get(change.event_id)
             if refund is None or not self._first_time(change):

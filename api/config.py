@@ -72,6 +72,9 @@ class EdgeSettings:
     max_connections: int = 25_000
     metrics_token: str | None = None  # when set, /metrics needs Authorization: Bearer <token>
     max_operation_names: int = 100  # distinct operation-name label values per process
+    # fields a response can hold at most (api/query_cost.py): a page of 100 transactions with their
+    # refunds and the refunds' events is ~27,000
+    max_query_cost: int = 50_000
 
     @classmethod
     def from_env(cls) -> EdgeSettings:
@@ -87,6 +90,7 @@ class EdgeSettings:
             max_connections=int(env("REFUNDS_HTTP_MAX_CONNECTIONS", d.max_connections)),
             metrics_token=env("REFUNDS_METRICS_TOKEN") or None,
             max_operation_names=int(env("REFUNDS_METRICS_MAX_OPERATIONS", d.max_operation_names)),
+            max_query_cost=int(env("REFUNDS_MAX_QUERY_COST", d.max_query_cost)),
         )
 
 

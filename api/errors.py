@@ -4,7 +4,11 @@ Expected failures (the domain's DomainError) become `userErrors` in a mutation's
 Auth, limits and bad requests become top-level `errors` with an `extensions.code`. Anything else
 is a fault: logged here with its traceback, and masked for the client. A fault that is the
 database being unreachable or busy (db.errors.is_transient) is masked too, but says so with
-`SERVICE_UNAVAILABLE`, so that clients know to retry."""
+`SERVICE_UNAVAILABLE`, so that clients know to retry.
+
+Logs are for operators: `log_errors` writes a fault at ERROR with its traceback, an unreachable
+database as one WARNING line, and whatever the client got wrong as one INFO line per request
+(operation name and codes), never a traceback."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import logging
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
 
 from db.errors import is_transient
@@ -87,24 +91,56 @@ class BadUserInput(ClientError):
     code = "BAD_USER_INPUT"
 
 
-def is_fault(error: GraphQLError) -> bool:
-    """True for an unexpected exception (to be masked); False for what the client caused."""
+def fault_in(error: GraphQLError) -> Exception | None:
+    """The unexpected exception behind the error (to be masked), or None: the client's doing."""
     original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError)
+    return None if isinstance(original, GraphQLError) else original
+
+
+def is_fault(error: GraphQLError) -> bool:
+    return fault_in(error) is not None
+
+
+def code_of(error: GraphQLError) -> str:
+    """The `extensions.code` a client sees for this error."""
+    code = (error.extensions or {}).get("code")
+    if isinstance(code, str):
+        return code
+    if (fault := fault_in(error)) is not None:
+        return "SERVICE_UNAVAILABLE" if is_transient(fault) else "INTERNAL_SERVER_ERROR"
+    if isinstance(error, GraphQLSyntaxError):
+        return "GRAPHQL_PARSE_FAILED"
+    if error.message.startswith("Variable "):  # graphql-core's coercion of a variable
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+def log_errors(errors: list[GraphQLError], operation_name: str | None) -> None:
+    """The one place where errors are logged (called before they are masked)."""
+    operation = (operation_name or "anonymous")[:100]
+    client_codes: set[str] = set()
+    for error in errors:
+        fault = fault_in(error)
+        if fault is None:
+            client_codes.add(code_of(error))
+        elif is_transient(fault):
+            # an outage, not a bug: one line per request, not a traceback each
+            log.warning("database unavailable in %s at %s: %r", operation, error.path, fault)
+        else:
+            log.error("unexpected error in %s at %s", operation, error.path, exc_info=fault)
+    if client_codes:
+        log.info("client error in %s: %s", operation, ", ".join(sorted(client_codes)))
 
 
 class MaskFaults(MaskErrors):
-    """Masks unexpected exceptions only, logs them with their traceback, and gives every error
-    a code: validation and parse errors keep their message."""
+    """Masks unexpected exceptions only (`log_errors` has logged them), and gives every error a
+    code: validation and parse errors keep their message."""
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=is_fault, error_message="Internal server error.")
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        if original is not None and is_transient(original):
-            # an outage, not a bug: one line per request, not a traceback each
-            log.warning("database unavailable at %s: %r", error.path, original)
+        if code_of(error) == "SERVICE_UNAVAILABLE":
             return GraphQLError(
                 UNAVAILABLE_MESSAGE,
                 nodes=error.nodes,
@@ -113,7 +149,6 @@ class MaskFaults(MaskErrors):
                 path=error.path,
                 extensions={"code": "SERVICE_UNAVAILABLE"},
             )
-        log.error("unexpected error at %s", error.path, exc_info=original)
         masked = super().anonymise_error(error)
         masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
         return masked
@@ -130,10 +165,5 @@ class MaskFaults(MaskErrors):
         processed = super()._process_errors(errors)
         for error in processed:
             if not (error.extensions or {}).get("code"):
-                code = (
-                    "BAD_USER_INPUT"
-                    if error.message.startswith("Variable ")
-                    else "GRAPHQL_VALIDATION_FAILED"
-                )
-                error.extensions = {**(error.extensions or {}), "code": code}
+                error.extensions = {**(error.extensions or {}), "code": code_of(error)}
         return processed

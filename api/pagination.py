@@ -14,9 +14,12 @@ from uuid import UUID
 import strawberry
 
 from api.errors import BadUserInput
+from api.scalars import NotAnInstant, parse_instant
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
+MAX_ID = 2**63 - 1  # ids are PostgreSQL bigints
+NOT_OURS = "That cursor is not one this API gave out."
 
 NodeT = TypeVar("NodeT")
 
@@ -59,7 +62,7 @@ def _decode(cursor: str) -> str:
     try:
         return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadUserInput("That cursor is not one this API gave out.") from None
+        raise BadUserInput(NOT_OURS) from None
 
 
 def newest_first_cursor(created_at: datetime, key: UUID) -> str:
@@ -71,9 +74,9 @@ def parse_newest_first_cursor(cursor: str | None) -> tuple[datetime, UUID] | Non
         return None
     stamp, _, key = _decode(cursor).partition("|")
     try:
-        return datetime.fromisoformat(stamp), UUID(hex=key)
-    except ValueError:
-        raise BadUserInput("That cursor is not one this API gave out.") from None
+        return parse_instant(stamp), UUID(hex=key)
+    except (NotAnInstant, ValueError):
+        raise BadUserInput(NOT_OURS) from None
 
 
 def id_cursor(key: int) -> str:
@@ -84,9 +87,13 @@ def parse_id_cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     raw = _decode(cursor)
-    if not raw.isdigit():
-        raise BadUserInput("That cursor is not one this API gave out.")
-    return int(raw)
+    # isdigit() alone takes "١٢" (Arabic-Indic digits) and a length that int() refuses
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_ID))):
+        raise BadUserInput(NOT_OURS)
+    key = int(raw)
+    if key > MAX_ID:
+        raise BadUserInput(NOT_OURS)
+    return key
 
 
 ItemT = TypeVar("ItemT")

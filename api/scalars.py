@@ -50,19 +50,33 @@ def serialize_datetime(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
+class NotAnInstant(ValueError):
+    """The text is not an ISO 8601 date and time with an offset, between years 1 and 9999 in
+    UTC; the message says which."""
+
+
+def parse_instant(text: str) -> datetime:
+    """An aware datetime that converts to UTC, as every query compares in UTC (asyncpg)."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise NotAnInstant("is not ISO 8601, e.g. 2026-11-26T10:00:00+05:30") from None
+    if parsed.tzinfo is None:
+        raise NotAnInstant("needs an offset (Z or +05:30)")
+    try:
+        parsed.astimezone(UTC)  # 0001-01-01T00:00+05:30 is before year 1 in UTC
+    except OverflowError:
+        raise NotAnInstant("is outside years 1 to 9999 in UTC") from None
+    return parsed
+
+
 def parse_datetime(value: Any) -> datetime:
     if not isinstance(value, str):
         raise GraphQLError(f"DateTime must be an ISO 8601 string with an offset, not {value!r}.")
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise GraphQLError(
-            f"DateTime must be ISO 8601 with an offset, e.g. 2026-11-26T10:00:00+05:30; "
-            f"got {value!r}."
-        ) from None
-    if parsed.tzinfo is None:
-        raise GraphQLError(f"DateTime needs an offset (Z or +05:30): {value!r} has none.")
-    return parsed
+        return parse_instant(value)
+    except NotAnInstant as error:
+        raise GraphQLError(f"DateTime {value[:64]!r} {error}.") from None
 
 
 DateTimeScalar = strawberry.scalar(

@@ -12,6 +12,10 @@
   serialisation per change for every subscriber asking the same, instead of strawberry's
   per-subscriber pipeline.
 
+A message that is not a well-formed object of its type (a bare number, a subscribe without a
+string query, variables that are not an object) closes the socket with 4400 in both protocols,
+as graphql-transport-ws prescribes; strawberry would fail on it with a traceback.
+
 Both protocols send text frames: the view encodes JSON to bytes (orjson), which strawberry's
 adapter would send as binary frames, and GraphQL-over-WebSocket clients expect text.
 
@@ -50,6 +54,27 @@ if TYPE_CHECKING:
 
 UNAUTHORIZED = 4401
 IDLE = 4408
+BAD_MESSAGE = 4400
+OPERATION_TYPES = frozenset({"subscribe", "start"})
+ID_TYPES = frozenset({"subscribe", "start", "complete", "stop"})
+
+
+def malformed(message: object) -> str | None:
+    """Why a client's message cannot be handled, or None when it can."""
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return "A message is a JSON object with a string `type`."
+    kind = message["type"]
+    if kind in ID_TYPES and not isinstance(message.get("id"), str):
+        return f"A {kind} message needs a string `id`."
+    if kind in OPERATION_TYPES:
+        payload = message.get("payload")
+        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+            return f"A {kind} message's payload needs a string `query`."
+        if not isinstance(payload.get("variables"), dict | None):
+            return f"A {kind} message's `variables` must be an object."
+        if not isinstance(payload.get("operationName"), str | None):
+            return f"A {kind} message's `operationName` must be a string."
+    return None
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -62,6 +87,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def handle_message(self, message: Message) -> None:
         self.last_heard = time.monotonic()
+        if reason := malformed(message):
+            await self.handle_invalid_message(reason)
+            return
         await super().handle_message(message)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
@@ -123,7 +151,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     def _live(self, operation: Operation[Context, None]) -> LiveOperation | None:
         if not isinstance(self.context.principal, MerchantPrincipal):
             return None
-        plan = plan_for(operation.query, operation.operation_name)
+        max_cost = self.view.services.settings.edge.max_query_cost
+        plan = plan_for(operation.query, operation.operation_name, max_cost)
         if plan is None:
             return None
         return prepare(plan, self.context, operation.variables, operation.operation_name)
@@ -187,6 +216,12 @@ class KeepAlive:
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     view: GraphQLEndpoint
+
+    async def handle_message(self, message: OperationMessage) -> None:
+        if reason := malformed(message):
+            await self.websocket.close(code=BAD_MESSAGE, reason=reason)
+            return
+        await super().handle_message(message)
 
     async def handle_connection_init(self, message: Any) -> None:
         await super().handle_connection_init(message)

@@ -3,8 +3,9 @@
 - The ceiling answers the service's documents with the service's JSON: equal after parsing, key
   order included (PostgreSQL's json_build_object puts spaces where orjson puts none).
 - The peer answers the same rows in its own shape: its ids are its node ids (base64 JSON of
-  [type, uuid]), its bigints are strings, its nested lists are connections with `nodes`, and its
-  cursors are its own. `canonical` maps both shapes onto the rows they stand for."""
+  the type and the primary key, e.g. ["Refund", merchant_id, id]), its bigints are strings, its
+  nested lists are connections with `nodes`, and its cursors are its own. `canonical` maps both
+  shapes onto the rows they stand for."""
 
 from __future__ import annotations
 
@@ -34,10 +35,12 @@ def _row_id(value: str) -> str:
     if ours:
         return ours.group(1)
     try:
-        _type, key = json.loads(base64.b64decode(value, validate=True))
-    except (binascii.Error, ValueError, TypeError):
+        node = json.loads(base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError):
         return value
-    return str(key).replace("-", "")
+    if not isinstance(node, list) or len(node) < 2:
+        return value
+    return str(node[-1]).replace("-", "")  # the primary key ends with the row's own id
 
 
 def canonical(value: Any, key: str = "") -> Any:

@@ -21,7 +21,8 @@ SELECT id, merchant_id, reference, order_id, amount, currency, status, payment_m
     AND id = ('00000001-0000-4000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid
   FOR NO KEY UPDATE \gset t_
 SELECT coalesce(sum(amount), 0) AS held FROM refunds
-  WHERE transaction_id = :t_id::uuid AND status NOT IN ('FAILED', 'CANCELLED', 'REVERSED');
+  WHERE merchant_id = :t_merchant_id::uuid AND transaction_id = :t_id::uuid
+    AND status NOT IN ('FAILED', 'CANCELLED', 'REVERSED');
 SELECT id, name, currency, balance, created_at FROM merchants
   WHERE id = :t_merchant_id::uuid FOR NO KEY UPDATE \gset m_
 \set newbal :m_balance - 100

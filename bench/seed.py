@@ -78,6 +78,7 @@ class Seeded:
 class _Rows:
     merchants: list[tuple] = field(default_factory=list)
     api_keys: list[tuple] = field(default_factory=list)
+    api_key_routes: list[tuple] = field(default_factory=list)
     transactions: list[tuple] = field(default_factory=list)
     refunds: list[tuple] = field(default_factory=list)
     events: list[tuple] = field(default_factory=list)
@@ -158,7 +159,9 @@ def _merchant(rng: random.Random, rows: _Rows, seeded: Seeded, m: int, now: date
     rows.merchants.append((m_id, f"Bench Merchant {m}", "INR", 0, 0, opened))
     key = f"rk_bench_{m}_{secrets.token_urlsafe(16)}"
     seeded.keys.append(key)
-    rows.api_keys.append((uuid4(), m_id, hashlib.sha256(key.encode()).hexdigest(), key[:9], opened))
+    key_id = uuid4()
+    rows.api_keys.append((key_id, m_id, key[:9], opened))
+    rows.api_key_routes.append((hashlib.sha256(key.encode()).hexdigest(), m_id, key_id))
     moves: list[tuple] = [(opened, "RECHARGE", RECHARGE, None)]
     step = WINDOW / per
     for i in range(per):
@@ -192,7 +195,8 @@ def _merchant(rng: random.Random, rows: _Rows, seeded: Seeded, m: int, now: date
 
 TABLES = {
     "merchants": ["id", "name", "currency", "balance", "ledger_seq", "created_at"],
-    "api_keys": ["id", "merchant_id", "key_hash", "display_prefix", "created_at"],
+    "api_keys": ["id", "merchant_id", "display_prefix", "created_at"],
+    "api_key_routes": ["key_hash", "merchant_id", "key_id"],
     "transactions": [
         "id",
         "merchant_id",
@@ -262,6 +266,7 @@ async def seed(dsn: str, merchants: int, per_merchant: int, *, rng_seed: int = 2
                 (
                     rows.merchants,
                     rows.api_keys,
+                    rows.api_key_routes,
                     rows.transactions,
                     rows.refunds,
                     rows.events,

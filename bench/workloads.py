@@ -90,7 +90,7 @@ fragment TransactionRow on Transaction {
   createdAt
   refundedAmount
   refundableAmount
-  refunds: refundsByTransactionId(orderBy: [CREATED_AT_DESC, ROW_ID_DESC]) {
+  refunds: refundsByMerchantIdAndTransactionId(orderBy: [CREATED_AT_DESC, ROW_ID_DESC]) {
     __typename
     nodes {
       __typename
@@ -134,7 +134,7 @@ PEER_REFUND_NODE = """query RefundDetail($id: ID!) {
       status
       reason
       createdAt
-      transaction: transactionByTransactionId {
+      transaction: transactionByMerchantIdAndTransactionId {
         id
         amount
         status
@@ -253,7 +253,7 @@ PEER_REFUNDS_PAGE = """query RefundsPage($merchant: UUID!, $first: Int!, $after:
         status
         reason
         createdAt
-        transaction: transactionByTransactionId {
+        transaction: transactionByMerchantIdAndTransactionId {
           id
           orderId
           amount
@@ -358,7 +358,8 @@ def refund_requests(seeded: Seeded, count: int, rng: random.Random) -> list[Requ
     out = []
     for _ in range(count):
         m, refund_id = seeded.refund_ids[rng.randrange(len(seeded.refund_ids))]
-        peer_id = base64.b64encode(f'["Refund","{refund_id}"]'.encode()).decode()
+        node = f'["Refund","{merchant_uuid(m)}","{refund_id}"]'  # its key: (merchant_id, id)
+        peer_id = base64.b64encode(node.encode()).decode()
         out.append(Request(seeded.keys[m - 1], {"id": f"rfd_{refund_id.hex}"}, {"id": peer_id}))
     return out
 

@@ -4,7 +4,17 @@ lease, so that any number of processes share the work and a dead one's claims co
 A claim sets `next_attempt_at` to the lease's end as well as `claim_expires_at`: a claimed refund
 is then simply "not due" until its lease runs out, and one condition on the partial index
 `ix_refunds_due` (status PENDING or PROCESSING, next_attempt_at <= now()) finds both fresh
-PENDING refunds and PROCESSING ones whose holder died or is waiting out a retry's backoff."""
+PENDING refunds and PROCESSING ones whose holder died or is waiting out a retry's backoff.
+
+Claims are taken merchant by merchant, which is how they work when the refunds are spread over
+Citus nodes by merchant (docs/scaling.md): one read across merchants finds those with refunds
+due (no lock: it only names candidates), then each merchant's claim is a statement routed to
+that merchant's node, locking with SKIP LOCKED there. The free slots are shared out among the
+merchants, oldest due first, so one merchant's backlog does not hold up another's refunds.
+
+The claim's candidates are a MATERIALIZED CTE joined to the UPDATE: the earlier form,
+`id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`, was seen to claim more than n (the planner
+may run the subquery again, and SKIP LOCKED then finds other rows)."""
 
 from __future__ import annotations
 
@@ -15,8 +25,9 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import case, func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from db.distribution import ACROSS_MERCHANTS
 from db.tables import refunds, transactions
 from domain.model import DestinationKind, PaymentMethod, RefundSpeed, RefundStatus
 
@@ -52,18 +63,45 @@ class RefundClaims:
         self.worker_id = worker_id
 
     async def claim(self, limit: int, lease_seconds: float) -> Sequence[Claim]:
+        """Up to `limit` due refunds, at least one of each of the first `limit` merchants
+        with refunds due (oldest due first)."""
+        async with self.engine.connect() as conn:
+            hungry = await _merchants_with_refunds_due(conn, limit)
+        claimed: list[Claim] = []
+        while hungry and len(claimed) < limit:
+            # Each merchant an equal share of what is left; what one leaves unused goes to those
+            # that filled theirs, in the next round.
+            still_hungry = []
+            for n, merchant_id in enumerate(hungry):
+                share = (limit - len(claimed)) // (len(hungry) - n)
+                if share == 0:
+                    continue
+                got = await self._claim_of(merchant_id, share, lease_seconds)
+                claimed += got
+                if len(got) == share:
+                    still_hungry.append(merchant_id)
+            hungry = still_hungry
+        return claimed
+
+    async def _claim_of(self, merchant_id: UUID, limit: int, lease_seconds: float) -> list[Claim]:
         c = refunds.c
         due = (
             select(c.id)
-            .where(c.status.in_(CLAIMABLE), c.next_attempt_at <= func.now())
+            .where(
+                c.merchant_id == merchant_id,
+                c.status.in_(CLAIMABLE),
+                c.next_attempt_at <= func.now(),
+            )
             .order_by(c.next_attempt_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
+            .cte("due")
+            .prefix_with("MATERIALIZED")
         )
         until = func.now() + timedelta(seconds=lease_seconds)
         stmt = (
             update(refunds)
-            .where(c.id.in_(due.scalar_subquery()))
+            .where(c.merchant_id == merchant_id, c.id == due.c.id)
             .values(
                 claimed_by=self.worker_id,
                 claim_expires_at=until,
@@ -77,31 +115,34 @@ class RefundClaims:
             found = (await conn.execute(stmt)).all()
         return [Claim(r.id, r.merchant_id, RefundStatus(r.status), r.attempts) for r in found]
 
-    async def extend(self, refund_id: UUID, lease_seconds: float) -> bool:
+    async def extend(self, claim: Claim, lease_seconds: float) -> bool:
         """Renew a claim still held; False when it was lost (expired and taken by another)."""
         until = func.now() + timedelta(seconds=lease_seconds)
-        return await self._mine(refund_id, claim_expires_at=until, next_attempt_at=until)
+        return await self._mine(claim, claim_expires_at=until, next_attempt_at=until)
 
-    async def retry_later(self, refund_id: UUID, delay_seconds: float) -> bool:
+    async def retry_later(self, claim: Claim, delay_seconds: float) -> bool:
         """Give the claim back, due again after `delay_seconds`."""
         due = func.now() + timedelta(seconds=delay_seconds)
-        return await self._mine(
-            refund_id, claimed_by=None, claim_expires_at=None, next_attempt_at=due
-        )
+        return await self._mine(claim, claimed_by=None, claim_expires_at=None, next_attempt_at=due)
 
-    async def release(self, refund_id: UUID) -> bool:
-        return await self._mine(refund_id, claimed_by=None, claim_expires_at=None)
+    async def release(self, claim: Claim) -> bool:
+        return await self._mine(claim, claimed_by=None, claim_expires_at=None)
 
-    async def _mine(self, refund_id: UUID, **values: Any) -> bool:
+    async def _mine(self, claim: Claim, **values: Any) -> bool:
+        c = refunds.c
         stmt = (
             update(refunds)
-            .where(refunds.c.id == refund_id, refunds.c.claimed_by == self.worker_id)
+            .where(
+                c.merchant_id == claim.merchant_id,
+                c.id == claim.refund_id,
+                c.claimed_by == self.worker_id,
+            )
             .values(**values)
         )
         async with self.engine.begin() as conn:
             return (await conn.execute(stmt)).rowcount > 0
 
-    async def work_order(self, refund_id: UUID) -> WorkOrder | None:
+    async def work_order(self, merchant_id: UUID, refund_id: UUID) -> WorkOrder | None:
         """The refund as the rails need it, or None unless it is PROCESSING."""
         r, t = refunds.c, transactions.c
         stmt = (
@@ -116,8 +157,16 @@ class RefundClaims:
                 t.payment_method,
                 t.source,
             )
-            .join_from(refunds, transactions, t.id == r.transaction_id)
-            .where(r.id == refund_id, r.status == RefundStatus.PROCESSING.value)
+            .join_from(
+                refunds,
+                transactions,
+                (t.merchant_id == r.merchant_id) & (t.id == r.transaction_id),
+            )
+            .where(
+                r.merchant_id == merchant_id,
+                r.id == refund_id,
+                r.status == RefundStatus.PROCESSING.value,
+            )
         )
         async with self.engine.connect() as conn:
             row = (await conn.execute(stmt)).one_or_none()
@@ -135,9 +184,25 @@ class RefundClaims:
             speed_requested=RefundSpeed(row.speed_requested),
         )
 
-    async def status(self, refund_id: UUID) -> RefundStatus | None:
+    async def status(self, merchant_id: UUID, refund_id: UUID) -> RefundStatus | None:
+        stmt = select(refunds.c.status).where(
+            refunds.c.merchant_id == merchant_id, refunds.c.id == refund_id
+        )
         async with self.engine.connect() as conn:
-            found = (
-                await conn.execute(select(refunds.c.status).where(refunds.c.id == refund_id))
-            ).scalar_one_or_none()
+            found = (await conn.execute(stmt)).scalar_one_or_none()
         return RefundStatus(found) if found else None
+
+
+async def _merchants_with_refunds_due(conn: AsyncConnection, limit: int) -> list[UUID]:
+    """The first `limit` merchants by their oldest due refund: the one read across merchants."""
+    c = refunds.c
+    oldest_due = func.min(c.next_attempt_at)
+    stmt = (
+        select(c.merchant_id)
+        .prefix_with(ACROSS_MERCHANTS)
+        .where(c.status.in_(CLAIMABLE), c.next_attempt_at <= func.now())
+        .group_by(c.merchant_id)
+        .order_by(oldest_due)
+        .limit(limit)
+    )
+    return list((await conn.execute(stmt)).scalars())

@@ -1,16 +1,19 @@
 """The read side of live status: a stored event together with its refund, as the change it
-was. One query serves every subscriber of a batch of notifications."""
+was. One query per merchant serves every subscriber of a batch of notifications."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import rows
+from db.distribution import ACROSS_MERCHANTS
 from db.repositories.refunds import REFUND_COLUMNS
 from db.tables import refund_events, refunds
 from domain.model import Refund, RefundEvent, RefundStatus
@@ -47,38 +50,54 @@ def as_of(refund: Refund, event: RefundEvent) -> Refund:
     )
 
 
+def _its_refund() -> Any:
+    e, r = refund_events.c, refunds.c
+    return (r.merchant_id == e.merchant_id) & (r.id == e.refund_id)
+
+
+def _events_with_refunds(merchant_id: UUID, event_ids: Sequence[int]) -> Select[Any]:
+    e = refund_events.c
+    return (
+        select(
+            e.id.label("event_id"),
+            e.status.label("event_status"),
+            e.at.label("event_at"),
+            e.message.label("event_message"),
+            e.failure_code.label("event_failure_code"),
+            *REFUND_COLUMNS,
+        )
+        .join_from(refund_events, refunds, _its_refund())
+        .where(e.merchant_id == merchant_id, e.id.in_(list(event_ids)))
+    )
+
+
+def _event(row: Any) -> RefundEvent:
+    return RefundEvent(
+        row.event_id,
+        row.id,
+        RefundStatus(row.event_status),
+        row.event_at,
+        row.event_message,
+        row.event_failure_code,
+    )
+
+
 class RefundChanges:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def load(self, event_ids: Sequence[int]) -> dict[int, Refund]:
-        """event id -> the refund as that event left it."""
-        e = refund_events.c
-        stmt = (
-            select(
-                e.id.label("event_id"),
-                e.status.label("event_status"),
-                e.at.label("event_at"),
-                e.message.label("event_message"),
-                e.failure_code.label("event_failure_code"),
-                *REFUND_COLUMNS,
-            )
-            .join_from(refund_events, refunds, refunds.c.id == e.refund_id)
-            .where(e.id.in_(list(event_ids)))
-        )
-        async with self.engine.connect() as conn:
-            found = (await conn.execute(stmt)).all()
+    async def load(self, changes: Sequence[Change]) -> dict[int, Refund]:
+        """event id -> the refund as that event left it. One statement per merchant in the
+        batch (each goes to that merchant's node on Citus)."""
+        by_merchant: dict[UUID, list[int]] = defaultdict(list)
+        for change in changes:
+            by_merchant[change.merchant_id].append(change.event_id)
         out: dict[int, Refund] = {}
-        for row in found:
-            event = RefundEvent(
-                row.event_id,
-                row.id,
-                RefundStatus(row.event_status),
-                row.event_at,
-                row.event_message,
-                row.event_failure_code,
-            )
-            out[row.event_id] = as_of(rows.refund(row), event)
+        async with self.engine.connect() as conn:
+            for merchant_id, event_ids in by_merchant.items():
+                found = (await conn.execute(_events_with_refunds(merchant_id, event_ids))).all()
+                for row in found:
+                    out[row.event_id] = as_of(rows.refund(row), _event(row))
         return out
 
     async def since(self, event_id: int, limit: int = 10_000) -> Sequence[Change]:
@@ -86,7 +105,8 @@ class RefundChanges:
         e = refund_events.c
         stmt = (
             select(e.id, e.merchant_id, e.refund_id, refunds.c.transaction_id)
-            .join_from(refund_events, refunds, refunds.c.id == e.refund_id)
+            .prefix_with(ACROSS_MERCHANTS)
+            .join_from(refund_events, refunds, _its_refund())
             .where(e.id > event_id)
             .order_by(e.id)
             .limit(limit)

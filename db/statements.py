@@ -41,7 +41,7 @@ LOCK_TRANSACTION = (
 _RELEASED = ", ".join(f"'{s.value}'" for s in sorted(RELEASED_STATUSES, key=lambda s: s.value))
 HELD_AMOUNT = (
     "SELECT coalesce(sum(amount), 0) FROM refunds "
-    f"WHERE transaction_id = $1 AND status NOT IN ({_RELEASED})"
+    f"WHERE merchant_id = $1 AND transaction_id = $2 AND status NOT IN ({_RELEASED})"
 )
 INSERT_REFUND = (
     "INSERT INTO refunds (id, merchant_id, transaction_id, amount, currency, status, reason, "

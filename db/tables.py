@@ -1,5 +1,7 @@
 """The tables, as SQLModel models. They never leave `db/`: repositories turn rows into the
-domain's values. Every table carries `merchant_id`, so the data can be sharded by merchant.
+domain's values. Every table a merchant owns leads its primary key, unique constraints and
+foreign keys with `merchant_id`, so that Citus can distribute it by merchant and keep a
+merchant's rows, and the checks between them, on one node (db/distribution.py, docs/scaling.md).
 
 Money columns are BIGINT minor units, and every money rule the database can hold is a CHECK
 here as well as a rule in `domain/` (a bug in Python cannot make a balance negative)."""
@@ -65,8 +67,19 @@ def _money_column() -> Any:
     return Column(BigInteger, nullable=False)
 
 
-def _merchant_fk() -> Any:
-    return Column(ForeignKey("merchants.id"), nullable=False)
+def _merchant_key() -> Any:
+    """The first column of a merchant-owned table's primary key."""
+    return Column(ForeignKey("merchants.id"), primary_key=True, nullable=False)
+
+
+def _same_merchant(owner: str, column: str, table: str) -> ForeignKeyConstraint:
+    """A reference to another of the merchant's rows: (merchant_id, column) -> (merchant_id, id),
+    so that it can never name another merchant's row, and Citus can check it on one node."""
+    return ForeignKeyConstraint(
+        ["merchant_id", column],
+        [f"{table}.merchant_id", f"{table}.id"],
+        name=f"fk_{owner}_{column}_{table}",
+    )
 
 
 class MerchantRow(SQLModel, table=True):
@@ -95,14 +108,24 @@ class ApiKeyRow(SQLModel, table=True):
         sa_column=Column(ForeignKey("merchants.id"), primary_key=True, nullable=False)
     )
     id: UUID = Field(sa_column=Column(Uuid, primary_key=True, default=uuid4))
-    # Unique across merchants: a request names its key only, and the key names its merchant.
-    key_hash: str = Field(sa_column=Column(Text, nullable=False, unique=True))
     display_prefix: str = Field(sa_column=Column(Text, nullable=False))
     name: str = Field(sa_column=Column(Text, nullable=False, server_default="Default"))
     scope: str = Field(sa_column=Column(Text, nullable=False, server_default="FULL"))
     created_at: datetime = Field(sa_column=_now_column())
     last_used_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
     revoked_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
+
+
+class ApiKeyRouteRow(SQLModel, table=True):
+    """Which merchant a presented key belongs to: a request names its key only. Platform-wide
+    (a Citus reference table), so it has no foreign key to the merchant's `api_keys` row; the
+    two are written in one transaction and never deleted (a key is revoked, not removed)."""
+
+    __tablename__ = "api_key_routes"
+    # SHA-256 of the secret; unique across merchants.
+    key_hash: str = Field(sa_column=Column(Text, primary_key=True))
+    merchant_id: UUID = Field(sa_column=Column(Uuid, nullable=False))
+    key_id: UUID = Field(sa_column=Column(Uuid, nullable=False))
 
 
 class TransactionRow(SQLModel, table=True):
@@ -122,8 +145,8 @@ class TransactionRow(SQLModel, table=True):
         ),
         Index("ix_transactions_merchant_order", "merchant_id", "order_id"),
     )
+    merchant_id: UUID = Field(sa_column=_merchant_key())
     id: UUID = Field(default_factory=uuid4, primary_key=True)
-    merchant_id: UUID = Field(sa_column=_merchant_fk())
     reference: str = Field(sa_column=Column(Text, nullable=False))
     order_id: str = Field(sa_column=Column(Text, nullable=False))
     amount: int = Field(sa_column=_money_column())
@@ -146,16 +169,17 @@ class RefundRow(SQLModel, table=True):
         Index(
             "ix_refunds_merchant_newest", "merchant_id", text("created_at DESC"), text("id DESC")
         ),
-        Index("ix_refunds_transaction", "transaction_id"),
+        Index("ix_refunds_transaction", "merchant_id", "transaction_id"),
         Index(
             "ix_refunds_on_hold_queue",
             "merchant_id",
             "created_at",
             postgresql_where=text("status = 'ON_HOLD'"),
         ),
-        # The processor's queue: claimable refunds by due time.
+        # The processor's queue: claimable refunds by merchant and due time (db/claims.py).
         Index(
             "ix_refunds_due",
+            "merchant_id",
             "next_attempt_at",
             postgresql_where=text("status IN ('PENDING', 'PROCESSING')"),
         ),
@@ -165,10 +189,11 @@ class RefundRow(SQLModel, table=True):
             ["api_keys.merchant_id", "api_keys.id"],
             name="fk_refunds_initiated_by_key_api_keys",
         ),
+        _same_merchant("refunds", "transaction_id", "transactions"),
     )
+    merchant_id: UUID = Field(sa_column=_merchant_key())
     id: UUID = Field(default_factory=uuid4, primary_key=True)
-    merchant_id: UUID = Field(sa_column=_merchant_fk())
-    transaction_id: UUID = Field(sa_column=Column(ForeignKey("transactions.id"), nullable=False))
+    transaction_id: UUID = Field(sa_column=Column(Uuid, nullable=False))
     amount: int = Field(sa_column=_money_column())
     currency: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(sa_column=Column(Text, nullable=False))
@@ -200,13 +225,15 @@ class RefundEventRow(SQLModel, table=True):
     __tablename__ = "refund_events"
     __table_args__ = (
         CheckConstraint(one_of("status", RefundStatus), name="status_known"),
-        Index("ix_refund_events_refund", "refund_id", "id"),
+        Index("ix_refund_events_refund", "merchant_id", "refund_id", "id"),
+        _same_merchant("refund_events", "refund_id", "refunds"),
     )
+    merchant_id: UUID = Field(sa_column=_merchant_key())
+    # One numbering across merchants: the broker catches up by it (db/refund_changes.py).
     id: int | None = Field(
         default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True)
     )
-    merchant_id: UUID = Field(sa_column=_merchant_fk())
-    refund_id: UUID = Field(sa_column=Column(ForeignKey("refunds.id"), nullable=False))
+    refund_id: UUID = Field(sa_column=Column(Uuid, nullable=False))
     status: str = Field(sa_column=Column(Text, nullable=False))
     at: datetime = Field(sa_column=_now_column())
     message: str | None = Field(sa_column=Column(Text))
@@ -225,6 +252,7 @@ class LedgerEntryRow(SQLModel, table=True):
         ),
         Index(
             "uq_ledger_entries_refund_kind",
+            "merchant_id",
             "refund_id",
             "kind",
             unique=True,
@@ -237,6 +265,7 @@ class LedgerEntryRow(SQLModel, table=True):
             unique=True,
             postgresql_where=text("kind = 'RECHARGE'"),
         ),
+        _same_merchant("ledger_entries", "refund_id", "refunds"),
     )
     # The primary key (merchant_id, id) also serves the ledger's pages, newest first.
     merchant_id: UUID = Field(sa_column=Column(ForeignKey("merchants.id"), primary_key=True))
@@ -244,18 +273,21 @@ class LedgerEntryRow(SQLModel, table=True):
     kind: str = Field(sa_column=Column(Text, nullable=False))
     amount: int = Field(sa_column=_money_column())
     balance_after: int = Field(sa_column=_money_column())
-    refund_id: UUID | None = Field(sa_column=Column(ForeignKey("refunds.id")))
+    refund_id: UUID | None = Field(sa_column=Column(Uuid))
     reference: str | None = Field(sa_column=Column(Text))
     created_at: datetime = Field(sa_column=_now_column())
 
 
 class IdempotencyKeyRow(SQLModel, table=True):
     __tablename__ = "idempotency_keys"
-    __table_args__ = (Index("ix_idempotency_keys_created", "created_at"),)
+    __table_args__ = (
+        Index("ix_idempotency_keys_created", "created_at"),
+        _same_merchant("idempotency_keys", "refund_id", "refunds"),
+    )
     merchant_id: UUID = Field(sa_column=Column(ForeignKey("merchants.id"), primary_key=True))
     key: str = Field(sa_column=Column(Text, primary_key=True))
     request_hash: str = Field(sa_column=Column(Text, nullable=False))
-    refund_id: UUID | None = Field(sa_column=Column(ForeignKey("refunds.id")))
+    refund_id: UUID | None = Field(sa_column=Column(Uuid))
     created_at: datetime = Field(sa_column=_now_column())
 
 
@@ -264,6 +296,7 @@ api_keys: Table = ApiKeyRow.__table__  # type: ignore[attr-defined]  # set by SQ
 transactions: Table = TransactionRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 refunds: Table = RefundRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 refund_events: Table = RefundEventRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+api_key_routes: Table = ApiKeyRouteRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 ledger_entries: Table = LedgerEntryRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 idempotency_keys: Table = IdempotencyKeyRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 

@@ -68,7 +68,7 @@ class RefundRepository(Protocol):
         """Read the refund with its row locked until the unit of work ends."""
         ...
 
-    async def held_amount(self, transaction_id: UUID) -> int:
+    async def held_amount(self, merchant_id: UUID, transaction_id: UUID) -> int:
         """The sum of the transaction's refunds that still hold money (see RELEASED_STATUSES)."""
         ...
 

@@ -169,7 +169,7 @@ class Processor:
         self._wake_claims.set()  # a slot is free
 
     async def _drive(self, claim: Claim) -> None:
-        renew = asyncio.create_task(self._keep_claim(claim.refund_id))
+        renew = asyncio.create_task(self._keep_claim(claim))
         try:
             await self._process(claim)
         except Exception:  # the lease runs out and the refund is driven again
@@ -180,13 +180,13 @@ class Processor:
             renew.cancel()
             with suppress(asyncio.CancelledError):
                 await renew
-        await self.claims.release(claim.refund_id)
+        await self.claims.release(claim)
 
-    async def _keep_claim(self, refund_id: UUID) -> None:
+    async def _keep_claim(self, claim: Claim) -> None:
         while True:
             await asyncio.sleep(self.settings.claim_lease_seconds / 3)
             with suppress(Exception):
-                await self.claims.extend(refund_id, self.settings.claim_lease_seconds)
+                await self.claims.extend(claim, self.settings.claim_lease_seconds)
 
     async def _process(self, claim: Claim) -> None:
         if claim.status is RefundStatus.PENDING:
@@ -195,7 +195,7 @@ class Processor:
             )
             if started is None:
                 return  # cancelled (or moved on) since it was claimed
-        order = await self.claims.work_order(claim.refund_id)
+        order = await self.claims.work_order(claim.merchant_id, claim.refund_id)
         if order is None:
             return  # no longer PROCESSING: an earlier holder finished it
         try:
@@ -228,7 +228,7 @@ class Processor:
             claim.attempts,
             delay,
         )
-        await self.claims.retry_later(claim.refund_id, delay)
+        await self.claims.retry_later(claim, delay)
         asyncio.get_running_loop().call_later(delay, self._wake_claims.set)
 
     async def _returns_loop(self) -> None:
@@ -253,5 +253,5 @@ class Processor:
         await self._record(merchant_id, refund_id, outcome)
         # Still PROCESSING means the payout's own answer is not applied yet (its holder died):
         # leave the return leased; it comes back after the PROCESSED.
-        if await self.claims.status(refund_id) is not RefundStatus.PROCESSING:
+        if await self.claims.status(merchant_id, refund_id) is not RefundStatus.PROCESSING:
             await self.gateway.acknowledge_return(refund_id)

@@ -1,10 +1,12 @@
 """The persisted-operation fast path.
 
 Trusted query documents (api/fastpath/operations/*.graphql) are validated against the strawberry
-schema at startup, with the same validation rules, and compiled into plans (plan.py) that run
-the DataLoaders' SQL and build the response directly, without per-field resolvers. A request
+schema at startup, with the same limits and rules (api/bounded_validation.py), and compiled into
+plans (plan.py) that run the DataLoaders' SQL and build the response directly, without per-field
+resolvers. A request
 whose `query` is exactly one of these documents, from a merchant, with variables that coerce and
-arguments that strawberry would accept, is answered by its plan. Everything else, every error
+arguments that strawberry would accept (no text the database cannot store: api/input_guard.py),
+is answered by its plan. Everything else, every error
 case included, goes to plain strawberry execution, so the answers cannot differ
 (tests/api/test_fast_path_equivalence.py checks it byte for byte).
 
@@ -20,13 +22,16 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from graphql import GraphQLSchema, OperationDefinitionNode, parse, specified_rules, validate
+from graphql import GraphQLSchema, OperationDefinitionNode, parse
 
 from api.auth import MerchantPrincipal, Principal
+from api.bounded_validation import PARSE_LIMITS, document_errors
 from api.fastpath.fields import State
 from api.fastpath.plan import Fallback, Plan, Selection, Unsupported, compile_operation
 from api.fastpath.sql import raw_reads
+from api.input_guard import junk_path
 from api.metrics import LATENCY, OPERATION_NAMES, OPERATIONS
+from api.query_cost import worst_case_cost
 from db.queries import ReadQueries
 
 log = logging.getLogger("refunds.fastpath")
@@ -40,11 +45,14 @@ def documents(directory: Path = OPERATIONS_DIR) -> dict[str, str]:
     return {p.stem: p.read_text() for p in sorted(directory.glob("*.graphql"))}
 
 
-def compile_document(schema: GraphQLSchema, text: str, rules: list[Any]) -> Plan:
-    document = parse(text)
-    errors = validate(schema, document, [*specified_rules, *rules])
+def compile_document(schema: GraphQLSchema, text: str, max_cost: int) -> Plan:
+    document = parse(text, **PARSE_LIMITS)
+    errors = document_errors(schema, document)
     if errors:
         raise Unsupported(f"invalid against the schema: {errors[0].message}")
+    # Checked once for every page size, so that no request needs it (strawberry checks the rest).
+    if (cost := worst_case_cost(schema, document)) > max_cost:
+        raise Unsupported(f"its cost can reach {cost}, over REFUNDS_MAX_QUERY_COST={max_cost}")
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if len(operations) != 1 or len(document.definitions) != 1:
         raise Unsupported("one operation and nothing else")
@@ -91,12 +99,12 @@ class FastPath:
 
     @classmethod
     def from_schema(
-        cls, schema: GraphQLSchema, rules: list[Any], texts: dict[str, str] | None = None
+        cls, schema: GraphQLSchema, max_cost: int, texts: dict[str, str] | None = None
     ) -> FastPath:
         texts = documents() if texts is None else texts
         raw_sql = os.environ.get("REFUNDS_FAST_PATH_SQL", "raw") != "sqlalchemy"
         return cls(
-            {text: compile_document(schema, text, rules) for text in texts.values()},
+            {text: compile_document(schema, text, max_cost) for text in texts.values()},
             raw_sql=raw_sql,
         )
 
@@ -122,7 +130,8 @@ class FastPath:
         name = payload.get("operationName")
         variables = payload.get("variables")
         if (name is not None and name != plan.name) or (
-            variables is not None and type(variables) is not dict
+            variables is not None
+            and (type(variables) is not dict or junk_path(variables) is not None)
         ):
             return None
         return plan
@@ -154,7 +163,7 @@ class FastPath:
         return orjson.dumps({"data": data})
 
 
-def build(schema: GraphQLSchema, rules: list[Any]) -> FastPath | None:
+def build(schema: GraphQLSchema, max_cost: int) -> FastPath | None:
     if os.environ.get("REFUNDS_FAST_PATH", "1") == "0":
         return None
-    return FastPath.from_schema(schema, rules)
+    return FastPath.from_schema(schema, max_cost)

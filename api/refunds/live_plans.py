@@ -7,8 +7,9 @@ handler instead: parses and validates a document once per distinct text (with th
 own rules), builds an executor once per subscription, and per change sends a frame whose
 payload was executed and serialised once for every subscriber asking the same thing.
 
-Anything unusual (a parse or validation error, bad variables, another root field, a caller
-without a merchant key) is left to strawberry's own path, so errors look exactly as before."""
+Anything unusual (a parse or validation error, bad variables, text the database cannot store
+(api/input_guard.py), another root field, a caller without a merchant key) is left to
+strawberry's own path, so errors look exactly as before."""
 
 from __future__ import annotations
 
@@ -26,14 +27,15 @@ from graphql import (
     OperationType,
     get_operation_ast,
     parse,
-    specified_rules,
-    validate,
 )
 from graphql.execution import Executor
 from graphql.execution.values import get_argument_values
 
 from api import ids
-from api.errors import MaskFaults
+from api.bounded_validation import PARSE_LIMITS, document_errors
+from api.errors import MaskFaults, log_errors
+from api.input_guard import junk_path
+from api.query_cost import worst_case_cost
 from api.refunds.shared_events import SharedEventExecutor, memo_for
 from api.refunds.subscriptions import decode_filter
 
@@ -48,15 +50,18 @@ class LivePlan:
 
 
 @lru_cache(maxsize=256)
-def plan_for(query: str, operation_name: str | None) -> LivePlan | None:
-    """A validated single-field `refundUpdated` subscription, or None (strawberry's path)."""
-    from api.schema import MAX_TOKENS, VALIDATION_RULES, schema
+def plan_for(query: str, operation_name: str | None, max_cost: int) -> LivePlan | None:
+    """A validated single-field `refundUpdated` subscription within the limits, or None
+    (strawberry's path, which checks the cost with the request's variables)."""
+    from api.schema import schema
 
     try:
-        document = parse(query, max_tokens=MAX_TOKENS)
+        document = parse(query, **PARSE_LIMITS)
     except GraphQLError:
         return None
-    if validate(schema._schema, document, [*specified_rules, *VALIDATION_RULES]):
+    if document_errors(schema._schema, document):
+        return None
+    if worst_case_cost(schema._schema, document, operation_name) > max_cost:
         return None
     operation = get_operation_ast(document, operation_name)
     if operation is None or operation.operation is not OperationType.SUBSCRIPTION:
@@ -109,6 +114,8 @@ def prepare(
 ) -> LiveOperation | None:
     from api.schema import schema
 
+    if junk_path(variables) is not None:
+        return None  # strawberry's path refuses them
     built = _build(plan, context, variables, operation_name)
     if isinstance(built, list):
         return None  # bad variables: strawberry's path reports them
@@ -141,6 +148,7 @@ async def render(live: LiveOperation, pushed: Any) -> bytes:
         result = await result
     payload: dict[str, Any] = {"data": result.data}
     if result.errors:
+        log_errors(result.errors, live.operation_name)
         payload["errors"] = [e.formatted for e in _masker._process_errors(result.errors)]
     frame = orjson.dumps(payload)
     if memo is not None and not result.errors:

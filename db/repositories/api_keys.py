@@ -1,20 +1,25 @@
 """Merchants' API keys: the unit of work's repository (create, revoke), and the store the
 authenticator and the reads use outside any unit of work (the one lookup of a key by its hash,
-listings, and the batched record of last use)."""
+listings, and the batched record of last use).
+
+A presented key is found in two steps: its hash names the merchant in the platform-wide
+`api_key_routes`, then the merchant's own `api_keys` row says whether it is active (both by
+primary key; a table distributed by merchant can hold no index on the hash alone)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, func, insert, select, tuple_, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db import statements
 from db.notifications import API_KEY_REVOCATIONS_CHANNEL
-from db.tables import api_keys
+from db.tables import api_key_routes, api_keys
 from domain.model import ApiKey, ApiKeyScope
 
 k = api_keys.c
@@ -53,16 +58,15 @@ class SqlApiKeys:
     ) -> ApiKey:
         stmt = (
             insert(api_keys)
-            .values(
-                merchant_id=merchant_id,
-                key_hash=key_hash,
-                display_prefix=prefix,
-                name=name,
-                scope=scope.value,
-            )
+            .values(merchant_id=merchant_id, display_prefix=prefix, name=name, scope=scope.value)
             .returning(*API_KEY_COLUMNS)
         )
-        return api_key((await self.conn.execute(stmt)).one())
+        key = api_key((await self.conn.execute(stmt)).one())
+        route = insert(api_key_routes).values(
+            key_hash=key_hash, merchant_id=merchant_id, key_id=key.id
+        )
+        await self.conn.execute(route)
+        return key
 
     async def get(self, merchant_id: UUID, key_id: UUID) -> ApiKey | None:
         stmt = select(*API_KEY_COLUMNS).where(k.merchant_id == merchant_id, k.id == key_id)
@@ -96,8 +100,15 @@ class ApiKeyStore:
 
     async def active_by_hash(self, key_hash: str) -> ApiKey | None:
         """The one lookup of a presented key: by its hash, unless revoked."""
-        stmt = select(*API_KEY_COLUMNS).where(k.key_hash == key_hash, k.revoked_at.is_(None))
+        r = api_key_routes.c
+        route = select(r.merchant_id, r.key_id).where(r.key_hash == key_hash)
         async with self.engine.connect() as conn:
+            found = (await conn.execute(route)).one_or_none()
+            if found is None:
+                return None
+            stmt = select(*API_KEY_COLUMNS).where(
+                k.merchant_id == found.merchant_id, k.id == found.key_id, k.revoked_at.is_(None)
+            )
             row = (await conn.execute(stmt)).one_or_none()
         return api_key(row) if row else None
 
@@ -118,14 +129,19 @@ class ApiKeyStore:
         return [found.get(key_id) for key_id in key_ids]
 
     async def revoked_among(self, key_ids: Iterable[tuple[UUID, UUID]]) -> set[UUID]:
-        """Which of these (merchant id, key id) pairs are revoked, or gone."""
-        pairs = list(key_ids)
-        if not pairs:
-            return set()
-        stmt = select(k.id).where(tuple_(k.merchant_id, k.id).in_(pairs), k.revoked_at.is_(None))
+        """Which of these (merchant id, key id) pairs are revoked, or gone. One statement per
+        merchant, each answered by that merchant's node."""
+        by_merchant: dict[UUID, list[UUID]] = defaultdict(list)
+        for merchant_id, key_id in key_ids:
+            by_merchant[merchant_id].append(key_id)
+        active: set[UUID] = set()
         async with self.engine.connect() as conn:
-            active = set((await conn.execute(stmt)).scalars())
-        return {key_id for _, key_id in pairs} - active
+            for merchant_id, ids in by_merchant.items():
+                stmt = select(k.id).where(
+                    k.merchant_id == merchant_id, k.id.in_(ids), k.revoked_at.is_(None)
+                )
+                active.update((await conn.execute(stmt)).scalars())
+        return {key_id for ids in by_merchant.values() for key_id in ids} - active
 
     async def record_use(self, uses: Mapping[tuple[UUID, UUID], datetime]) -> None:
         """Set `last_used_at` of many keys in one statement; (merchant id, key id) -> when."""

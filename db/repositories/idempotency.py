@@ -17,6 +17,7 @@ from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import statements
+from db.distribution import ACROSS_MERCHANTS
 from db.tables import idempotency_keys as keys
 from domain.errors import IdempotencyKeyInUse
 from domain.ports import IdempotencyClaim
@@ -49,6 +50,9 @@ class SqlIdempotency:
 
 
 async def prune_expired(conn: AsyncConnection) -> int:
-    """Delete keys past the retention; returns how many went."""
-    result = await conn.execute(delete(keys).where(keys.c.created_at < func.now() - RETENTION))
+    """Delete keys past the retention, every merchant's at once; returns how many went."""
+    stmt = (
+        delete(keys).prefix_with(ACROSS_MERCHANTS).where(keys.c.created_at < func.now() - RETENTION)
+    )
+    result = await conn.execute(stmt)
     return result.rowcount

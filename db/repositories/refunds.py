@@ -34,6 +34,10 @@ def _jsonb(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
+def _this(refund: Refund) -> tuple[Any, Any]:
+    return refunds.c.merchant_id == refund.merchant_id, refunds.c.id == refund.id
+
+
 class SqlRefunds:
     def __init__(self, conn: AsyncConnection, raw: Any) -> None:
         self.conn = conn
@@ -77,8 +81,8 @@ class SqlRefunds:
         row = (await self.conn.execute(stmt)).one_or_none()
         return rows.refund(row) if row else None
 
-    async def held_amount(self, transaction_id: UUID) -> int:
-        return int(await self.raw.fetchval(statements.HELD_AMOUNT, transaction_id))
+    async def held_amount(self, merchant_id: UUID, transaction_id: UUID) -> int:
+        return int(await self.raw.fetchval(statements.HELD_AMOUNT, merchant_id, transaction_id))
 
     async def on_hold_oldest_first(self, merchant_id: UUID) -> Sequence[Refund]:
         stmt = (
@@ -98,7 +102,7 @@ class SqlRefunds:
             values["failure_message"] = change.message
         if change.status is RefundStatus.PENDING:
             values["next_attempt_at"] = at  # due for the processor now
-        await self.conn.execute(update(refunds).where(refunds.c.id == refund.id).values(values))
+        await self.conn.execute(update(refunds).where(*_this(refund)).values(values))
         return replace(
             refund,
             status=change.status,
@@ -110,7 +114,7 @@ class SqlRefunds:
     async def set_destination(self, refund: Refund, destination: Destination) -> Refund:
         await self.conn.execute(
             update(refunds)
-            .where(refunds.c.id == refund.id)
+            .where(*_this(refund))
             .values(
                 destination_kind=destination.kind.value,
                 destination_display=destination.display,
@@ -131,7 +135,7 @@ class SqlRefunds:
         speed = speed_processed.value if speed_processed else None
         await self.conn.execute(
             update(refunds)
-            .where(refunds.c.id == refund.id)
+            .where(*_this(refund))
             .values(bank_reference=bank_reference, speed_processed=speed, processed_at=at)
         )
         return replace(

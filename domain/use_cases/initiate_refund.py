@@ -31,6 +31,7 @@ from domain.use_cases.balance import record_change, shortfall_message
 NOTES_MAX = 1000
 METADATA_MAX_KEYS = 20
 METADATA_MAX_BYTES = 4096
+METADATA_MAX_DEPTH = 32  # objects and arrays within each other; the database's encoder stops at 255
 IDEMPOTENCY_KEY_MAX = 255
 
 
@@ -82,6 +83,11 @@ def _validate_metadata(metadata: object) -> None:
         raise InvalidInput("metadata must be a JSON object of keys to values.", field=field)
     if len(metadata) > METADATA_MAX_KEYS:
         raise InvalidInput(f"metadata may have at most {METADATA_MAX_KEYS} keys.", field=field)
+    if _depth(metadata) > METADATA_MAX_DEPTH:
+        raise InvalidInput(
+            f"metadata may nest objects and arrays at most {METADATA_MAX_DEPTH} levels deep.",
+            field=field,
+        )
     try:
         # UTF-8 bytes as stored; NaN and Infinity are not JSON and PostgreSQL refuses them.
         encoded = json.dumps(metadata, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -93,6 +99,25 @@ def _validate_metadata(metadata: object) -> None:
             f"metadata must encode to at most {METADATA_MAX_BYTES} bytes of JSON; it is {size}.",
             field=field,
         )
+
+
+def _depth(value: object) -> int:
+    """How deeply objects and arrays nest in a JSON value; without recursion, as the value may
+    nest deeper than Python's recursion limit."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        )
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > METADATA_MAX_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 async def initiate_refund(
@@ -131,7 +156,7 @@ async def _create(
     transaction = await uow.transactions.lock(cmd.merchant_id, cmd.transaction_id)
     if transaction is None:
         raise TransactionNotFound("No transaction of yours has that id.")
-    held = await uow.refunds.held_amount(transaction.id)
+    held = await uow.refunds.held_amount(cmd.merchant_id, transaction.id)
     merchant = await uow.merchants.lock(cmd.merchant_id)
     assert merchant is not None  # the caller is an authenticated merchant
     amount = eligibility.amount_to_refund(

@@ -13,6 +13,7 @@ import pytest
 from starlette.applications import Starlette
 
 from api import fastpath
+from api.config import EdgeSettings
 from api.graphql_view import GraphQLEndpoint
 from tests.support import Api, Merchant
 
@@ -227,15 +228,15 @@ async def test_callers_that_are_not_merchants_get_the_same_answer(
 
 
 async def test_every_trusted_document_validates_and_compiles() -> None:
-    from api.schema import VALIDATION_RULES, schema
+    from api.schema import schema
 
-    planned = fastpath.FastPath.from_schema(schema._schema, VALIDATION_RULES)
+    planned = fastpath.FastPath.from_schema(schema._schema, EdgeSettings().max_query_cost)
     assert set(planned.plans) == set(DOCS.values())
 
 
 async def test_a_document_the_plan_cannot_model_is_refused_at_startup() -> None:
     from api.fastpath.plan import Unsupported
-    from api.schema import VALIDATION_RULES, schema
+    from api.schema import schema
 
     for text in [
         "{ viewer { id } }",
@@ -243,4 +244,4 @@ async def test_a_document_the_plan_cannot_model_is_refused_at_startup() -> None:
         "{ transactions { nope } }",
     ]:
         with pytest.raises(Unsupported):
-            fastpath.compile_document(schema._schema, text, VALIDATION_RULES)
+            fastpath.compile_document(schema._schema, text, EdgeSettings().max_query_cost)

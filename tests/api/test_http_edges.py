@@ -61,6 +61,26 @@ async def test_too_many_tokens_are_refused(api: Api) -> None:
     assert "tokens" in response.json()["errors"][0]["message"]
 
 
+async def test_too_many_selections_are_refused(api: Api) -> None:
+    merchant = await api.create_merchant()
+    query = "{ viewer { " + " ".join(["id"] * 600) + " } }"
+    response = await api.post(query, token=merchant.key)
+    error = response.json()["errors"][0]
+    assert "601 selections" in error["message"]  # viewer too
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_a_query_over_the_cost_limit_is_too_complex_with_its_variables(api: Api) -> None:
+    merchant = await api.create_merchant()
+    page = "transactions(first: $n) { edges { node { id refunds { id events { status } } } } }"
+    query = f"query($n: Int) {{ a: {page} b: {page} c: {page} }}"  # 1 + n × (3 + 10 × 22) each
+    small = await api.post(query, {"n": 10}, token=merchant.key)
+    assert "errors" not in small.json()
+    response = await api.post(query, {"n": 100}, token=merchant.key)
+    error = response.json()["errors"][0]
+    assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX", "cost": 3 * 22_301, "limit": 50_000}
+
+
 async def test_an_unknown_field_keeps_its_validation_message(api: Api) -> None:
     merchant = await api.create_merchant()
     response = await api.post("{ viewer { shoeSize } }", token=merchant.key)

@@ -76,8 +76,9 @@ async def test_the_ceiling_answers_what_the_service_answers(
 
 
 def _peer_id(kind: str, key: str) -> str:
+    """PostGraphile's node id: base64 JSON of the type and the primary key (merchant_id, id)."""
     uuid = f"{key[:8]}-{key[8:12]}-{key[12:16]}-{key[16:20]}-{key[20:]}"
-    return base64.b64encode(orjson.dumps([kind, uuid])).decode()
+    return base64.b64encode(orjson.dumps([kind, "0" * 8 + uuid[8:], uuid])).decode()
 
 
 def test_the_peer_comparison_maps_its_shape_onto_the_same_rows() -> None:

@@ -147,7 +147,7 @@ async def test_a_refund_whose_holder_died_after_the_bank_paid_is_settled_once(
     await start_processing(
         SqlUnitOfWork(own_engine), seeded.merchant_id, refund_id, datetime.now(UTC)
     )
-    order = await dead.work_order(refund_id)
+    order = await dead.work_order(seeded.merchant_id, refund_id)
     assert order is not None
     bank = SandboxBank(own_engine)
     first = await SandboxGateway(bank, 0).pay(payout_request(order))
@@ -202,7 +202,7 @@ async def test_the_sandbox_bank_answers_a_key_once_and_repeats_that_answer(
     await start_processing(
         SqlUnitOfWork(own_engine), seeded.merchant_id, seeded.refund_ids[0], datetime.now(UTC)
     )
-    order = await claims.work_order(seeded.refund_ids[0])
+    order = await claims.work_order(seeded.merchant_id, seeded.refund_ids[0])
     assert order is not None
     request = payout_request(order)
     gateway = SandboxGateway(SandboxBank(own_engine), 0)

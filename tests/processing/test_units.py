@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.broker import Broker, SubscriberTooSlow
 from db.claims import WorkOrder
-from db.refund_changes import as_of
+from db.refund_changes import Change, as_of
 from db.uow import SqlUnitOfWork
 from domain.gateway import ActionRequired, PayoutRequest, Rejected, Settled
 from domain.model import (
@@ -160,8 +160,8 @@ class FakeChanges:
     def __init__(self) -> None:
         self.refunds: dict[int, Refund] = {}
 
-    async def load(self, event_ids: list[int]) -> dict[int, Refund]:
-        return {i: self.refunds[i] for i in event_ids if i in self.refunds}
+    async def load(self, changes: list[Change]) -> dict[int, Refund]:
+        return {c.event_id: self.refunds[c.event_id] for c in changes if c.event_id in self.refunds}
 
 
 def notice(refund: Refund, event_id: int) -> str:

@@ -1,0 +1,42 @@
+"""Claims taken merchant by merchant (db/claims.py): a merchant's backlog does not hold up
+another merchant's refunds, and a claim never takes more than it was asked for."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from db.claims import RefundClaims
+from tests.processing import seed
+
+
+async def test_one_merchants_backlog_does_not_starve_another_merchant(
+    own_engine: AsyncEngine,
+) -> None:
+    # given merchant A with ten refunds due, all due before merchant B's one refund
+    backlog = await seed.refunds(own_engine, 10, amount=1_00)
+    late = await seed.refunds(own_engine, 1, amount=1_00)
+    # when a processor with four free slots claims
+    claimed = await RefundClaims(own_engine, "w").claim(4, lease_seconds=30)
+    # then B's refund is among them, and A's take the rest of the slots
+    assert Counter(c.merchant_id for c in claimed) == Counter(
+        {backlog.merchant_id: 3, late.merchant_id: 1}
+    )
+    assert late.refund_ids[0] in {c.refund_id for c in claimed}
+
+
+async def test_a_claim_takes_no_more_than_asked_and_the_oldest_due_merchants_first(
+    own_engine: AsyncEngine,
+) -> None:
+    # given three merchants with refunds due, oldest first
+    first, second, third = [await seed.refunds(own_engine, 3, amount=1_00) for _ in range(3)]
+    claims = RefundClaims(own_engine, "w")
+    # when two slots are free, then one refund of each of the two oldest-due merchants is taken
+    claimed = await claims.claim(2, lease_seconds=30)
+    assert sorted(c.merchant_id for c in claimed) == sorted([first.merchant_id, second.merchant_id])
+    # and the rest is claimed once each, by as many claims as it takes
+    for _ in range(4):
+        claimed += await claims.claim(2, lease_seconds=30)
+    everything = first.refund_ids + second.refund_ids + third.refund_ids
+    assert sorted(c.refund_id for c in claimed) == sorted(everything)

@@ -116,8 +116,8 @@ def _body(document: str, variables: dict) -> bytes:
     return json.dumps({"query": document, "variables": variables}).encode()
 
 
-def peer_digest(workload: Workload, url: str, requests: list[Request]) -> str | None:
-    """The peer's digest of the workload's order, read from one of its own cursors."""
+def peer_cursor_sample(workload: Workload, url: str, requests: list[Request]) -> list | None:
+    """One of the peer's own cursors for the workload's order, decoded (see PeerCursor)."""
     first = next((r for r in requests if r.peer_variables.get("after", 0) is None), None)
     if first is None:
         return None
@@ -125,7 +125,7 @@ def peer_digest(workload: Workload, url: str, requests: list[Request]) -> str | 
     cursor = end_cursor(answer)
     if cursor is None:
         raise SystemExit(f"the peer gave no cursor for ({workload.key}): {answer[:600]!r}")
-    return str(json.loads(base64.b64decode(cursor))[0])
+    return list(json.loads(base64.b64decode(cursor)))
 
 
 def verify_answers(
@@ -134,7 +134,7 @@ def verify_answers(
     service: servers.Server,
     ceiling: servers.Server,
     postgraphile: servers.Server | None,
-    digest: str | None,
+    cursor_sample: list | None,
 ) -> None:
     """Before anything is measured: the ceiling gives the service's JSON, the peer the same rows
     (bench/answers.py), and nobody an error."""
@@ -147,7 +147,7 @@ def verify_answers(
                 f"{ours[:600]!r}\n{ceilings[:600]!r}"
             )
         if postgraphile is not None:
-            peer_body = _body(workload.peer_document or "", request.for_peer(digest))
+            peer_body = _body(workload.peer_document or "", request.for_peer(cursor_sample))
             peers = post(postgraphile.url, request.key, peer_body)
             if not same_rows(ours, peers):
                 raise SystemExit(
@@ -179,17 +179,17 @@ def measure_reads(
         for server in (*services, ceiling):
             files[workload.key, server.name] = ours
         with_peer = postgraphile if workload.peer_document else None
-        digest = None
+        sample = None
         if with_peer is not None:
-            digest = peer_digest(workload, with_peer.url, requests)
+            sample = peer_cursor_sample(workload, with_peer.url, requests)
             files[workload.key, with_peer.name] = write_targets(
                 work / f"{workload.key}-peer.tsv",
-                [(r.key, r.for_peer(digest)) for r in requests],
+                [(r.key, r.for_peer(sample)) for r in requests],
                 workload.peer_document or "",
             )
             runs[workload.key].insert(len(services), with_peer)
         for service in services:
-            verify_answers(workload, requests[:40], service, ceiling, with_peer, digest)
+            verify_answers(workload, requests[:40], service, ceiling, with_peer, sample)
         checked = "the ceiling the same JSON" + (", the peer the same rows" if with_peer else "")
         progress(f"({workload.key}) 40 requests: {checked}")
         for server in runs[workload.key]:  # warm-up, not recorded

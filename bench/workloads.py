@@ -10,6 +10,7 @@ checks both before anything is measured)."""
 from __future__ import annotations
 
 import base64
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from pathlib import Path
 from bench.seed import WINDOW, Seeded, merchant_uuid
 
 PAGE_SIZE = 20
+MAX_UUID = "ffffffff-ffff-ffff-ffff-ffffffffffff"  # after every row at that instant
 
 # (a) A transactions page as Apollo Client sends it: `__typename` in every selection set and the
 # row as a named fragment.
@@ -289,14 +291,17 @@ INITIATE_REFUND = """mutation BenchInitiateRefund($input: InitiateRefundInput!) 
 
 @dataclass(frozen=True)
 class PeerCursor:
-    """A page position for the peer: its cursors are base64 JSON of [its digest of the order,
-    createdAt, id]; the digest is read from one of its own cursors when the run starts."""
+    """A page position for the peer, the same instant as ours. Its cursors are base64 JSON of [its
+    digest of the order, createdAt, id, then the primary key (merchant_id, id) that it appends to
+    make the order unique]; `sample` is one of its own cursors for the same order, decoded when
+    the run starts (for the digest, and how many values its order has)."""
 
     stamp: str
+    merchant: str
 
-    def encode(self, digest: str) -> str:
-        raw = f'["{digest}","{self.stamp}","ffffffff-ffff-ffff-ffff-ffffffffffff"]'
-        return base64.b64encode(raw.encode()).decode()
+    def encode(self, sample: list) -> str:
+        values = [sample[0], self.stamp, MAX_UUID, self.merchant, MAX_UUID][: len(sample)]
+        return base64.b64encode(json.dumps(values, separators=(",", ":")).encode()).decode()
 
 
 @dataclass
@@ -305,11 +310,11 @@ class Request:
     variables: dict  # for the service and the ceiling
     peer_variables: dict  # for the peer; a PeerCursor stands for its `after`
 
-    def for_peer(self, digest: str | None) -> dict:
+    def for_peer(self, sample: list | None) -> dict:
         after = self.peer_variables.get("after")
         if isinstance(after, PeerCursor):
-            assert digest is not None, "a paged peer workload needs the peer's cursor digest"
-            return {**self.peer_variables, "after": after.encode(digest)}
+            assert sample is not None, "a paged peer workload needs one of the peer's cursors"
+            return {**self.peer_variables, "after": after.encode(sample)}
         return self.peer_variables
 
 
@@ -322,7 +327,7 @@ class Workload:
     requests: Callable[[Seeded, int, random.Random], list[Request]] = field(repr=False)
 
 
-def _later_page(now: datetime, rng: random.Random) -> tuple[str, PeerCursor] | None:
+def _later_page(now: datetime, rng: random.Random, merchant: str) -> tuple[str, PeerCursor] | None:
     """Half the time the first page, otherwise a page after a position a client could hold: a
     point in time, with the largest id at it."""
     if rng.random() < 0.5:
@@ -330,7 +335,7 @@ def _later_page(now: datetime, rng: random.Random) -> tuple[str, PeerCursor] | N
     stamp = (now - WINDOW * rng.uniform(0.0, 0.95)).astimezone(UTC).isoformat()
     raw = f"{stamp}|{'f' * 32}"
     ours = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-    return ours, PeerCursor(stamp)
+    return ours, PeerCursor(stamp, merchant)
 
 
 def _merchant(seeded: Seeded, rng: random.Random) -> tuple[str, str]:
@@ -343,7 +348,7 @@ def paged_requests(seeded: Seeded, count: int, rng: random.Random) -> list[Reque
     out = []
     for _ in range(count):
         key, merchant = _merchant(seeded, rng)
-        later = _later_page(now, rng)
+        later = _later_page(now, rng, merchant)
         out.append(
             Request(
                 key,

@@ -11,6 +11,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from bench.workloads import WORKLOADS
+
 LEVERS = Path(__file__).parent / "LEVERS.md"
 PACKAGES = [
     "strawberry-graphql",
@@ -23,10 +25,6 @@ PACKAGES = [
     "asyncpg",
     "orjson",
 ]
-TITLES = {
-    "a": "(a) transactions(first: 20) with refundedAmount, refundableAmount, refunds",
-    "b": "(b) refund(id:) with its transaction",
-}
 
 
 def machine() -> str:
@@ -83,26 +81,78 @@ def _ratios(ours: list[dict], base: list[dict]) -> tuple[float, float]:
 HEADER = (
     "| | median req/s | p50 ms | p99 ms | req/s per round | errors |\n|---|---|---|---|---|---|"
 )
+PEER = "postgraphile"
+CEILING = "ceiling"
+LABELS = {PEER: "peer: PostGraphile 5", CEILING: "ceiling (Starlette + asyncpg, JSON built in SQL)"}
+
+
+def _servers(reads: dict, key: str) -> list[str]:
+    """The servers measured on one workload: the service's processes, the peer, the ceiling."""
+    names = [n.split("-", 1)[1] for n in reads if n.startswith(f"{key}-")]
+    services = sorted(n for n in names if n not in LABELS)
+    return services + [n for n in (PEER, CEILING) if n in names]
+
+
+def _label(name: str) -> str:
+    return LABELS.get(name, f"service `{name}`")
+
+
+def summary_section(reads: dict) -> list[str]:
+    """One line per workload: each server's median req/s and p99, and the ratios that matter."""
+    keys = [k for k in WORKLOADS if any(n.startswith(f"{k}-") for n in reads)]
+    if not keys:
+        return []
+    names = _servers(reads, keys[0])
+    services = [n for n in names if n not in LABELS]
+    head = " | ".join(f"`{n}` req/s (p99 ms)" for n in names)
+    ratio_heads = [f"`{v}` ÷ peer | `{v}` ÷ ceiling" for v in services] + ["peer ÷ ceiling"]
+    out = [
+        "## Reads at a glance",
+        "",
+        "Medians over the rounds; ratios are medians of the per-round ratios (same round, "
+        "same load).",
+        "",
+        f"| workload | {head} | {' | '.join(ratio_heads)} |",
+        "|---" * (1 + len(names) + 2 * len(services) + 1) + "|",
+    ]
+    for key in keys:
+        cells = []
+        for n in names:
+            rows = reads.get(f"{key}-{n}", [])
+            cells.append(f"{med(rows, 'rps'):.0f} ({med(rows, 'p99_ms'):.1f})" if rows else "–")
+        ceiling, peer = reads.get(f"{key}-{CEILING}", []), reads.get(f"{key}-{PEER}", [])
+        ratios = []
+        for v in services:
+            ours = reads.get(f"{key}-{v}", [])
+            ratios.append(f"{_ratios(ours, peer)[0]:.2f}" if peer else "–")
+            ratios.append(f"{_ratios(ours, ceiling)[0]:.2f}")
+        ratios.append(f"{_ratios(peer, ceiling)[0]:.2f}" if peer else "–")
+        out.append(f"| ({key}) | {' | '.join(cells)} | {' | '.join(ratios)} |")
+    return out + [""]
 
 
 def reads_section(reads: dict) -> list[str]:
-    out = ["## Reads: GraphQL service against the hand-written ceiling", ""]
-    for key, title in TITLES.items():
-        base = reads.get(f"{key}-ceiling", [])
-        variants = sorted(
-            n.split("-", 1)[1] for n in reads if n.startswith(f"{key}-") and n != f"{key}-ceiling"
-        )
-        if not variants:
+    out = ["## Reads: the service, the peer and the hand-written ceiling", ""]
+    for key, workload in WORKLOADS.items():
+        names = _servers(reads, key)
+        if not names:
             continue
-        out += [f"### {title}", "", HEADER]
-        out += [_row(f"service `{v}`", reads[f"{key}-{v}"]) for v in variants]
-        out += [_row("ceiling (Starlette + asyncpg + orjson)", base), ""]
-        for v in variants:
-            by_round, of_medians = _ratios(reads[f"{key}-{v}"], base)
-            out.append(
-                f"- **`{v}` ÷ ceiling: {by_round:.2f}** (median of per-round ratios; "
-                f"ratio of medians {of_medians:.2f})"
-            )
+        out += [f"### ({key}) {workload.title}", "", HEADER]
+        out += [_row(_label(n), reads[f"{key}-{n}"]) for n in names]
+        out.append("")
+        base = reads.get(f"{key}-{CEILING}", [])
+        peer = reads.get(f"{key}-{PEER}", [])
+        for n in names:
+            if n == CEILING:
+                continue
+            for other, rows in ((PEER, peer), (CEILING, base)):
+                if n == other or not rows:
+                    continue
+                by_round, of_medians = _ratios(reads[f"{key}-{n}"], rows)
+                out.append(
+                    f"- **{_label(n)} ÷ {other}: {by_round:.2f}** (median of per-round ratios; "
+                    f"ratio of medians {of_medians:.2f})"
+                )
         out.append("")
     return out
 
@@ -146,13 +196,15 @@ def render(run: dict) -> str:
         "",
         f"- Machine: {machine()}",
         f"- Versions: {versions(run['postgres'])}",
+        f"- Peer: {run.get('peer') or 'not run'}",
         f"- Load: wrk, {args['connections']} connections, 1 thread, {args['duration']} s per "
-        f"measurement, {args['rounds']} rounds alternating service and ceiling; medians over "
-        "the rounds. One server process each (uvloop + httptools), on the same machine as the "
-        "database and the load generator.",
+        f"measurement, {args['rounds']} rounds alternating the service, the peer and the "
+        "ceiling; medians over the rounds. One server process each (the Python ones on uvloop "
+        "+ httptools), on the same machine as the database and the load generator.",
         f"- Data: {run['counts']}",
         "",
     ]
+    lines += summary_section(run.get("reads") or {})
     lines += reads_section(run.get("reads") or {})
     lines += mutation_section(run.get("mutation") or {}, args["connections"])
     if LEVERS.exists():

@@ -1,13 +1,15 @@
 """One command for the whole benchmark: `python -m bench` (see bench/README.md).
 
-A fresh embedded PostgreSQL in a temporary directory, a seeded data set, the service and the
-ceiling as one process each, wrk against 127.0.0.1 in alternating rounds, pgbench beside the
-initiateRefund mutation, then bench/REPORT.md. Everything it starts, it stops."""
+A fresh embedded PostgreSQL in a temporary directory, a seeded data set, the service, the peer
+(PostGraphile 5) and the ceiling as one process each, wrk against 127.0.0.1 in alternating
+rounds, pgbench beside the initiateRefund mutation, then bench/REPORT.md. Everything it starts,
+it stops. `python -m bench peer-install` only installs the peer (bench/peer.py)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import random
 import secrets
@@ -19,16 +21,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench import database, mutation, report, servers
+from bench import database, mutation, peer, report, servers
+from bench.answers import end_cursor, same_json, same_rows
 from bench.load import Result, require_wrk, run_wrk, write_targets
-from bench.seed import seed
-from bench.workloads import REFUND, TRANSACTIONS, refund_requests, transactions_requests
+from bench.seed import Seeded, seed
+from bench.workloads import DEFAULT_WORKLOADS, WORKLOADS, Request, Workload
 
 HERE = Path(__file__).parent
-READS = {
-    "a": ("transactions(first: 20) + refunds", TRANSACTIONS, transactions_requests),
-    "b": ("refund(id:) + transaction", REFUND, refund_requests),
-}
 
 
 def stop_on_sigterm() -> None:
@@ -65,6 +64,13 @@ def options(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="10 merchants x 2,000 transactions, 5 s per measurement",
     )
+    p.add_argument(
+        "--workloads",
+        default=DEFAULT_WORKLOADS,
+        help=f"read workloads to run, by letter ({DEFAULT_WORKLOADS}; add x for the earlier "
+        "exact BenchTransactions document)",
+    )
+    p.add_argument("--no-peer", action="store_true", help="leave PostGraphile out")
     p.add_argument("--skip-reads", action="store_true")
     p.add_argument("--skip-mutation", action="store_true")
     p.add_argument(
@@ -106,55 +112,105 @@ def post(url: str, key: str, body: bytes) -> bytes:
         return response.read()
 
 
-def verify_same_json(service: str, ceiling: str, targets: Path, sample: int = 40) -> int:
-    """The ceiling must answer exactly what the service answers; returns how many were checked."""
-    lines = targets.read_text().splitlines()[:sample]
-    for line in lines:
-        auth, body = line.split("\t", 1)
-        key = auth.removeprefix("Bearer ")
-        ours, theirs = post(service, key, body.encode()), post(ceiling, key, body.encode())
-        if ours != theirs or b'"errors"' in ours:
+def _body(document: str, variables: dict) -> bytes:
+    return json.dumps({"query": document, "variables": variables}).encode()
+
+
+def peer_cursor_sample(workload: Workload, url: str, requests: list[Request]) -> list | None:
+    """One of the peer's own cursors for the workload's order, decoded (see PeerCursor)."""
+    first = next((r for r in requests if r.peer_variables.get("after", 0) is None), None)
+    if first is None:
+        return None
+    answer = post(url, first.key, _body(workload.peer_document or "", first.peer_variables))
+    cursor = end_cursor(answer)
+    if cursor is None:
+        raise SystemExit(f"the peer gave no cursor for ({workload.key}): {answer[:600]!r}")
+    return list(json.loads(base64.b64decode(cursor)))
+
+
+def verify_answers(
+    workload: Workload,
+    requests: list[Request],
+    service: servers.Server,
+    ceiling: servers.Server,
+    postgraphile: servers.Server | None,
+    cursor_sample: list | None,
+) -> None:
+    """Before anything is measured: the ceiling gives the service's JSON, the peer the same rows
+    (bench/answers.py), and nobody an error."""
+    for request in requests:
+        body = _body(workload.document, request.variables)
+        ours, ceilings = post(service.url, request.key, body), post(ceiling.url, request.key, body)
+        if b'"errors"' in ours or not same_json(ours, ceilings):
             raise SystemExit(
-                f"service and ceiling differ for {body}:\n{ours[:600]!r}\n{theirs[:600]!r}"
+                f"({workload.key}) {service.name} and ceiling differ for {body!r}:\n"
+                f"{ours[:600]!r}\n{ceilings[:600]!r}"
             )
-    return len(lines)
+        if postgraphile is not None:
+            peer_body = _body(workload.peer_document or "", request.for_peer(cursor_sample))
+            peers = post(postgraphile.url, request.key, peer_body)
+            if not same_rows(ours, peers):
+                raise SystemExit(
+                    f"({workload.key}) {service.name} and the peer differ for {peer_body!r}:\n"
+                    f"{ours[:600]!r}\n{peers[:600]!r}"
+                )
 
 
 def measure_reads(
     args: argparse.Namespace,
     services: list[servers.Server],
+    postgraphile: servers.Server | None,
     ceiling: servers.Server,
     work: Path,
     rng: random.Random,
-    seeded,
-) -> dict[str, list[dict]]:  # type: ignore[no-untyped-def]
-    files = {}
-    for key, (_title, query, make) in READS.items():
-        files[key] = write_targets(work / f"{key}.tsv", make(seeded, 5_000, rng), query)
+    seeded: Seeded,
+) -> dict[str, list[dict]]:
+    chosen = [WORKLOADS[k] for k in args.workloads]
+    files: dict[tuple[str, str], Path] = {}  # (workload, server) -> wrk targets
+    runs: dict[str, list[servers.Server]] = {}  # workload -> the servers it runs against
+    for workload in chosen:
+        requests = workload.requests(seeded, 5_000, rng)
+        ours = write_targets(
+            work / f"{workload.key}.tsv",
+            [(r.key, r.variables) for r in requests],
+            workload.document,
+        )
+        runs[workload.key] = [*services, ceiling]
+        for server in (*services, ceiling):
+            files[workload.key, server.name] = ours
+        with_peer = postgraphile if workload.peer_document else None
+        sample = None
+        if with_peer is not None:
+            sample = peer_cursor_sample(workload, with_peer.url, requests)
+            files[workload.key, with_peer.name] = write_targets(
+                work / f"{workload.key}-peer.tsv",
+                [(r.key, r.for_peer(sample)) for r in requests],
+                workload.peer_document or "",
+            )
+            runs[workload.key].insert(len(services), with_peer)
         for service in services:
-            checked = verify_same_json(service.url, ceiling.url, files[key])
-            progress(f"({key}) {service.name} and ceiling: identical bytes for {checked} requests")
-        for server in (*services, ceiling):  # warm-up, not recorded
+            verify_answers(workload, requests[:40], service, ceiling, with_peer, sample)
+        checked = "the ceiling the same JSON" + (", the peer the same rows" if with_peer else "")
+        progress(f"({workload.key}) 40 requests: {checked}")
+        for server in runs[workload.key]:  # warm-up, not recorded
             run_wrk(
                 "warm",
                 server.url,
-                files[key],
+                files[workload.key, server.name],
                 seconds=args.warmup,
                 connections=args.connections,
                 tag="warm",
             )
-    results: dict[str, list[dict]] = {
-        f"{k}-{s.name}": [] for k in READS for s in (*services, ceiling)
-    }
+    results: dict[str, list[dict]] = {f"{k}-{s.name}": [] for k, on in runs.items() for s in on}
     for r in range(1, args.rounds + 1):
-        order = [(k, s) for k in READS for s in (*services, ceiling)]
+        order = [(k, s) for k, on in runs.items() for s in on]
         if r % 2 == 0:
             order.reverse()
         for key, server in order:
             res = run_wrk(
                 f"{key}-{server.name}",
                 server.url,
-                files[key],
+                files[key, server.name],
                 seconds=args.duration,
                 connections=args.connections,
                 tag=f"r{r}",
@@ -211,14 +267,32 @@ def measure_mutation(
     return results
 
 
+def start_peer(
+    args: argparse.Namespace, db: database.Database, work: Path
+) -> servers.Server | None:
+    """PostGraphile on the same database, or None with the reason printed."""
+    if args.no_peer or args.skip_reads:
+        return None
+    missing = peer.install(progress)
+    if missing is not None:
+        progress(f"SKIPPING THE PEER: {missing}")
+        return None
+    peer.prepare_database(db.psql)
+    return peer.start(db.url, work)
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = options(argv)
+    given = list(argv if argv is not None else sys.argv[1:])
+    if given[:1] == ["peer-install"]:
+        missing = peer.install(progress)
+        raise SystemExit(missing or f"the peer is installed in {peer.peer_dir()}")
+    args = options(given)
     require_wrk()
     stop_on_sigterm()
     rng = random.Random(5)
     work = Path(tempfile.mkdtemp(prefix="refunds-bench-"))
     work.chmod(0o755)  # the embedded server may run as its own system user
-    db = ceiling = None
+    db = ceiling = postgraphile = None
     services: list[servers.Server] = []
     try:
         progress(f"starting a fresh embedded PostgreSQL in {work}")
@@ -241,10 +315,11 @@ def main(argv: list[str] | None = None) -> None:
                 )
             )
         ceiling = servers.start_ceiling(db.url, work)
-        for server in (*services, ceiling):
-            server.wait_ready()
+        postgraphile = start_peer(args, db, work)
+        for server in (*services, ceiling, postgraphile):
+            if server is not None:
+                server.wait_ready()
         service = services[0]
-        given = list(argv if argv is not None else sys.argv[1:])
         if "--label" in given:  # the label is printed on its own
             del given[given.index("--label") : given.index("--label") + 2]
         command = " ".join(["python -m bench", *given])
@@ -253,13 +328,16 @@ def main(argv: list[str] | None = None) -> None:
             "counts": seeded.counts,
             "command": command,
             "postgres": db.version(),
+            "peer": peer.versions() if postgraphile is not None else None,
             "reads": {},
             "mutation": {},
         }
         if not args.skip_reads:
-            run["reads"] = measure_reads(args, services, ceiling, work, rng, seeded)
-        for server in (*services[1:], ceiling):  # their pools would crowd out pgbench's clients
-            server.stop()
+            run["reads"] = measure_reads(args, services, postgraphile, ceiling, work, rng, seeded)
+        # Their pools would crowd out pgbench's clients.
+        for server in (*services[1:], ceiling, postgraphile):
+            if server is not None:
+                server.stop()
         if not args.skip_mutation:
             run["mutation"] = measure_mutation(args, db, service, work, rng, seeded)
         results = HERE / "results"
@@ -269,7 +347,7 @@ def main(argv: list[str] | None = None) -> None:
         args.report.write_text(report.render(run))
         progress(f"wrote {args.report} (raw figures in bench/results/{stamp}.json)")
     finally:
-        for server in (*services, ceiling):
+        for server in (*services, ceiling, postgraphile):
             if server is not None:
                 server.stop()
         if db is not None:

@@ -1,6 +1,7 @@
-"""The two servers under test, each one process in its own process group: the service
-(`refunds serve`, uvloop + httptools as its CLI sets them) and the ceiling (bench/ceiling.py).
-Both log at warning level (no access log) and listen on 127.0.0.1 only."""
+"""The servers under test, each one process in its own process group: the service
+(`refunds serve`, uvloop + httptools as its CLI sets them), the ceiling (bench/ceiling.py) and
+the peer (bench/peer.py). Each logs at warning level (no access log) and listens on 127.0.0.1
+only."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,19 +31,25 @@ class Server:
     port: int
     process: subprocess.Popen
     log: Path
+    ready_path: str = "/healthz"
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/graphql"
 
     def wait_ready(self, timeout: float = 60.0) -> None:
+        """Until `ready_path` answers: each server listens only once it can serve (any HTTP
+        status counts: the peer answers a GET on /graphql with 405)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited:\n{self.log.read_text()[-3000:]}")
+            url = f"http://127.0.0.1:{self.port}{self.ready_path}"
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
+                with urllib.request.urlopen(url, timeout=1):
                     return
+            except urllib.error.HTTPError:
+                return
             except OSError:
                 time.sleep(0.2)
         raise RuntimeError(f"{self.name} did not start within {timeout}s")
@@ -57,8 +65,14 @@ class Server:
             self.process.wait(5)
 
 
-def _spawn(
-    name: str, cmd: list[str], env: dict[str, str], log: Path, port: int, cwd: Path = ROOT
+def spawn(
+    name: str,
+    cmd: list[str],
+    env: dict[str, str],
+    log: Path,
+    port: int,
+    cwd: Path = ROOT,
+    ready_path: str = "/healthz",
 ) -> Server:
     handle = log.open("w")
     process = subprocess.Popen(
@@ -69,7 +83,7 @@ def _spawn(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    return Server(name, port, process, log)
+    return Server(name, port, process, log, ready_path)
 
 
 # `refunds serve` as its console script does, but importing the code of the service root (the
@@ -115,10 +129,10 @@ def start_service(
         "--log-level",
         "warning",
     ]
-    return _spawn(name, cmd, env, work_dir / f"{name}.log", port, service_root)
+    return spawn(name, cmd, env, work_dir / f"{name}.log", port, service_root)
 
 
 def start_ceiling(database_url: str, work_dir: Path) -> Server:
     port = free_port()
     cmd = [sys.executable, "-m", "bench.ceiling", "--port", str(port)]
-    return _spawn("ceiling", cmd, {"DATABASE_URL": database_url}, work_dir / "ceiling.log", port)
+    return spawn("ceiling", cmd, {"DATABASE_URL": database_url}, work_dir / "ceiling.log", port)

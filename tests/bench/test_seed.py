@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncpg
 
-from bench.seed import HISTORIES, seed
+from bench.seed import HISTORIES, Seeded
 
 
-async def test_the_seeded_data_is_consistent(database_url: str) -> None:
+async def test_the_seeded_data_is_consistent(database_url: str, bench_seeded: Seeded) -> None:
     # given a small data set seeded by COPY into the migrated test database
-    seeded = await seed(database_url, merchants=3, per_merchant=300, rng_seed=7)
+    seeded = bench_seeded
     conn = await asyncpg.connect(database_url)
     try:
         # then each balance is the last ledger entry's balance_after and the ledger's sum

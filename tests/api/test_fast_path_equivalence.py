@@ -1,7 +1,6 @@
-"""The persisted-operation fast path (api/fastpath) answers exactly what plain strawberry
-execution answers: the same status and the same bytes, for the same operation, variables and
-data, errors included. Each request is sent twice to the same server, once with the fast path
-on and once with it off."""
+"""Compiled reads (api/compiled) answer exactly what plain strawberry execution answers: the
+same status and the same bytes, for the same operation, variables and data, errors included.
+Each request is sent twice to the same server, once with compiled reads on and once off."""
 
 from __future__ import annotations
 
@@ -12,15 +11,10 @@ import orjson
 import pytest
 from starlette.applications import Starlette
 
-from api import fastpath
-from api.config import EdgeSettings
 from api.graphql_view import GraphQLEndpoint
+from tests.api.read_documents import REFUND, TRANSACTION, TRANSACTIONS
 from tests.support import Api, Merchant
 
-DOCS = fastpath.documents()
-TRANSACTIONS = DOCS["BenchTransactions"]
-REFUND = DOCS["BenchRefund"]
-TRANSACTION = DOCS["TransactionWithRefunds"]
 UNKNOWN_UUID = "0" * 31 + "1"
 
 
@@ -33,12 +27,12 @@ def endpoint_of(app: Starlette) -> GraphQLEndpoint:
 
 
 class Both:
-    """Sends each request with the fast path on, then off, and records which path answered."""
+    """Sends each request with compiled reads on, then off, and records which path answered."""
 
     def __init__(self, api: Api, endpoint: GraphQLEndpoint) -> None:
         self.api, self.endpoint = api, endpoint
-        self.planned = endpoint.fast_path
-        assert self.planned is not None, "the fast path is on by default"
+        self.planned = endpoint.compiled_reads
+        assert self.planned is not None, "compiled reads are on by default"
         self.answered_fast: list[bool] = []
 
     async def _send(self, body: dict[str, Any], token: str | None) -> tuple[int, bytes]:
@@ -61,12 +55,12 @@ class Both:
             fast = await self._send(body, token)
         finally:
             planned.respond = original  # type: ignore[method-assign]
-        self.endpoint.fast_path = None
+        self.endpoint.compiled_reads = None
         try:
             plain = await self._send(body, token)
         finally:
-            self.endpoint.fast_path = planned
-        assert fast == plain, f"fast path differs for {body}:\n{fast}\n{plain}"
+            self.endpoint.compiled_reads = planned
+        assert fast == plain, f"compiled read differs for {body}:\n{fast}\n{plain}"
         self.answered_fast.append(any(answers))
         return fast
 
@@ -225,23 +219,3 @@ async def test_callers_that_are_not_merchants_get_the_same_answer(
     status, _ = await both.compare({"query": TRANSACTIONS, "variables": {"first": 2}}, key)
     assert status == (200 if token == "admin" else 401)
     assert not any(both.answered_fast)
-
-
-async def test_every_trusted_document_validates_and_compiles() -> None:
-    from api.schema import schema
-
-    planned = fastpath.FastPath.from_schema(schema._schema, EdgeSettings().max_query_cost)
-    assert set(planned.plans) == set(DOCS.values())
-
-
-async def test_a_document_the_plan_cannot_model_is_refused_at_startup() -> None:
-    from api.fastpath.plan import Unsupported
-    from api.schema import schema
-
-    for text in [
-        "{ viewer { id } }",
-        "query { transactions { ...F } } fragment F on TransactionConnection { totalCount }",
-        "{ transactions { nope } }",
-    ]:
-        with pytest.raises(Unsupported):
-            fastpath.compile_document(schema._schema, text, EdgeSettings().max_query_cost)

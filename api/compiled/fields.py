@@ -1,10 +1,11 @@
-"""What each supported field of the schema returns, over the domain's values: the same
+"""What each compiled field of the schema returns, over the domain's values: the same
 functions the strawberry resolvers use (ids, pagination cursors, eligibility), read through the
-same batched queries (db/queries.py) the per-request DataLoaders call.
+same batched queries (db/queries.py, db/pooled_reads.py) the per-request DataLoaders call.
 
 A field is a `Spec`: `get(parent, state)` gives its value for one parent; `load(parents, state)`
 fetches, in one query for all parents of a level, what `get` needs. A field missing from
-`SPECS` makes an operation that selects it fall back to plain strawberry execution."""
+`SPECS` makes an operation that selects it go to plain strawberry execution (the README lists
+them)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from uuid import UUID
 
 from api import ids
 from api.pagination import newest_first_cursor
+from db.pooled_reads import PooledReads
 from db.queries import ReadQueries
-from db.queries import TransactionFilter as TransactionFilterQuery
 from domain.eligibility import held_amount, refundable_amount
 from domain.model import Refund, RefundEvent, Transaction
 
@@ -25,7 +26,7 @@ from domain.model import Refund, RefundEvent, Transaction
 class State:
     """One request's reads: the caller's merchant and what has been loaded so far."""
 
-    reads: ReadQueries
+    reads: ReadQueries | PooledReads
     merchant_id: UUID
     transactions: dict[UUID, Transaction | None] = field(default_factory=dict)
     refunds_of: dict[UUID, list[Refund]] = field(default_factory=dict)
@@ -160,6 +161,17 @@ REFUND = {
     "events": Spec(lambda r, s: s.events_of[r.id], load_events_of),
 }
 
+CONNECTION = {
+    "edges": Spec(lambda p, _s: p.nodes),
+    "pageInfo": Spec(lambda p, _s: p),
+    "totalCount": Spec(lambda p, _s: p.total, load_total),
+}
+
+NEWEST_FIRST_EDGE = {  # a transaction or a refund: the cursor is its (created_at, id)
+    "cursor": Spec(lambda n, _s: newest_first_cursor(n.created_at, n.id)),
+    "node": Spec(lambda n, _s: n),
+}
+
 SPECS: dict[str, dict[str, Spec]] = {
     "Transaction": TRANSACTION,
     "Refund": REFUND,
@@ -173,15 +185,14 @@ SPECS: dict[str, dict[str, Spec]] = {
             ("failureCode", "failure_code"),
         ]
     },
-    "TransactionConnection": {
-        "edges": Spec(lambda p, _s: p.nodes),
-        "pageInfo": Spec(lambda p, _s: p),
-        "totalCount": Spec(lambda p, _s: p.total, load_total),
+    "Merchant": {
+        "id": Spec(lambda m, _s: ids.encode(ids.MERCHANT, m.id)),
+        **{name: _attr(name) for name in ["name", "currency", "balance"]},
     },
-    "TransactionEdge": {
-        "cursor": Spec(lambda t, _s: newest_first_cursor(t.created_at, t.id)),
-        "node": Spec(lambda t, _s: t),
-    },
+    "TransactionConnection": CONNECTION,
+    "TransactionEdge": NEWEST_FIRST_EDGE,
+    "RefundConnection": CONNECTION,
+    "RefundEdge": NEWEST_FIRST_EDGE,
     "PageInfo": {
         "hasNextPage": Spec(lambda p, _s: len(p.items) > p.size),
         "endCursor": Spec(
@@ -191,7 +202,3 @@ SPECS: dict[str, dict[str, Spec]] = {
         ),
     },
 }
-
-
-def no_filter() -> TransactionFilterQuery:
-    return TransactionFilterQuery()

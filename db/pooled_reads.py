@@ -1,0 +1,160 @@
+"""The hottest of db/queries.py's reads as plain SQL on one asyncpg connection of the service's
+pool, for the compiled read plans (api/compiled): the same tables, columns, predicates and order,
+turned into the same domain values. Two differences, both about cost, none about results:
+`= ANY($n::uuid[])` instead of an expanded `IN ($n, …)`, so that one prepared statement serves
+every batch size; and no BEGIN/ROLLBACK around a single read-only statement. Filtered lists, the
+refunds list and the merchant are read through ReadQueries itself."""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import fields
+from typing import Any
+from uuid import UUID
+
+from db.queries import NewestFirstKey, ReadQueries, RefundFilter, TransactionFilter
+from db.repositories.refunds import REFUND_COLUMNS
+from db.tables import refund_events, transactions
+from domain.model import (
+    DestinationKind,
+    Merchant,
+    PaymentMethod,
+    Refund,
+    RefundEvent,
+    RefundReason,
+    RefundSpeed,
+    RefundStatus,
+    Transaction,
+    TransactionStatus,
+)
+
+# Enum columns, by the name of the domain field they fill (as db/rows.py converts them).
+ENUMS: dict[str, type[enum.Enum]] = {
+    "status": TransactionStatus,
+    "payment_method": PaymentMethod,
+    "reason": RefundReason,
+    "speed_requested": RefundSpeed,
+    "speed_processed": RefundSpeed,
+    "destination_kind": DestinationKind,
+}
+
+
+def converter(cls: type, enums: dict[str, type[enum.Enum]]) -> tuple[str, Callable[[Any], Any]]:
+    """The SELECT list in the order of `cls`'s fields, and a Record -> `cls` function: the
+    values positionally, enum columns looked up (what db/rows.py does, without per-attribute
+    access on a row)."""
+    names = [f.name for f in fields(cls)]
+    lookups = [(i, {m.value: m for m in enums[n]}) for i, n in enumerate(names) if n in enums]
+
+    def convert(record: Any) -> Any:
+        values = list(record)
+        for i, lookup in lookups:
+            if values[i] is not None:
+                values[i] = lookup[values[i]]
+        return cls(*values)
+
+    return ", ".join(names), convert
+
+
+TX, to_transaction = converter(Transaction, ENUMS)
+REFUND, to_refund = converter(Refund, {**ENUMS, "status": RefundStatus})
+EVENT, to_event = converter(RefundEvent, {"status": RefundStatus})
+assert set(TX.split(", ")) == {c.name for c in transactions.c}
+assert set(REFUND.split(", ")) == {c.name for c in REFUND_COLUMNS}
+assert set(EVENT.split(", ")) == {c.name for c in refund_events.c} - {"merchant_id"}
+NEWEST = "ORDER BY created_at DESC, id DESC"
+
+PAGE = f"SELECT {TX} FROM transactions WHERE merchant_id = $1 {NEWEST} LIMIT $2"
+PAGE_AFTER = (
+    f"SELECT {TX} FROM transactions WHERE merchant_id = $1 "
+    f"AND (created_at, id) < ($3, $4) {NEWEST} LIMIT $2"
+)
+COUNT = "SELECT count(*) FROM transactions WHERE merchant_id = $1"
+TX_BY_ID = f"SELECT {TX} FROM transactions WHERE merchant_id = $1 AND id = ANY($2::uuid[])"
+REFUNDS_BY_ID = f"SELECT {REFUND} FROM refunds WHERE merchant_id = $1 AND id = ANY($2::uuid[])"
+REFUNDS_OF = (
+    f"SELECT {REFUND} FROM refunds WHERE merchant_id = $1 "
+    f"AND transaction_id = ANY($2::uuid[]) {NEWEST}"
+)
+EVENTS_OF = (
+    f"SELECT {EVENT} FROM refund_events WHERE merchant_id = $1 "
+    "AND refund_id = ANY($2::uuid[]) ORDER BY id"
+)
+
+
+class PooledReads:
+    """ReadQueries' interface for one request: the unfiltered hot reads on one connection."""
+
+    def __init__(self, conn: Any, queries: ReadQueries) -> None:
+        self.conn = conn  # asyncpg.Connection
+        self.queries = queries
+
+    async def merchant(self, merchant_id: UUID) -> Merchant | None:
+        return await self.queries.merchant(merchant_id)
+
+    async def refunds(
+        self, merchant_id: UUID, f: RefundFilter, *, limit: int, after: NewestFirstKey | None
+    ) -> Sequence[Refund]:
+        return await self.queries.refunds(merchant_id, f, limit=limit, after=after)
+
+    async def refund_count(self, merchant_id: UUID, f: RefundFilter) -> int:
+        return await self.queries.refund_count(merchant_id, f)
+
+    async def transactions(
+        self, merchant_id: UUID, f: TransactionFilter, *, limit: int, after: NewestFirstKey | None
+    ) -> Sequence[Transaction]:
+        if f != TransactionFilter():
+            return await self.queries.transactions(merchant_id, f, limit=limit, after=after)
+        if after is None:
+            found = await self.conn.fetch(PAGE, merchant_id, limit)
+        else:
+            found = await self.conn.fetch(PAGE_AFTER, merchant_id, limit, *after)
+        return [to_transaction(r) for r in found]
+
+    async def transaction_count(self, merchant_id: UUID, f: TransactionFilter) -> int:
+        if f != TransactionFilter():
+            return await self.queries.transaction_count(merchant_id, f)
+        return int(await self.conn.fetchval(COUNT, merchant_id))
+
+    async def transactions_by_id(
+        self, merchant_id: UUID, ids: Sequence[UUID]
+    ) -> list[Transaction | None]:
+        found = {
+            r["id"]: to_transaction(r)
+            for r in await self.conn.fetch(TX_BY_ID, merchant_id, list(ids))
+        }
+        return [found.get(i) for i in ids]
+
+    async def refunds_by_id(self, merchant_id: UUID, ids: Sequence[UUID]) -> list[Refund | None]:
+        found = {
+            r["id"]: to_refund(r)
+            for r in await self.conn.fetch(REFUNDS_BY_ID, merchant_id, list(ids))
+        }
+        return [found.get(i) for i in ids]
+
+    async def refunds_by_transaction(
+        self, merchant_id: UUID, transaction_ids: Sequence[UUID]
+    ) -> list[list[Refund]]:
+        grouped: dict[UUID, list[Refund]] = defaultdict(list)
+        for r in await self.conn.fetch(REFUNDS_OF, merchant_id, list(transaction_ids)):
+            grouped[r["transaction_id"]].append(to_refund(r))
+        return [grouped.get(i, []) for i in transaction_ids]
+
+    async def events_by_refund(
+        self, merchant_id: UUID, refund_ids: Sequence[UUID]
+    ) -> list[list[RefundEvent]]:
+        grouped: dict[UUID, list[RefundEvent]] = defaultdict(list)
+        for r in await self.conn.fetch(EVENTS_OF, merchant_id, list(refund_ids)):
+            grouped[r["refund_id"]].append(to_event(r))
+        return [grouped.get(i, []) for i in refund_ids]
+
+
+@asynccontextmanager
+async def pooled_reads(queries: ReadQueries) -> AsyncIterator[PooledReads]:
+    """One pooled connection for the whole request, returned to the pool afterwards."""
+    async with queries.engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        yield PooledReads(raw.driver_connection, queries)

@@ -196,7 +196,9 @@ class Plan:
     check_cost: bool  # its worst case is over the limit: check each request's variables
     fragments: dict[str, FragmentDetails] = field(init=False)
     directive_variables: tuple[str, ...] = field(init=False)
-    variants: dict[tuple[Any, ...], tuple[Root, ...] | Unsupported] = field(default_factory=dict)
+    # a variant that does not compile is kept as the reason (a str), not as the exception and
+    # the frames its traceback holds
+    variants: dict[tuple[Any, ...], tuple[Root, ...] | str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.fragments = {
@@ -224,11 +226,11 @@ class Plan:
             try:
                 found = _Compiler(self, variables).roots()
             except Unsupported as unsupported:
-                found = unsupported
+                found = str(unsupported)
             if len(self.variants) < MAX_VARIANTS:
                 self.variants[key] = found
-        if isinstance(found, Unsupported):
-            raise Fallback(str(found))
+        if isinstance(found, str):
+            raise Fallback(found)
         return found
 
     def arguments(self, root: Root, variables: VariableValues) -> dict[str, Any]:

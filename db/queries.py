@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, func, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db import rows
 from db.repositories.merchants import MERCHANT_COLUMNS
@@ -61,15 +61,26 @@ NewestFirstKey = tuple[datetime, UUID]
 
 
 class ReadQueries:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, connection: AsyncConnection | None = None) -> None:
         self.engine = engine
+        self.connection = connection
+
+    def on(self, connection: AsyncConnection) -> ReadQueries:
+        """The same reads on a connection the caller holds: a request that already holds one
+        must not wait for a second from the pool (all requests doing so would deadlock it)."""
+        return ReadQueries(self.engine, connection)
 
     async def _all(self, stmt: Select[Any]) -> Sequence[Any]:
+        if self.connection is not None:
+            found: Sequence[Any] = (await self.connection.execute(stmt)).all()
+            return found
         async with self.engine.connect() as conn:
-            found: Sequence[Any] = (await conn.execute(stmt)).all()
+            found = (await conn.execute(stmt)).all()
         return found
 
     async def _scalar(self, stmt: Select[Any]) -> Any:
+        if self.connection is not None:
+            return (await self.connection.execute(stmt)).scalar_one()
         async with self.engine.connect() as conn:
             return (await conn.execute(stmt)).scalar_one()
 

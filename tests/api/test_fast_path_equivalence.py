@@ -4,6 +4,7 @@ Each request is sent twice to the same server, once with compiled reads on and o
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -216,3 +217,36 @@ async def test_the_plan_cache_is_bounded_and_keyed_by_document_and_operation(
         assert all(both.answered_fast)
     finally:
         planned.cache_size = size
+
+
+async def test_concurrent_reads_beyond_the_pool_each_hold_one_connection(
+    both: Both, shop: dict[str, Any]
+) -> None:
+    # given three times as many concurrent compiled reads as the pool has connections, each with
+    # reads that go through ReadQueries (the merchant, a filtered list) after the pooled ones
+    planned = both.planned
+    assert planned is not None
+    pool_size = both.endpoint.services.reads.engine.pool.size()
+    original, answers = planned.respond, []
+
+    async def spy(*args: Any) -> bytes | None:
+        answers.append(result := await original(*args))
+        return result
+
+    planned.respond = spy  # type: ignore[method-assign]
+    try:
+        headers = {"Authorization": f"Bearer {shop['merchant'].key}"}
+        body = {"query": DASHBOARD, "variables": {"status": "SUCCESS"}}
+        responses = await asyncio.gather(
+            *(
+                both.api.http.post("/graphql", json=body, headers=headers)
+                for _ in range(3 * pool_size)
+            )
+        )
+    finally:
+        planned.respond = original  # type: ignore[method-assign]
+    # then every one is answered by its plan: none waited for a second connection until the
+    # pool timed out and sent it to strawberry
+    assert {r.status_code for r in responses} == {200}
+    assert len(answers) == 3 * pool_size
+    assert all(a is not None for a in answers)

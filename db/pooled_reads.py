@@ -3,7 +3,8 @@ pool, for the compiled read plans (api/compiled): the same tables, columns, pred
 turned into the same domain values. Two differences, both about cost, none about results:
 `= ANY($n::uuid[])` instead of an expanded `IN ($n, …)`, so that one prepared statement serves
 every batch size; and no BEGIN/ROLLBACK around a single read-only statement. Filtered lists, the
-refunds list and the merchant are read through ReadQueries itself, on the same connection."""
+refunds list, the ledger and the merchant are read through ReadQueries itself, on the same
+connection."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from db.queries import NewestFirstKey, ReadQueries, RefundFilter, TransactionFil
 from db.repositories.refunds import REFUND_COLUMNS
 from db.rows import refund_event_record, refund_record, transaction_record
 from db.tables import refund_events, transactions
-from domain.model import Merchant, Refund, RefundEvent, Transaction
+from domain.model import LedgerEntry, Merchant, Refund, RefundEvent, Transaction
 
 # The columns each decoder of db/rows.py reads, by name.
 TX = ", ".join(c.name for c in transactions.c)
@@ -52,6 +53,14 @@ class PooledReads:
 
     async def merchant(self, merchant_id: UUID) -> Merchant | None:
         return await self.queries.merchant(merchant_id)
+
+    async def ledger(
+        self, merchant_id: UUID, *, limit: int, after: int | None
+    ) -> Sequence[LedgerEntry]:
+        return await self.queries.ledger(merchant_id, limit=limit, after=after)
+
+    async def ledger_count(self, merchant_id: UUID) -> int:
+        return await self.queries.ledger_count(merchant_id)
 
     async def refunds(
         self, merchant_id: UUID, f: RefundFilter, *, limit: int, after: NewestFirstKey | None

@@ -56,6 +56,11 @@ def _created_window(column: Any, start: datetime | None, end: datetime | None) -
     return window
 
 
+async def _rows(conn: AsyncConnection, stmt: Select[Any]) -> Sequence[Any]:
+    found: Sequence[Any] = (await conn.execute(stmt)).all()
+    return found
+
+
 # A keyset position: the (created_at, id) of the last row seen, or the ledger entry id.
 NewestFirstKey = tuple[datetime, UUID]
 
@@ -72,11 +77,9 @@ class ReadQueries:
 
     async def _all(self, stmt: Select[Any]) -> Sequence[Any]:
         if self.connection is not None:
-            found: Sequence[Any] = (await self.connection.execute(stmt)).all()
-            return found
+            return await _rows(self.connection, stmt)
         async with self.engine.connect() as conn:
-            found = (await conn.execute(stmt)).all()
-        return found
+            return await _rows(conn, stmt)
 
     async def _scalar(self, stmt: Select[Any]) -> Any:
         if self.connection is not None:

@@ -27,7 +27,7 @@ from strawberry.schema.base import BaseSchema
 
 from api.auth import MerchantPrincipal, Principal
 from api.bounded_validation import PARSE_LIMITS, document_errors
-from api.compiled.fields import State
+from api.compiled.fields import Fallback, State
 from api.compiled.plan import (
     Plan,
     Root,
@@ -35,7 +35,6 @@ from api.compiled.plan import (
     Unsupported,
     compile_operation,
 )
-from api.compiled.roots import Fallback
 from api.compiled.strawberry_bridge import graphql_schema
 from api.input_guard import junk_path, unstorable
 from api.metrics import LATENCY, OPERATION_NAMES, OPERATIONS
@@ -82,6 +81,7 @@ async def _answer(root: Root, plan: Plan, variables: Any, state: State) -> Any:
 
 async def run(plan: Plan, raw_variables: dict[str, Any], state: State) -> dict[str, Any]:
     variables = plan.coerce(raw_variables)
+    state.variables = variables
     return {root.key: await _answer(root, plan, variables, state) for root in plan.roots(variables)}
 
 

@@ -9,7 +9,7 @@ value of the variables its directives name.
 
 What the plan does not model (a field without a Spec, an argument below the root, introspection,
 @defer) raises `Unsupported`; a request that would make strawberry report an error raises
-`roots.Fallback` at run time. Both mean: let plain strawberry execution answer."""
+`fields.Fallback` at run time. Both mean: let plain strawberry execution answer."""
 
 from __future__ import annotations
 
@@ -47,9 +47,9 @@ from graphql.execution.collect_fields import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.schema.base import BaseSchema
 
-from api.compiled.fields import SPECS, Spec, State
+from api.compiled.fields import SPECS, WITH_ARGUMENTS, Fallback, Spec, State
 from api.compiled.render import Render, compile_render
-from api.compiled.roots import ROOTS, Fallback
+from api.compiled.roots import ROOTS
 from api.compiled.strawberry_bridge import graphql_schema, python_arguments
 from domain.model import Merchant, Refund, Transaction
 
@@ -116,16 +116,37 @@ class _Compiler:
             raise Unsupported("@defer")
         return found.grouped_field_set
 
+    def spec(self, parent: GraphQLObjectType, name: str, node: FieldNode) -> Spec:
+        bound = WITH_ARGUMENTS.get(parent.name, {}).get(name)
+        if bound is not None:
+            return bound(self.arguments_of(parent, name, node))
+        spec = SPECS.get(parent.name, {}).get(name)
+        if spec is None or node.arguments:
+            raise Unsupported(f"{parent.name}.{name}")
+        return spec
+
+    def arguments_of(
+        self, parent: GraphQLObjectType, name: str, node: FieldNode
+    ) -> Callable[[State], dict[str, Any]]:
+        field_def, schema = parent.fields[name], self.plan.strawberry_schema
+
+        def arguments(state: State) -> dict[str, Any]:
+            try:
+                coerced = get_argument_values(field_def, node, state.variables)
+            except GraphQLError:
+                raise Fallback("arguments do not coerce") from None
+            return python_arguments(schema, parent.name, name, coerced)
+
+        return arguments
+
     def selection(self, parent: GraphQLObjectType, details: list[FieldDetails]) -> Selection:
-        specs = SPECS.get(parent.name, {})
         out: list[Field] = []
         for key, group in self.collected(parent, details).items():
             name = group[0].node.name.value
             if name == "__typename":
                 out.append(Field(key, _constant(parent.name), None, False, GraphQLString, False))
                 continue
-            if name not in specs or any(d.node.arguments for d in group):
-                raise Unsupported(f"{parent.name}.{name}")
+            spec = self.spec(parent, name, group[0].node)
             field_type = parent.fields[name].type
             named = get_named_type(field_type)
             child = None
@@ -135,7 +156,7 @@ class _Compiler:
                 raise Unsupported(f"{parent.name}.{name}: abstract")
             is_list = is_list_type(get_nullable_type(field_type))
             nullable = not is_non_null_type(field_type)
-            out.append(Field(key, specs[name], child, is_list, named, nullable))
+            out.append(Field(key, spec, child, is_list, named, nullable))
         return Selection(tuple(out), compile_render(tuple(out)))
 
     def selections(self, named: Any, group: list[FieldDetails]) -> dict[str, Selection]:

@@ -11,13 +11,9 @@ from typing import Any
 from graphql import GraphQLError
 
 from api import ids
-from api.compiled.fields import Page, State
+from api.compiled.fields import Fallback, Page, State
 from api.pagination import page_size, parse_newest_first_cursor
 from db.queries import RefundFilter, TransactionFilter
-
-
-class Fallback(Exception):
-    """This request must go through plain strawberry execution (it would report an error)."""
 
 
 def _page_bounds(args: dict[str, Any]) -> tuple[int, Any]:

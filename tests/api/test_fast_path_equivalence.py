@@ -137,6 +137,12 @@ NODE = """query Node($id: ID!, $brief: Boolean!) {
 fragment MerchantParts on Merchant { name balance }"""
 
 
+LEDGER = """query Ledger($first: Int) { viewer { balance ledger(first: $first) {
+  totalCount pageInfo { hasNextPage endCursor }
+  edges { cursor node { __typename id kind amount balanceAfter reference createdAt
+    refund { id status transaction { id } } } } } } }"""
+
+
 async def test_documents_as_clients_send_them_compile_to_the_same_bytes(
     both: Both, shop: dict[str, Any]
 ) -> None:
@@ -150,6 +156,8 @@ async def test_documents_as_clients_send_them_compile_to_the_same_bytes(
         {"query": DASHBOARD, "variables": {"status": None}, "operationName": "Dashboard"},
         {"query": REFUNDS_PAGE},
         {"query": "{ __typename a: viewer { __typename n: name } b: viewer { balance } }"},
+        {"query": LEDGER, "variables": {"first": 2}},
+        {"query": LEDGER, "variables": {"first": 100}},
     ]
     for body in requests:
         await both.compare(body, key)
@@ -179,7 +187,8 @@ async def test_node_compiles_for_every_type_it_can_return(both: Both, shop: dict
         {"query": APOLLO, "variables": {"first": 101}},
         {"query": DASHBOARD, "variables": {"status": "NOPE"}},
         {"query": DASHBOARD, "operationName": "Other"},
-        {"query": "{ viewer { ledger { totalCount } } }"},
+        {"query": "{ viewer { apiKeys { id } } }"},
+        {"query": '{ viewer { ledger(after: "bm90IG91cnM") { totalCount } } }'},
         {"query": "{ __schema { queryType { name } } }"},
         {"query": '{ refunds(filter: {createdFrom: "yesterday"}) { totalCount } }'},
         {"query": "{ refunds { edges { node { initiatedBy { id } } } } }"},

@@ -7,8 +7,8 @@ A document is first held to what strawberry holds it to: the same parse limits, 
 rules and limits (api/bounded_validation.py), query cost (api/query_cost.py) and variable
 checks (api/input_guard.py). What the plans do not model, and every request that would make
 strawberry report an error, goes to plain strawberry execution (`respond` returns None), so the
-answers cannot differ: tests/api/test_compiled_reads.py and tests/api/test_compiled_differential.py
-compare them byte for byte.
+answers cannot differ: tests/api/test_fast_path_equivalence.py and
+tests/api/test_compiled_differential.py compare them byte for byte.
 
 Off with REFUNDS_FAST_PATH=0. The plans read through db/pooled_reads.py (plain asyncpg on a
 pooled connection), or through ReadQueries with REFUNDS_FAST_PATH_SQL=sqlalchemy."""

@@ -1,5 +1,5 @@
 """The strawberry internals the compiled plans need, in one place, so that a strawberry upgrade
-that changes them breaks this file (tests/api/test_compiled_reads.py) and nothing else."""
+that changes them breaks this file (tests/api/test_strawberry_bridge.py) and nothing else."""
 
 from __future__ import annotations
 

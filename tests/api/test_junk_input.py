@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from websockets.exceptions import ConnectionClosed
 
+from db.queries import ReadQueries
 from tests.api.account_state import Account, account, merchant_with_balance
 from tests.api.read_documents import DOCUMENTS
 from tests.processing.live import LEGACY_WS, PROTOCOLS, TRANSPORT_WS, live
@@ -465,7 +466,8 @@ async def test_a_genuine_bug_still_logs_error_with_its_traceback_and_tells_the_c
     async def broken(*_args: Any) -> int:
         raise RuntimeError("secret internals: row 42 of ledger_entries")
 
-    monkeypatch.setattr(app.state.services.reads, "ledger_count", broken)
+    # on both read paths: compiled reads (api/compiled) hand the request to strawberry
+    monkeypatch.setattr(ReadQueries, "ledger_count", broken)
     server_log.clear()
     status, body = await post(
         api, "query Ledger { viewer { ledger { totalCount } } }", None, merchant.key

@@ -28,7 +28,7 @@ from api.query_limits import MAX_COMMENTS, MAX_TOKENS, limit_errors
 PARSE_LIMITS: dict[str, Any] = {"max_lexical_tokens": MAX_TOKENS, "max_comments": MAX_COMMENTS}
 CACHE_SIZE = 1_024
 # graphql-core's rules and text PostgreSQL cannot store; strawberry's validate_document adds its
-# own two. Every path validates with these (the schema, the fast path, live subscriptions).
+# own two. Every path validates with these (the schema, compiled reads, live subscriptions).
 RULES: tuple[type[ASTValidationRule], ...] = (*specified_rules, JunkLiterals)
 
 

@@ -75,6 +75,8 @@ class EdgeSettings:
     # fields a response can hold at most (api/query_cost.py): a page of 100 transactions with their
     # refunds and the refunds' events is ~27,000
     max_query_cost: int = 50_000
+    # read documents whose compiled plans are kept (api/compiled), least recently used dropped
+    plan_cache_size: int = 1_000
 
     @classmethod
     def from_env(cls) -> EdgeSettings:
@@ -91,6 +93,7 @@ class EdgeSettings:
             metrics_token=env("REFUNDS_METRICS_TOKEN") or None,
             max_operation_names=int(env("REFUNDS_METRICS_MAX_OPERATIONS", d.max_operation_names)),
             max_query_cost=int(env("REFUNDS_MAX_QUERY_COST", d.max_query_cost)),
+            plan_cache_size=int(env("REFUNDS_PLAN_CACHE_SIZE", d.plan_cache_size)),
         )
 
 

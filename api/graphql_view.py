@@ -19,12 +19,11 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
-from api import fastpath
+from api import compiled
 from api.context import Context, Services
 from api.errors import UNAVAILABLE_MESSAGE
 from api.metrics import HTTP_REJECTIONS
 from api.rate_limits import RateLimits, client_address
-from api.schema import graphql_core_schema
 from api.ws_handlers import LegacyWSHandler, TransportWSHandler
 
 log = logging.getLogger("refunds.api")
@@ -60,9 +59,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.services = services
         self.websockets_open = 0
         self.rate_limits = RateLimits(services.settings.edge)
-        self.fast_path = fastpath.build(
-            graphql_core_schema(), services.settings.edge.max_query_cost
-        )
+        edge = services.settings.edge
+        self.compiled_reads = compiled.build(self.schema, edge.max_query_cost, edge.plan_cache_size)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -102,9 +100,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 await refusal(scope, receive, send)
                 return
             scope.setdefault("state", {})["principal"] = principal
-            fast = await self._fast_path(request, principal)
-            if fast is not None:
-                await fast(scope, receive, send)
+            compiled_response = await self._compiled(request, principal)
+            if compiled_response is not None:
+                await compiled_response(scope, receive, send)
                 return
         try:
             response = await self.run(request)
@@ -114,15 +112,17 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             response = error_response(error.status_code, "BAD_REQUEST", error.reason)
         await response(scope, receive, send)
 
-    async def _fast_path(self, request: Request, principal: Any) -> Response | None:
-        """A trusted operation answered by its compiled plan (api/fastpath), or None."""
+    async def _compiled(self, request: Request, principal: Any) -> Response | None:
+        """A read answered by its compiled plan (api/compiled), or None: strawberry answers."""
         if (
-            self.fast_path is None
+            self.compiled_reads is None
             or request.method != "POST"
             or not request.headers.get("content-type", "").startswith("application/json")
         ):
             return None
-        body = await self.fast_path.respond(await request.body(), principal, self.services.reads)
+        body = await self.compiled_reads.respond(
+            await request.body(), principal, self.services.reads
+        )
         return None if body is None else Response(body, media_type="application/json")
 
     @staticmethod

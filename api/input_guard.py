@@ -5,8 +5,8 @@ mistake (BAD_USER_INPUT, naming the argument or variable), never a database erro
 String literals in the document are checked by a validation rule (`JunkLiterals`, cached with
 the document's validation); variables by the `InputGuard` extension, placed right after
 ValidationCache in api/schema.py so that strawberry sees its error as a validation error and
-executes nothing. The fast paths (api/fastpath, api/refunds/live_plans.py) hand such requests
-to strawberry, which refuses them here."""
+executes nothing. Compiled reads and the live fast path (api/compiled,
+api/refunds/live_plans.py) hand such requests to strawberry, which refuses them here."""
 
 from __future__ import annotations
 

@@ -220,7 +220,7 @@ def worst_case_cost(
     schema: GraphQLSchema, document: DocumentNode, operation_name: str | None = None
 ) -> int:
     """The cost of the document's operation whatever its variables: every page at its largest
-    (for documents checked once, before their requests: api/fastpath, api/refunds/live_plans)."""
+    (for documents checked once, before their requests: api/compiled, api/refunds/live_plans)."""
     operation = get_operation_ast(document, operation_name)
     largest = {
         definition.variable.name.value: MAX_PAGE_SIZE

@@ -14,6 +14,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from api.bounded_validation import BoundedValidation
+from api.compiled.strawberry_bridge import graphql_schema
 from api.errors import MaskFaults, log_errors
 from api.input_guard import InputGuard
 from api.keys.mutations import ApiKeyMutations
@@ -92,5 +93,5 @@ schema = build_schema()
 
 
 def graphql_core_schema() -> GraphQLSchema:
-    """The graphql-core schema strawberry built (it has no public accessor for it)."""
-    return schema._schema
+    """The graphql-core schema strawberry built."""
+    return graphql_schema(schema)

@@ -13,21 +13,20 @@ import json
 import tempfile
 from pathlib import Path
 
-from api.fastpath import sql as fastpath_sql
 from bench import database, mutation, servers
 from bench.seed import seed
-from db import statements
+from db import pooled_reads, statements
 from db.distribution import ACROSS_MERCHANTS
 
-# The service's statements per request and per claim (db/statements.py, api/fastpath/sql.py,
+# The service's statements per request and per claim (db/statements.py, db/pooled_reads.py,
 # db/queries.py, db/claims.py, db/repositories/api_keys.py), as PostgreSQL plans them.
 PLANS = {
     "lock a transaction": statements.LOCK_TRANSACTION,
     "held amount": statements.HELD_AMOUNT,
-    "transactions page": fastpath_sql.PAGE,
-    "transactions count": fastpath_sql.COUNT,
-    "refunds of transactions": fastpath_sql.REFUNDS_OF,
-    "events of refunds": fastpath_sql.EVENTS_OF,
+    "transactions page": pooled_reads.PAGE,
+    "transactions count": pooled_reads.COUNT,
+    "refunds of transactions": pooled_reads.REFUNDS_OF,
+    "events of refunds": pooled_reads.EVENTS_OF,
     "refunds page": "SELECT * FROM refunds WHERE merchant_id = $1 "
     "ORDER BY created_at DESC, id DESC LIMIT 20",
     "ledger page": "SELECT * FROM ledger_entries WHERE merchant_id = $1 ORDER BY id DESC LIMIT 20",

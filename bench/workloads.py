@@ -1,11 +1,10 @@
 """The read workloads: what real clients send, and the requests each run rotates over.
 
 Each workload is one page a client shows, written as that client would write it (formatted
-normally; not the service's trusted documents in api/fastpath/operations/, so the service answers
-them however it answers any client), with the equivalent document for the peer (PostGraphile, see
-bench/peer.py). The ceiling (bench/ceiling.py) answers the service's documents byte for byte
-after JSON normalisation; the peer answers the same rows in its own shape (bench/answers.py
-checks both before anything is measured)."""
+normally), with the equivalent document for the peer (PostGraphile, see bench/peer.py). The
+ceiling (bench/ceiling.py) answers the service's documents byte for byte after JSON
+normalisation; the peer answers the same rows in its own shape (bench/answers.py checks both
+before anything is measured)."""
 
 from __future__ import annotations
 
@@ -271,14 +270,11 @@ PEER_REFUNDS_PAGE = """query RefundsPage($merchant: UUID!, $first: Int!, $after:
 }
 """
 
-# (x) The earlier bench document, byte for byte one of the service's trusted operations: kept to
-# compare what its fast path gives one exact text with what clients get (--workloads x).
+# (x) The earlier bench document, byte for byte what the service's old fast path answered (it
+# matched exact texts; every read now compiles): kept to compare with the figures before
+# (--workloads x).
 BENCH_TRANSACTIONS = (
-    Path(__file__).resolve().parent.parent
-    / "api"
-    / "fastpath"
-    / "operations"
-    / "BenchTransactions.graphql"
+    Path(__file__).resolve().parent / "documents" / "BenchTransactions.graphql"
 ).read_text()
 
 INITIATE_REFUND = """mutation BenchInitiateRefund($input: InitiateRefundInput!) {

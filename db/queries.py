@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, func, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db import rows
 from db.repositories.merchants import MERCHANT_COLUMNS
@@ -56,20 +56,34 @@ def _created_window(column: Any, start: datetime | None, end: datetime | None) -
     return window
 
 
+async def _rows(conn: AsyncConnection, stmt: Select[Any]) -> Sequence[Any]:
+    found: Sequence[Any] = (await conn.execute(stmt)).all()
+    return found
+
+
 # A keyset position: the (created_at, id) of the last row seen, or the ledger entry id.
 NewestFirstKey = tuple[datetime, UUID]
 
 
 class ReadQueries:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, connection: AsyncConnection | None = None) -> None:
         self.engine = engine
+        self.connection = connection
+
+    def on(self, connection: AsyncConnection) -> ReadQueries:
+        """The same reads on a connection the caller holds: a request that already holds one
+        must not wait for a second from the pool (all requests doing so would deadlock it)."""
+        return ReadQueries(self.engine, connection)
 
     async def _all(self, stmt: Select[Any]) -> Sequence[Any]:
+        if self.connection is not None:
+            return await _rows(self.connection, stmt)
         async with self.engine.connect() as conn:
-            found: Sequence[Any] = (await conn.execute(stmt)).all()
-        return found
+            return await _rows(conn, stmt)
 
     async def _scalar(self, stmt: Select[Any]) -> Any:
+        if self.connection is not None:
+            return (await self.connection.execute(stmt)).scalar_one()
         async with self.engine.connect() as conn:
             return (await conn.execute(stmt)).scalar_one()
 

@@ -29,43 +29,19 @@ def transaction(row: Any) -> Transaction:
 
 
 def refund(row: Any) -> Refund:
-    return Refund(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        transaction_id=row.transaction_id,
-        amount=row.amount,
-        currency=row.currency,
-        status=RefundStatus(row.status),
-        reason=RefundReason(row.reason),
-        notes=row.notes,
-        metadata=row.metadata,
-        speed_requested=RefundSpeed(row.speed_requested),
-        speed_processed=RefundSpeed(row.speed_processed) if row.speed_processed else None,
-        destination_kind=DestinationKind(row.destination_kind),
-        destination_display=row.destination_display,
-        failure_code=row.failure_code,
-        failure_message=row.failure_message,
-        bank_reference=row.bank_reference,
-        estimated_settlement_at=row.estimated_settlement_at,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        processed_at=row.processed_at,
-        initiated_by_key_id=row.initiated_by_key_id,
-    )
+    return refund_record(row._mapping)
 
 
 def refund_event(row: Any) -> RefundEvent:
-    return RefundEvent(
-        row.id, row.refund_id, RefundStatus(row.status), row.at, row.message, row.failure_code
-    )
+    return refund_event_record(row._mapping)
 
 
 def ledger_entry(row: Any) -> LedgerEntry:
     return ledger_entry_record(row._mapping)
 
 
-# By column name: asyncpg records (db/statements.py) as they are, SQLAlchemy rows through
-# `row._mapping` (above), so that each entity's columns are listed once.
+# By column name: asyncpg records (db/statements.py, db/pooled_reads.py) as they are, SQLAlchemy
+# rows through `row._mapping` (above), so that each entity's columns are listed once.
 
 
 def merchant_record(r: Any) -> Merchant:
@@ -97,4 +73,37 @@ def ledger_entry_record(r: Any) -> LedgerEntry:
         refund_id=r["refund_id"],
         reference=r["reference"],
         created_at=r["created_at"],
+    )
+
+
+def refund_record(r: Any) -> Refund:
+    speed_processed = r["speed_processed"]
+    return Refund(
+        id=r["id"],
+        merchant_id=r["merchant_id"],
+        transaction_id=r["transaction_id"],
+        amount=r["amount"],
+        currency=r["currency"],
+        status=RefundStatus(r["status"]),
+        reason=RefundReason(r["reason"]),
+        notes=r["notes"],
+        metadata=r["metadata"],
+        speed_requested=RefundSpeed(r["speed_requested"]),
+        speed_processed=RefundSpeed(speed_processed) if speed_processed else None,
+        destination_kind=DestinationKind(r["destination_kind"]),
+        destination_display=r["destination_display"],
+        failure_code=r["failure_code"],
+        failure_message=r["failure_message"],
+        bank_reference=r["bank_reference"],
+        estimated_settlement_at=r["estimated_settlement_at"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        processed_at=r["processed_at"],
+        initiated_by_key_id=r["initiated_by_key_id"],
+    )
+
+
+def refund_event_record(r: Any) -> RefundEvent:
+    return RefundEvent(
+        r["id"], r["refund_id"], RefundStatus(r["status"]), r["at"], r["message"], r["failure_code"]
     )

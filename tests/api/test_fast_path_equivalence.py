@@ -1,7 +1,6 @@
-"""The persisted-operation fast path (api/fastpath) answers exactly what plain strawberry
-execution answers: the same status and the same bytes, for the same operation, variables and
-data, errors included. Each request is sent twice to the same server, once with the fast path
-on and once with it off."""
+"""Compiled reads (api/compiled) answer exactly what plain strawberry execution answers: the
+same status and the same bytes, for the same operation, variables and data, errors included.
+Each request is sent twice to the same server, once with compiled reads on and once off."""
 
 from __future__ import annotations
 
@@ -10,139 +9,13 @@ from typing import Any
 
 import orjson
 import pytest
-from starlette.applications import Starlette
 
-from api import fastpath
-from api.config import EdgeSettings
-from api.graphql_view import GraphQLEndpoint
-from tests.support import Api, Merchant
+from db.pooled_reads import PooledReads
+from tests.api.both_paths import Both
+from tests.api.read_documents import REFUND, TRANSACTION, TRANSACTIONS
+from tests.support import Api
 
-DOCS = fastpath.documents()
-TRANSACTIONS = DOCS["BenchTransactions"]
-REFUND = DOCS["BenchRefund"]
-TRANSACTION = DOCS["TransactionWithRefunds"]
 UNKNOWN_UUID = "0" * 31 + "1"
-
-
-def endpoint_of(app: Starlette) -> GraphQLEndpoint:
-    for route in app.routes:
-        found = getattr(route, "endpoint", None)
-        if isinstance(found, GraphQLEndpoint):
-            return found
-    raise AssertionError("no GraphQL endpoint")
-
-
-class Both:
-    """Sends each request with the fast path on, then off, and records which path answered."""
-
-    def __init__(self, api: Api, endpoint: GraphQLEndpoint) -> None:
-        self.api, self.endpoint = api, endpoint
-        self.planned = endpoint.fast_path
-        assert self.planned is not None, "the fast path is on by default"
-        self.answered_fast: list[bool] = []
-
-    async def _send(self, body: dict[str, Any], token: str | None) -> tuple[int, bytes]:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = await self.api.http.post("/graphql", json=body, headers=headers)
-        return response.status_code, response.content
-
-    async def compare(self, body: dict[str, Any], token: str | None) -> tuple[int, bytes]:
-        planned = self.planned
-        original = planned.respond
-        answers: list[bool] = []
-
-        async def spy(*args: Any) -> bytes | None:
-            result = await original(*args)
-            answers.append(result is not None)
-            return result
-
-        planned.respond = spy  # type: ignore[method-assign]
-        try:
-            fast = await self._send(body, token)
-        finally:
-            planned.respond = original  # type: ignore[method-assign]
-        self.endpoint.fast_path = None
-        try:
-            plain = await self._send(body, token)
-        finally:
-            self.endpoint.fast_path = planned
-        assert fast == plain, f"fast path differs for {body}:\n{fast}\n{plain}"
-        self.answered_fast.append(any(answers))
-        return fast
-
-
-@pytest.fixture
-async def both(api: Api, app: Starlette) -> Both:
-    return Both(api, endpoint_of(app))
-
-
-async def _refund(api: Api, merchant: Merchant, transaction_id: str, amount: int | None) -> str:
-    payload = await api.initiate_refund(merchant, transactionId=transaction_id, amount=amount)
-    assert payload["userErrors"] == [], payload
-    return str(payload["refund"]["id"])
-
-
-async def _settled(api: Api, merchant: Merchant, body: dict[str, Any]) -> None:
-    """Wait until the background processor has nothing left to change in what `body` reads."""
-    previous = None
-    for _ in range(100):
-        current = (await api.post(body["query"], body["variables"], token=merchant.key)).content
-        if current == previous:
-            return
-        previous = current
-        await asyncio.sleep(0.1)
-
-
-@pytest.fixture
-async def shop(api: Api) -> dict[str, Any]:
-    # given a merchant with transactions of every status, refunds in several states and events,
-    # and a second merchant with data of its own
-    merchant = await api.create_merchant("Fast Path Shop")
-    other = await api.create_merchant("Someone Else")
-    await api.recharge(merchant, 1_000_00)
-    txs = [
-        await api.record_transaction(merchant, amount=100_00 + i, source=source, status=status)
-        for i, (source, status) in enumerate(
-            [
-                ("customer@okaxis", "SUCCESS"),
-                ("reject-customer@okaxis", "SUCCESS"),
-                ("frozen-customer@okaxis", "SUCCESS"),
-                ("customer2@okaxis", "FAILED"),
-                ("customer3@okaxis", "PENDING"),
-                ("customer4@okaxis", "SUCCESS"),
-            ]
-        )
-    ]
-    with_metadata = await api.initiate_refund(
-        merchant,
-        transactionId=txs[5]["id"],
-        amount=3_00,
-        notes="a note",
-        metadata={"order": "A-1", "lines": [1, 2], "gift": True, "ratio": 0.5},
-    )
-    assert with_metadata["userErrors"] == []
-    refunds = [
-        await _refund(api, merchant, txs[0]["id"], 10_00),
-        await _refund(api, merchant, txs[0]["id"], 20_00),
-        await _refund(api, merchant, txs[1]["id"], None),
-        await _refund(api, merchant, txs[2]["id"], 5_00),
-    ]
-    await api.cancel_refund(merchant, refunds[1])
-    other_tx = await api.record_transaction(other)
-    await api.recharge(other, 100_00)
-    other_refund = await _refund(api, other, other_tx["id"], 1_00)
-    page = {"query": TRANSACTIONS, "variables": {"first": 20}}
-    await _settled(api, merchant, page)
-    for refund_id in refunds:
-        await _settled(api, merchant, {"query": REFUND, "variables": {"id": refund_id}})
-    return {
-        "merchant": merchant,
-        "other": other,
-        "txs": txs,
-        "refunds": refunds,
-        "other_tx": other_tx,
-        "other_refund": other_refund,
-    }
 
 
 async def test_pages_of_transactions_are_the_same_bytes(both: Both, shop: dict[str, Any]) -> None:
@@ -227,21 +100,180 @@ async def test_callers_that_are_not_merchants_get_the_same_answer(
     assert not any(both.answered_fast)
 
 
-async def test_every_trusted_document_validates_and_compiles() -> None:
-    from api.schema import schema
+# -- documents as clients send them: none is special --------------------------------------------
 
-    planned = fastpath.FastPath.from_schema(schema._schema, EdgeSettings().max_query_cost)
-    assert set(planned.plans) == set(DOCS.values())
+APOLLO = """query Transactions($first: Int!) {
+  transactions(first: $first) {
+    __typename
+    edges { __typename cursor node { ...TransactionParts __typename } }
+    pageInfo { __typename hasNextPage endCursor }
+  }
+}
+fragment TransactionParts on Transaction {
+  __typename id amount status createdAt refundedAmount refundableAmount
+  refunds { __typename id amount status }
+}"""
+
+DASHBOARD = """query Dashboard($status: TransactionStatus = SUCCESS, $withViewer: Boolean = true) {
+  viewer @include(if: $withViewer) { __typename id name currency balance }
+  transactions(first: 5, filter: {status: $status}) {
+    totalCount edges { node { id status amount } }
+  }
+  settled: refunds(filter: {status: [PROCESSED, CANCELLED]}) { totalCount }
+}"""
+
+REFUNDS_PAGE = """{ refunds(first: 10) {
+  edges { cursor node { id status amount reason
+    transaction { id amount refundableAmount refunds { id } } events { status message } } }
+  pageInfo { hasNextPage endCursor } } }"""
+
+NODE = """query Node($id: ID!, $brief: Boolean!) {
+  node(id: $id) {
+    __typename id
+    ... on Refund { amount status transaction @skip(if: $brief) { id amount } }
+    ... on Transaction { amount refunds { id status } }
+    ...MerchantParts
+  }
+}
+fragment MerchantParts on Merchant { name balance }"""
 
 
-async def test_a_document_the_plan_cannot_model_is_refused_at_startup() -> None:
-    from api.fastpath.plan import Unsupported
-    from api.schema import schema
+LEDGER = """query Ledger($first: Int) { viewer { balance ledger(first: $first) {
+  totalCount pageInfo { hasNextPage endCursor }
+  edges { cursor node { __typename id kind amount balanceAfter reference createdAt
+    refund { id status transaction { id } } } } } } }"""
 
-    for text in [
-        "{ viewer { id } }",
-        "query { transactions { ...F } } fragment F on TransactionConnection { totalCount }",
-        "{ transactions { nope } }",
-    ]:
-        with pytest.raises(Unsupported):
-            fastpath.compile_document(schema._schema, text, EdgeSettings().max_query_cost)
+
+async def test_documents_as_clients_send_them_compile_to_the_same_bytes(
+    both: Both, shop: dict[str, Any]
+) -> None:
+    key = shop["merchant"].key
+    reformatted = " ".join(TRANSACTIONS.split()).replace("Bench", "")
+    requests = [
+        {"query": reformatted, "variables": {"first": 3}},
+        {"query": APOLLO, "variables": {"first": 4}},
+        {"query": DASHBOARD},
+        {"query": DASHBOARD, "variables": {"status": "FAILED", "withViewer": False}},
+        {"query": DASHBOARD, "variables": {"status": None}, "operationName": "Dashboard"},
+        {"query": REFUNDS_PAGE},
+        {"query": "{ __typename a: viewer { __typename n: name } b: viewer { balance } }"},
+        {"query": LEDGER, "variables": {"first": 2}},
+        {"query": LEDGER, "variables": {"first": 100}},
+    ]
+    for body in requests:
+        await both.compare(body, key)
+    assert all(both.answered_fast), both.answered_fast
+
+
+async def test_node_compiles_for_every_type_it_can_return(both: Both, shop: dict[str, Any]) -> None:
+    key = shop["merchant"].key
+    ids = [
+        shop["refunds"][0],
+        shop["txs"][0]["id"],
+        shop["merchant"].id,
+        shop["other"].id,
+        shop["other_refund"],
+        f"rfd_{UNKNOWN_UUID}",
+        "nope",
+    ]
+    for node_id in ids:
+        for brief in (True, False):
+            await both.compare({"query": NODE, "variables": {"id": node_id, "brief": brief}}, key)
+    assert all(both.answered_fast), both.answered_fast
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"query": APOLLO, "variables": {"first": 101}},
+        {"query": DASHBOARD, "variables": {"status": "NOPE"}},
+        {"query": DASHBOARD, "operationName": "Other"},
+        {"query": "{ viewer { apiKeys { id } } }"},
+        {"query": '{ viewer { ledger(after: "bm90IG91cnM") { totalCount } } }'},
+        {"query": "{ __schema { queryType { name } } }"},
+        {"query": '{ refunds(filter: {createdFrom: "yesterday"}) { totalCount } }'},
+        {"query": "{ refunds { edges { node { initiatedBy { id } } } } }"},
+        {"query": 'mutation { revokeApiKey(input: {id: "x"}) { userErrors { code } } }'},
+        {"query": "{ nope }"},
+        {"query": "{ viewer { "},
+    ],
+    ids=lambda b: b["query"][:40],
+)
+async def test_what_does_not_compile_goes_to_strawberry(
+    both: Both, shop: dict[str, Any], body: dict[str, Any]
+) -> None:
+    await both.compare(body, shop["merchant"].key)
+    assert not any(both.answered_fast)
+
+
+async def test_the_plan_cache_is_bounded_and_keyed_by_document_and_operation(
+    both: Both, shop: dict[str, Any]
+) -> None:
+    # given a cache of two plans
+    planned = both.planned
+    assert planned is not None
+    size, planned.cache_size = planned.cache_size, 2
+    try:
+        planned.plans.clear()
+        # when three documents and a second operation name are read
+        for i in range(3):
+            await both.compare({"query": f"{{ viewer {{ n{i}: name }} }}"}, shop["merchant"].key)
+        two_operations = "query A { viewer { name } } query B { viewer { balance } }"
+        for name in ("A", "B"):
+            body = {"query": two_operations, "operationName": name}
+            await both.compare(body, shop["merchant"].key)
+        # then only the last two are kept, one plan per operation
+        assert list(planned.plans) == [(two_operations, "A"), (two_operations, "B")]
+        assert all(both.answered_fast)
+    finally:
+        planned.cache_size = size
+
+
+async def test_concurrent_reads_beyond_the_pool_each_hold_one_connection(
+    both: Both, shop: dict[str, Any]
+) -> None:
+    # given three times as many concurrent compiled reads as the pool has connections, each with
+    # reads that go through ReadQueries (the merchant, a filtered list) after the pooled ones
+    planned = both.planned
+    assert planned is not None
+    pool_size = both.endpoint.services.reads.engine.pool.size()
+    original, answers = planned.respond, []
+
+    async def spy(*args: Any) -> bytes | None:
+        answers.append(result := await original(*args))
+        return result
+
+    planned.respond = spy  # type: ignore[method-assign]
+    try:
+        headers = {"Authorization": f"Bearer {shop['merchant'].key}"}
+        body = {"query": DASHBOARD, "variables": {"status": "SUCCESS"}}
+        responses = await asyncio.gather(
+            *(
+                both.api.http.post("/graphql", json=body, headers=headers)
+                for _ in range(3 * pool_size)
+            )
+        )
+    finally:
+        planned.respond = original  # type: ignore[method-assign]
+    # then every one is answered by its plan: none waited for a second connection until the
+    # pool timed out and sent it to strawberry
+    assert {r.status_code for r in responses} == {200}
+    assert len(answers) == 3 * pool_size
+    assert all(a is not None for a in answers)
+
+
+async def test_a_fault_in_the_compiled_path_alone_leaves_the_answer_to_strawberry(
+    both: Both, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the compiled path's own read of a count failing
+    async def broken(*_args: Any) -> int:
+        raise RuntimeError("a bug in db/pooled_reads.py")
+
+    monkeypatch.setattr(PooledReads, "transaction_count", broken)
+    # when a page with its count is read; then strawberry answers it, as it would anyway
+    status, body = await both.compare(
+        {"query": "{ transactions { totalCount } }"}, shop["merchant"].key
+    )
+    assert status == 200
+    assert orjson.loads(body)["data"]["transactions"]["totalCount"] == len(shop["txs"])
+    assert not any(both.answered_fast)

@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from websockets.exceptions import ConnectionClosed
 
-from api import fastpath
+from db.queries import ReadQueries
 from tests.api.account_state import Account, account, merchant_with_balance
+from tests.api.read_documents import DOCUMENTS
 from tests.processing.live import LEGACY_WS, PROTOCOLS, TRANSPORT_WS, live
 from tests.support import (
     CREATE_MERCHANT,
@@ -250,11 +251,11 @@ async def test_a_nul_in_a_query_variable_is_bad_user_input(
     logged_as_client_error(server_log, "BAD_USER_INPUT")
 
 
-async def test_the_fast_path_leaves_junk_to_strawberry_which_refuses_it(
+async def test_compiled_reads_leave_junk_to_strawberry_which_refuses_it(
     api: Api, shop: tuple[Merchant, dict[str, Any]], server_log: Any
 ) -> None:
     merchant, _ = shop
-    docs = fastpath.documents()
+    docs = DOCUMENTS
     server_log.clear()
     for name, variables in [
         ("TransactionWithRefunds", {"id": "txn_\x00"}),
@@ -465,7 +466,8 @@ async def test_a_genuine_bug_still_logs_error_with_its_traceback_and_tells_the_c
     async def broken(*_args: Any) -> int:
         raise RuntimeError("secret internals: row 42 of ledger_entries")
 
-    monkeypatch.setattr(app.state.services.reads, "ledger_count", broken)
+    # on both read paths: compiled reads (api/compiled) hand the request to strawberry
+    monkeypatch.setattr(ReadQueries, "ledger_count", broken)
     server_log.clear()
     status, body = await post(
         api, "query Ledger { viewer { ledger { totalCount } } }", None, merchant.key

@@ -11,11 +11,11 @@ from uuid import UUID
 import pytest
 from starlette.applications import Starlette
 
-from api import fastpath
 from api.housekeeping import prune_idempotency_keys
 from db import statements
 from db.distribution import ACROSS_MERCHANTS, DISTRIBUTION_COLUMN
 from db.refund_changes import RefundChanges
+from tests.api.read_documents import DOCUMENTS
 from tests.api.test_api_keys import create_key, list_keys, revoke_key
 from tests.db.routing import StatementLog, unrouted
 from tests.processing.live import live, refund_on_rails, subscribers_registered, wait_until
@@ -164,7 +164,7 @@ async def _reads(api: Api, merchant: Merchant, refund_id: str) -> None:
         token=merchant.key,
     )
     await api.gql("query($id: ID!) { node(id: $id) { id } }", {"id": refund_id}, token=merchant.key)
-    docs = fastpath.documents()
+    docs = DOCUMENTS
     for name, variables in [
         ("BenchTransactions", {"first": 3}),
         ("BenchRefund", {"id": refund_id}),

@@ -1,70 +1,29 @@
-"""The loaders' reads (db/queries.py's ReadQueries) as plain SQL on one asyncpg connection of the
-service's pool, for the fast path: the same tables, columns, predicates and order, turned into
-the same domain values. Two differences, both about cost, none about results:
+"""The hottest of db/queries.py's reads as plain SQL on one asyncpg connection of the service's
+pool, for the compiled read plans (api/compiled): the same tables, columns, predicates and order,
+turned into the same domain values. Two differences, both about cost, none about results:
 `= ANY($n::uuid[])` instead of an expanded `IN ($n, …)`, so that one prepared statement serves
-every batch size; and no BEGIN/ROLLBACK around a single read-only statement."""
+every batch size; and no BEGIN/ROLLBACK around a single read-only statement. Filtered lists, the
+refunds list, the ledger and the merchant are read through ReadQueries itself, on the same
+connection."""
 
 from __future__ import annotations
 
-import enum
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import fields
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from db.queries import NewestFirstKey, TransactionFilter
+from db.queries import NewestFirstKey, ReadQueries, RefundFilter, TransactionFilter
 from db.repositories.refunds import REFUND_COLUMNS
+from db.rows import refund_event_record, refund_record, transaction_record
 from db.tables import refund_events, transactions
-from domain.model import (
-    DestinationKind,
-    PaymentMethod,
-    Refund,
-    RefundEvent,
-    RefundReason,
-    RefundSpeed,
-    RefundStatus,
-    Transaction,
-    TransactionStatus,
-)
+from domain.model import LedgerEntry, Merchant, Refund, RefundEvent, Transaction
 
-# Enum columns, by the name of the domain field they fill (as db/rows.py converts them).
-ENUMS: dict[str, type[enum.Enum]] = {
-    "status": TransactionStatus,
-    "payment_method": PaymentMethod,
-    "reason": RefundReason,
-    "speed_requested": RefundSpeed,
-    "speed_processed": RefundSpeed,
-    "destination_kind": DestinationKind,
-}
-
-
-def converter(cls: type, enums: dict[str, type[enum.Enum]]) -> tuple[str, Callable[[Any], Any]]:
-    """The SELECT list in the order of `cls`'s fields, and a Record -> `cls` function: the
-    values positionally, enum columns looked up (what db/rows.py does, without per-attribute
-    access on a row)."""
-    names = [f.name for f in fields(cls)]
-    lookups = [(i, {m.value: m for m in enums[n]}) for i, n in enumerate(names) if n in enums]
-
-    def convert(record: Any) -> Any:
-        values = list(record)
-        for i, lookup in lookups:
-            if values[i] is not None:
-                values[i] = lookup[values[i]]
-        return cls(*values)
-
-    return ", ".join(names), convert
-
-
-TX, to_transaction = converter(Transaction, ENUMS)
-REFUND, to_refund = converter(Refund, {**ENUMS, "status": RefundStatus})
-EVENT, to_event = converter(RefundEvent, {"status": RefundStatus})
-assert set(TX.split(", ")) == {c.name for c in transactions.c}
-assert set(REFUND.split(", ")) == {c.name for c in REFUND_COLUMNS}
-assert set(EVENT.split(", ")) == {c.name for c in refund_events.c} - {"merchant_id"}
+# The columns each decoder of db/rows.py reads, by name.
+TX = ", ".join(c.name for c in transactions.c)
+REFUND = ", ".join(c.name for c in REFUND_COLUMNS)
+EVENT = ", ".join(c.name for c in refund_events.c)
 NEWEST = "ORDER BY created_at DESC, id DESC"
 
 PAGE = f"SELECT {TX} FROM transactions WHERE merchant_id = $1 {NEWEST} LIMIT $2"
@@ -85,38 +44,60 @@ EVENTS_OF = (
 )
 
 
-class RawReads:
-    """The subset of ReadQueries the fast path plans use (no filters)."""
+class PooledReads:
+    """ReadQueries' interface for one request: the unfiltered hot reads on one connection."""
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, queries: ReadQueries) -> None:
         self.conn = conn  # asyncpg.Connection
+        self.queries = queries
+
+    async def merchant(self, merchant_id: UUID) -> Merchant | None:
+        return await self.queries.merchant(merchant_id)
+
+    async def ledger(
+        self, merchant_id: UUID, *, limit: int, after: int | None
+    ) -> Sequence[LedgerEntry]:
+        return await self.queries.ledger(merchant_id, limit=limit, after=after)
+
+    async def ledger_count(self, merchant_id: UUID) -> int:
+        return await self.queries.ledger_count(merchant_id)
+
+    async def refunds(
+        self, merchant_id: UUID, f: RefundFilter, *, limit: int, after: NewestFirstKey | None
+    ) -> Sequence[Refund]:
+        return await self.queries.refunds(merchant_id, f, limit=limit, after=after)
+
+    async def refund_count(self, merchant_id: UUID, f: RefundFilter) -> int:
+        return await self.queries.refund_count(merchant_id, f)
 
     async def transactions(
         self, merchant_id: UUID, f: TransactionFilter, *, limit: int, after: NewestFirstKey | None
     ) -> Sequence[Transaction]:
-        assert f == TransactionFilter(), "filters go through strawberry"
+        if f != TransactionFilter():
+            return await self.queries.transactions(merchant_id, f, limit=limit, after=after)
         if after is None:
             found = await self.conn.fetch(PAGE, merchant_id, limit)
         else:
             found = await self.conn.fetch(PAGE_AFTER, merchant_id, limit, *after)
-        return [to_transaction(r) for r in found]
+        return [transaction_record(r) for r in found]
 
     async def transaction_count(self, merchant_id: UUID, f: TransactionFilter) -> int:
-        assert f == TransactionFilter(), "filters go through strawberry"
+        if f != TransactionFilter():
+            return await self.queries.transaction_count(merchant_id, f)
         return int(await self.conn.fetchval(COUNT, merchant_id))
 
     async def transactions_by_id(
         self, merchant_id: UUID, ids: Sequence[UUID]
     ) -> list[Transaction | None]:
         found = {
-            r["id"]: to_transaction(r)
+            r["id"]: transaction_record(r)
             for r in await self.conn.fetch(TX_BY_ID, merchant_id, list(ids))
         }
         return [found.get(i) for i in ids]
 
     async def refunds_by_id(self, merchant_id: UUID, ids: Sequence[UUID]) -> list[Refund | None]:
         found = {
-            r["id"]: to_refund(r)
+            r["id"]: refund_record(r)
             for r in await self.conn.fetch(REFUNDS_BY_ID, merchant_id, list(ids))
         }
         return [found.get(i) for i in ids]
@@ -126,7 +107,7 @@ class RawReads:
     ) -> list[list[Refund]]:
         grouped: dict[UUID, list[Refund]] = defaultdict(list)
         for r in await self.conn.fetch(REFUNDS_OF, merchant_id, list(transaction_ids)):
-            grouped[r["transaction_id"]].append(to_refund(r))
+            grouped[r["transaction_id"]].append(refund_record(r))
         return [grouped.get(i, []) for i in transaction_ids]
 
     async def events_by_refund(
@@ -134,13 +115,13 @@ class RawReads:
     ) -> list[list[RefundEvent]]:
         grouped: dict[UUID, list[RefundEvent]] = defaultdict(list)
         for r in await self.conn.fetch(EVENTS_OF, merchant_id, list(refund_ids)):
-            grouped[r["refund_id"]].append(to_event(r))
+            grouped[r["refund_id"]].append(refund_event_record(r))
         return [grouped.get(i, []) for i in refund_ids]
 
 
 @asynccontextmanager
-async def raw_reads(engine: AsyncEngine) -> AsyncIterator[RawReads]:
+async def pooled_reads(queries: ReadQueries) -> AsyncIterator[PooledReads]:
     """One pooled connection for the whole request, returned to the pool afterwards."""
-    async with engine.connect() as conn:
+    async with queries.engine.connect() as conn:
         raw = await conn.get_raw_connection()
-        yield RawReads(raw.driver_connection)
+        yield PooledReads(raw.driver_connection, queries.on(conn))

@@ -1,35 +1,63 @@
-"""What each supported field of the schema returns, over the domain's values: the same
+"""What each compiled field of the schema returns, over the domain's values: the same
 functions the strawberry resolvers use (ids, pagination cursors, eligibility), read through the
-same batched queries (db/queries.py) the per-request DataLoaders call.
+same batched queries (db/queries.py, db/pooled_reads.py) the per-request DataLoaders call.
 
 A field is a `Spec`: `get(parent, state)` gives its value for one parent; `load(parents, state)`
 fetches, in one query for all parents of a level, what `get` needs. A field missing from
-`SPECS` makes an operation that selects it fall back to plain strawberry execution."""
+`SPECS` makes an operation that selects it go to plain strawberry execution (the README lists
+them)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from uuid import UUID
 
+from graphql import GraphQLError
+
 from api import ids
-from api.pagination import newest_first_cursor
+from api.pagination import (
+    id_cursor,
+    newest_first_cursor,
+    page_size,
+    parse_id_cursor,
+)
+from db.pooled_reads import PooledReads
 from db.queries import ReadQueries
-from db.queries import TransactionFilter as TransactionFilterQuery
 from domain.eligibility import held_amount, refundable_amount
-from domain.model import Refund, RefundEvent, Transaction
+from domain.model import LedgerEntry, Merchant, Refund, RefundEvent, Transaction
+
+
+class Fallback(Exception):
+    """This request must go through plain strawberry execution (it would report an error)."""
 
 
 @dataclass
 class State:
-    """One request's reads: the caller's merchant and what has been loaded so far."""
+    """One request's reads: the caller's merchant, the request's variables and what has been
+    loaded so far."""
 
-    reads: ReadQueries
+    reads: ReadQueries | PooledReads
     merchant_id: UUID
+    variables: Any = None  # graphql-core's VariableValues, for arguments below the root
     transactions: dict[UUID, Transaction | None] = field(default_factory=dict)
+    refunds: dict[UUID, Refund | None] = field(default_factory=dict)
     refunds_of: dict[UUID, list[Refund]] = field(default_factory=dict)
     events_of: dict[UUID, list[RefundEvent]] = field(default_factory=dict)
+    pages: dict[Any, Page] = field(default_factory=dict)  # by (field, parent id)
+    # Lists' items the answer may hold (api/list_budget.py): past it, strawberry answers the
+    # request and reports QUERY_TOO_COMPLEX. None: no limit.
+    list_items_left: int | None = None
+
+
+def _newest_first(node: Any) -> str:
+    return newest_first_cursor(node.created_at, node.id)
+
+
+def _by_id(node: Any) -> str:
+    return id_cursor(node.id)
 
 
 @dataclass
@@ -39,6 +67,7 @@ class Page:
     items: list[Any]
     size: int
     count: Callable[[], Awaitable[int]]
+    cursor_of: Callable[[Any], str] = _newest_first
     total: int | None = None
 
     @property
@@ -160,6 +189,44 @@ REFUND = {
     "events": Spec(lambda r, s: s.events_of[r.id], load_events_of),
 }
 
+CONNECTION = {
+    "edges": Spec(lambda p, _s: p.nodes),
+    "pageInfo": Spec(lambda p, _s: p),
+    "totalCount": Spec(lambda p, _s: p.total, load_total),
+}
+
+NEWEST_FIRST_EDGE = {  # a transaction or a refund: the cursor is its (created_at, id)
+    "cursor": Spec(lambda n, _s: _newest_first(n)),
+    "node": Spec(lambda n, _s: n),
+}
+
+
+async def load_refund_of_entry(entries: list[LedgerEntry], state: State) -> None:
+    await _load_missing(
+        [e.refund_id for e in entries if e.refund_id is not None],
+        state.refunds,
+        state.reads.refunds_by_id,
+        state.merchant_id,
+    )
+
+
+LEDGER_ENTRY = {
+    "id": Spec(lambda e, _s: ids.encode(ids.LEDGER_ENTRY, e.id)),
+    **{
+        name: _attr(attr)
+        for name, attr in [
+            ("kind", "kind"),
+            ("amount", "amount"),
+            ("balanceAfter", "balance_after"),
+            ("reference", "reference"),
+            ("createdAt", "created_at"),
+        ]
+    },
+    "refund": Spec(
+        lambda e, s: None if e.refund_id is None else s.refunds[e.refund_id], load_refund_of_entry
+    ),
+}
+
 SPECS: dict[str, dict[str, Spec]] = {
     "Transaction": TRANSACTION,
     "Refund": REFUND,
@@ -173,25 +240,48 @@ SPECS: dict[str, dict[str, Spec]] = {
             ("failureCode", "failure_code"),
         ]
     },
-    "TransactionConnection": {
-        "edges": Spec(lambda p, _s: p.nodes),
-        "pageInfo": Spec(lambda p, _s: p),
-        "totalCount": Spec(lambda p, _s: p.total, load_total),
+    "Merchant": {
+        "id": Spec(lambda m, _s: ids.encode(ids.MERCHANT, m.id)),
+        **{name: _attr(name) for name in ["name", "currency", "balance"]},
     },
-    "TransactionEdge": {
-        "cursor": Spec(lambda t, _s: newest_first_cursor(t.created_at, t.id)),
-        "node": Spec(lambda t, _s: t),
-    },
+    "TransactionConnection": CONNECTION,
+    "TransactionEdge": NEWEST_FIRST_EDGE,
+    "RefundConnection": CONNECTION,
+    "RefundEdge": NEWEST_FIRST_EDGE,
+    "LedgerEntry": LEDGER_ENTRY,
+    "LedgerEntryConnection": CONNECTION,
+    "LedgerEntryEdge": {"cursor": Spec(lambda e, _s: _by_id(e)), "node": Spec(lambda e, _s: e)},
     "PageInfo": {
         "hasNextPage": Spec(lambda p, _s: len(p.items) > p.size),
-        "endCursor": Spec(
-            lambda p, _s: (
-                newest_first_cursor(p.nodes[-1].created_at, p.nodes[-1].id) if p.nodes else None
-            )
-        ),
+        "endCursor": Spec(lambda p, _s: p.cursor_of(p.nodes[-1]) if p.nodes else None),
     },
 }
 
 
-def no_filter() -> TransactionFilterQuery:
-    return TransactionFilterQuery()
+# -- fields with arguments: built per selected field, given its arguments for the request ------
+
+Arguments = Callable[[State], dict[str, Any]]  # as the strawberry resolver receives them
+
+
+def ledger(arguments: Arguments) -> Spec:
+    """Merchant.ledger(first:, after:), as api/merchants/types.py's resolver pages it."""
+
+    async def load(merchants: list[Merchant], state: State) -> None:
+        args = arguments(state)
+        try:
+            size, after = page_size(args.get("first")), parse_id_cursor(args.get("after"))
+        except GraphQLError:
+            raise Fallback("bad first or after") from None
+        reads = state.reads
+        for m in merchants:
+            if (load, m.id) not in state.pages:
+                items = list(await reads.ledger(m.id, limit=size + 1, after=after))
+                count = partial(reads.ledger_count, m.id)
+                state.pages[(load, m.id)] = Page(items, size, count, _by_id)
+
+    return Spec(lambda m, s: s.pages[(load, m.id)], load)
+
+
+WITH_ARGUMENTS: dict[str, dict[str, Callable[[Arguments], Spec]]] = {
+    "Merchant": {"ledger": ledger},
+}

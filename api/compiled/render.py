@@ -1,7 +1,7 @@
 """A selection compiled into one Python function that builds its JSON object: a dict display
 with one entry per field, plain attribute reads for plain fields, enum names from a table built
 off the schema's own enum type, and the schema's serializers for other leaves. This is what
-removes graphql-core's per-field machinery from the trusted operations."""
+removes graphql-core's per-field machinery from compiled reads."""
 
 from __future__ import annotations
 
@@ -53,5 +53,5 @@ def compile_render(fields: tuple[Any, ...]) -> Render:
     env: dict[str, Any] = {}
     entries = [f"{field.key!r}: {_entry(i, field, env)}" for i, field in enumerate(fields)]
     source = "def render(o, s):\n    return {" + ", ".join(entries) + "}\n"
-    exec(compile(source, "<fastpath render>", "exec"), env)  # noqa: S102 - built from the schema
+    exec(compile(source, "<compiled render>", "exec"), env)  # noqa: S102 - built from the schema
     return env["render"]  # type: ignore[no-any-return]

@@ -1,0 +1,98 @@
+"""The Query type's fields for the compiled plans: (arguments, state) -> the root value, or
+None for null. Arguments arrive as the strawberry resolvers receive them
+(strawberry_bridge.python_arguments), and each does what its resolver in api/*/queries.py does,
+through the same reads. An argument strawberry would refuse raises Fallback."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from graphql import GraphQLError
+
+from api import ids
+from api.compiled.fields import Fallback, Page, State
+from api.pagination import page_size, parse_newest_first_cursor
+from db.queries import RefundFilter, TransactionFilter
+
+
+def _page_bounds(args: dict[str, Any]) -> tuple[int, Any]:
+    try:
+        return page_size(args.get("first")), parse_newest_first_cursor(args.get("after"))
+    except GraphQLError:
+        raise Fallback("bad first or after") from None
+
+
+async def transactions(args: dict[str, Any], state: State) -> Page:
+    size, after = _page_bounds(args)
+    found = args.get("filter")
+    query = found.to_query() if found is not None else TransactionFilter()
+    reads, merchant_id = state.reads, state.merchant_id
+    items = list(await reads.transactions(merchant_id, query, limit=size + 1, after=after))
+    for t in items:  # as the resolver primes its loader
+        state.transactions[t.id] = t
+    return Page(items, size, lambda: reads.transaction_count(merchant_id, query))
+
+
+async def refunds(args: dict[str, Any], state: State) -> Page:
+    size, after = _page_bounds(args)
+    found = args.get("filter")
+    query = found.to_query() if found is not None else RefundFilter()
+    reads, merchant_id = state.reads, state.merchant_id
+    items = list(await reads.refunds(merchant_id, query, limit=size + 1, after=after))
+    return Page(items, size, lambda: reads.refund_count(merchant_id, query))
+
+
+async def _transaction_by_key(key: Any, state: State) -> Any:
+    if key not in state.transactions:
+        state.transactions[key] = (await state.reads.transactions_by_id(state.merchant_id, [key]))[
+            0
+        ]
+    return state.transactions[key]
+
+
+async def _refund_by_key(key: Any, state: State) -> Any:
+    return (await state.reads.refunds_by_id(state.merchant_id, [key]))[0]
+
+
+async def transaction(args: dict[str, Any], state: State) -> Any:
+    key = ids.decode_uuid(ids.TRANSACTION, args["id"])
+    return None if key is None else await _transaction_by_key(key, state)
+
+
+async def refund(args: dict[str, Any], state: State) -> Any:
+    key = ids.decode_uuid(ids.REFUND, args["id"])
+    return None if key is None else await _refund_by_key(key, state)
+
+
+async def viewer(_args: dict[str, Any], state: State) -> Any:
+    merchant = await state.reads.merchant(state.merchant_id)
+    assert merchant is not None  # the key was just resolved to this merchant
+    return merchant
+
+
+async def node(args: dict[str, Any], state: State) -> Any:
+    """As api/merchants/queries.py's node; an API key's id goes to strawberry."""
+    prefix = ids.prefix_of(args["id"])
+    key = ids.decode_uuid(prefix, args["id"]) if prefix else None
+    if key is None:
+        return None
+    if prefix == ids.TRANSACTION:
+        return await _transaction_by_key(key, state)
+    if prefix == ids.REFUND:
+        return await _refund_by_key(key, state)
+    if prefix == ids.API_KEY:
+        raise Fallback("API keys are not compiled")
+    if prefix == ids.MERCHANT and key == state.merchant_id:
+        return await viewer(args, state)
+    return None
+
+
+ROOTS: dict[str, Callable[[dict[str, Any], State], Awaitable[Any]]] = {
+    "viewer": viewer,
+    "node": node,
+    "transaction": transaction,
+    "transactions": transactions,
+    "refund": refund,
+    "refunds": refunds,
+}

@@ -1,0 +1,38 @@
+"""The strawberry internals the compiled plans need, in one place, so that a strawberry upgrade
+that changes them breaks this file (tests/api/test_strawberry_bridge.py) and nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLSchema
+from strawberry import Schema
+from strawberry.schema.base import BaseSchema
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.base import StrawberryObjectDefinition
+
+
+def graphql_schema(schema: BaseSchema) -> GraphQLSchema:
+    """The graphql-core schema strawberry built (it has no public accessor for it)."""
+    assert isinstance(schema, Schema)
+    return schema._schema
+
+
+def python_arguments(
+    schema: BaseSchema, type_name: str, field_name: str, coerced: dict[str, Any]
+) -> dict[str, Any]:
+    """graphql-core's coerced arguments of a field as its strawberry resolver receives them:
+    Python names, input objects as their strawberry classes (e.g. TransactionFilter)."""
+    definition = schema.get_type_by_name(type_name)
+    assert isinstance(definition, StrawberryObjectDefinition)
+    field = next(
+        f
+        for f in definition.fields
+        if schema.config.name_converter.get_graphql_name(f) == field_name
+    )
+    return convert_arguments(
+        coerced,
+        field.arguments,
+        scalar_registry=schema.schema_converter.scalar_registry,
+        config=schema.config,
+    )

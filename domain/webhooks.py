@@ -187,9 +187,12 @@ def refused_addresses(addresses: list[str], *, allow_private: bool) -> list[str]
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 
-async def checked_target(url: str, *, allow_private: bool, resolve: Resolver) -> Target:
-    """The URL's parts once its host resolves to addresses a delivery may reach (at creation,
-    and again before every attempt: a name can be pointed elsewhere at any time)."""
+async def checked_target(
+    url: str, *, allow_private: bool, resolve: Resolver
+) -> tuple[Target, list[str]]:
+    """The URL's parts and the addresses its host resolves to, once every one of them may be
+    reached (at creation, and again before every attempt: a name can be pointed elsewhere at
+    any time, so the attempt connects to the address checked here)."""
     target = parse_url(url, allow_private=allow_private)
     addresses = await resolve(target.host, target.port)
     if refused_addresses(addresses, allow_private=allow_private):
@@ -198,4 +201,4 @@ async def checked_target(url: str, *, allow_private: bool, resolve: Resolver) ->
             f"{target.host} resolves to an address that is not public or to none.",
             field=("input", "url"),
         )
-    return target
+    return target, addresses

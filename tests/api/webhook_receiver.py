@@ -19,6 +19,7 @@ from starlette.routing import Route
 from tests.support import free_port
 
 WAIT_LIMIT_SECONDS = 60.0  # a guard against hanging, never a measured bound
+HANG = 0  # in a script: hold the request, unanswered, until the receiver is released
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,10 @@ class Received:
 @dataclass
 class Receiver:
     port: int
-    script: list[int] = field(default_factory=list)  # statuses to answer first, in order
+    # statuses to answer first, in order; HANG: hold the request unanswered until `release`
+    script: list[int] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     @property
@@ -58,7 +61,9 @@ class Receiver:
         async with self._changed:
             self.received.append(Received(headers, await request.body(), status))
             self._changed.notify_all()
-        return Response(status_code=status)
+        if status == HANG:
+            await self.release.wait()
+        return Response(status_code=status if status != HANG else 204)
 
     async def wait_for(self, done: Callable[[list[Received]], bool]) -> list[Received]:
         """Wait until `done(received)` holds; returns what was received by then."""
@@ -87,5 +92,6 @@ async def receiving(
     try:
         yield receiver
     finally:
+        receiver.release.set()
         server.should_exit = True
         await task

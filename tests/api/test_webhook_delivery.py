@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -222,9 +224,9 @@ async def test_after_rotation_both_secrets_sign_each_delivery(api: Api) -> None:
 
 
 async def deliveries_endpoint(api: Api, merchant: Merchant) -> dict[str, Any]:
-    endpoint: dict[str, Any] = (await api.gql("{ webhookEndpoints { id } }", token=merchant.key))[
-        "webhookEndpoints"
-    ][0]
+    endpoint: dict[str, Any] = (
+        await api.gql("{ webhookEndpoints { id status } }", token=merchant.key)
+    )["webhookEndpoints"][0]
     return endpoint
 
 
@@ -306,3 +308,41 @@ async def test_without_allow_private_an_attempt_to_a_private_address_is_refused_
         await allowed.close()
         assert attempt.delivered
         assert len(receiver.received) == 1
+
+
+async def test_an_endpoint_failing_for_the_disable_period_is_disabled_and_sent_nothing_more(
+    api: Api, engine: AsyncEngine
+) -> None:
+    async with receiving(script=[500] * 3) as receiver:
+        merchant, _ = await hooked_merchant(api, receiver, ["REFUND_CREATED"])
+        # given an endpoint whose every attempt has failed, since over five days ago
+        await refund_of(api, merchant)
+        await receiver.wait_for(lambda got: len(got) >= 1)
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE webhook_endpoints SET failing_since = now() - interval '5 days 1 hour'"
+                    " WHERE merchant_id = :m"
+                ),
+                {"m": UUID(hex=merchant.id.partition("_")[2])},
+            )
+        # when its next attempt fails too
+        await wait_until(
+            lambda: endpoint_status(api, merchant, "DISABLED"), "the endpoint DISABLED"
+        )
+        tried = len(receiver.received)
+        # then it is DISABLED: a later refund's events are not queued for it, nor sent
+        later = await refund_of(api, merchant)
+        await wait_until(lambda: refund_status(api, merchant, later, "PROCESSED"), "processed")
+        assert len(await deliveries(api, merchant)) == 1
+        assert len(receiver.received) == tried
+
+
+async def endpoint_status(api: Api, merchant: Merchant, status: str) -> bool:
+    endpoint = await deliveries_endpoint(api, merchant)
+    return bool(endpoint["status"] == status)
+
+
+async def refund_status(api: Api, merchant: Merchant, refund_id: str, status: str) -> bool:
+    found = await api.gql(f'{{ refund(id: "{refund_id}") {{ status }} }}', token=merchant.key)
+    return bool(found["refund"]["status"] == status)

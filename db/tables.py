@@ -321,7 +321,7 @@ class WebhookEndpointRow(SQLModel, table=True):
 class WebhookDeliveryRow(SQLModel, table=True):
     """The outbox: one row per (status change, endpoint subscribed to it), written in the same
     transaction as the change (db/statements.py INSERT_REFUND_EVENT). The body is built from
-    the stored refund event when sent (processor/webhooks/payload.py)."""
+    the stored refund event when sent (api/webhooks/payload.py)."""
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (

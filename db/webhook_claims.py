@@ -44,15 +44,16 @@ class Outgoing:
 def _due(merchant_id: UUID) -> Any:
     earlier = webhook_deliveries.alias("earlier")
     e = earlier.c
+    # Each subquery names the merchant itself, so that it is routed on its own (Citus).
     owed_before = exists().where(
-        e.merchant_id == d.merchant_id,
+        e.merchant_id == merchant_id,
         e.endpoint_id == d.endpoint_id,
         e.refund_id == d.refund_id,
         e.refund_event_id < d.refund_event_id,
         e.status.in_(OWED),
     )
     enabled = exists().where(
-        w.merchant_id == d.merchant_id,
+        w.merchant_id == merchant_id,
         w.id == d.endpoint_id,
         w.status == WebhookEndpointStatus.ENABLED.value,
     )

@@ -35,6 +35,7 @@ from bench import database
 from bench.servers import REFUNDS, ROOT, Server, _spawn, free_port, migrate, start_service
 
 MERCHANTS = 10
+WORKER_ENV: list[str] = []
 READ = "{ refunds(first: 20) { edges { node { id status amount } } } }"
 
 
@@ -183,8 +184,22 @@ def start_worker(url: str, admin: str, work: Path, name: str) -> Server:
         "REFUNDS_ADMIN_TOKEN": admin,
         "REFUNDS_WEBHOOK_ALLOW_PRIVATE": "1",
         "REFUNDS_DATA_DIR": str(work / "data"),
+        # --worker-env NAME=VALUE …
+        **dict(pair.split("=", 1) for pair in WORKER_ENV),
     }
-    return _spawn(name, [*REFUNDS, "worker"], env, work / f"{name}.log", 0)
+    command = [*REFUNDS, "worker"]
+    if profile := os.environ.get("BENCH_PROFILE"):  # a cProfile of the worker, to this file
+        command = [
+            sys.executable,
+            "-m",
+            "cProfile",
+            "-o",
+            f"{profile}.{name}",
+            "-m",
+            "api",
+            "worker",
+        ]
+    return _spawn(name, command, env, work / f"{name}.log", 0)
 
 
 def stop(server: Server) -> None:
@@ -265,6 +280,9 @@ async def run(args: argparse.Namespace, work: Path) -> None:
             if server.process.poll() is None:
                 stop(server)
         os.killpg(sink.pid, signal.SIGTERM)
+        for log in sorted(work.glob("*.log")):  # noqa: ASYNC240  (after the measurements)
+            if text := log.read_text().strip():
+                print(f"--- {log.name} (last lines)\n" + "\n".join(text.splitlines()[-5:]))
         db.stop()
 
 
@@ -273,7 +291,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--backlog", type=int, default=10_000)
+    parser.add_argument("--worker-env", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args()
+    WORKER_ENV.extend(args.worker_env)
     with tempfile.TemporaryDirectory(prefix="refunds-bench-webhooks-") as work:
         asyncio.run(run(args, Path(work)))
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, case, exists, func, select, update
+from sqlalchemy import and_, case, exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.distribution import ACROSS_MERCHANTS
@@ -39,6 +39,7 @@ class Outgoing:
     delivery: WebhookDelivery
     url: str
     secrets: tuple[str, ...]  # the current secret, and the old one during its grace period
+    endpoint_failing: bool  # when claimed: a success has the endpoint's failing clock to stop
 
 
 def _due(merchant_id: UUID) -> Any:
@@ -132,8 +133,13 @@ class WebhookClaims:
         async with self.engine.begin() as conn:
             if not await self._mine(conn, sent, values):
                 return False
+            if not sent.endpoint_failing:
+                return True
+            # Only when it was failing: successes must not queue on the endpoint's row lock.
             await conn.execute(
-                update(webhook_endpoints).where(*_endpoint_of(sent)).values(failing_since=None)
+                update(webhook_endpoints)
+                .where(*_endpoint_of(sent), w.failing_since.is_not(None))
+                .values(failing_since=None)
             )
         return True
 
@@ -181,7 +187,10 @@ class WebhookClaims:
 
     async def _mine(self, conn: AsyncConnection, sent: Outgoing, values: dict[str, Any]) -> bool:
         """Record the attempt on a claim still held (a claim lost to an expired lease is
-        recorded by its new holder)."""
+        recorded by its new holder). Without waiting for the disk: a record lost in a crash
+        only means that the delivery is sent again, under the same webhook-id, which the
+        receiver already has to expect (at least once)."""
+        await conn.execute(text("SET LOCAL synchronous_commit TO off"))
         stmt = (
             update(webhook_deliveries)
             .where(
@@ -202,14 +211,22 @@ async def _outgoing(conn: AsyncConnection, merchant_id: UUID, ids: list[UUID]) -
     stmt = (
         deliveries_with_sources()
         .add_columns(
-            w.url, w.secret, w.old_secret, w.old_secret_expires_at, func.now().label("db_now")
+            w.url,
+            w.secret,
+            w.old_secret,
+            w.old_secret_expires_at,
+            w.failing_since,
+            func.now().label("db_now"),
         )
         .join(webhook_endpoints, (w.merchant_id == d.merchant_id) & (w.id == d.endpoint_id))
         .where(d.merchant_id == merchant_id, d.id.in_(ids))
         .order_by(d.refund_event_id)
     )
     found = (await conn.execute(stmt)).all()
-    return [Outgoing(delivery(r), r.url, _signing_secrets(r, r.db_now)) for r in found]
+    return [
+        Outgoing(delivery(r), r.url, _signing_secrets(r, r.db_now), r.failing_since is not None)
+        for r in found
+    ]
 
 
 def _signing_secrets(row: Any, now: datetime) -> tuple[str, ...]:

@@ -57,7 +57,7 @@ class WebhookDispatcher:
                     self._inflight.add(task)
                     task.add_done_callback(self._done)
                 await self._read_backlog_gauge()
-                if len(claimed) < free:
+                if not claimed or len(claimed) < free:  # nothing more due, or no slot free
                     with suppress(TimeoutError):
                         async with asyncio.timeout(self.settings.poll_seconds):
                             await self._wake.wait()

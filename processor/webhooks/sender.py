@@ -3,8 +3,8 @@
 The host is resolved and checked before every attempt (domain.webhooks.checked_target), and the
 request is sent to the address that was checked, with the host name kept for the Host header
 and TLS (SNI and certificate): a name re-pointed at a private address between the check and
-the connection cannot reach it. Redirects are not followed (a 3xx is a failed attempt), and the
-response body is never read."""
+the connection cannot reach it. Redirects are not followed (a 3xx is a failed attempt), and no more
+of the response body is read than BODY_READ_MAX."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ from processor.webhooks.resolve import resolve
 
 USER_AGENT = "refunds-webhooks/1"
 ERROR_MAX = 300  # characters of an error kept for lastError
+# A response body is read this far, and no further, so that the connection can be reused
+# when it is short (the usual empty 2xx) and a huge one costs nothing.
+BODY_READ_MAX = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +86,7 @@ class WebhookSender:
                 headers = signed_headers(out.delivery.event_id, out.secrets, body, at)
                 request = self._pinned_request(out.url, target.host, addresses[0], body, headers)
                 response = await self.client.send(request, stream=True)
-                await response.aclose()
+                await _drain(response)
         except InvalidInput as refused:
             return Attempt(None, refused.message, refused=True)
         except TimeoutError:
@@ -110,3 +113,14 @@ class WebhookSender:
             },
             extensions={"sni_hostname": host} if original.scheme == "https" else {},
         )
+
+
+async def _drain(response: httpx.Response) -> None:
+    read = 0
+    try:
+        async for chunk in response.aiter_raw():
+            read += len(chunk)
+            if read > BODY_READ_MAX:
+                break
+    finally:
+        await response.aclose()

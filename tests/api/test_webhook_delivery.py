@@ -285,7 +285,7 @@ def _outgoing(url: str) -> Outgoing:
         order_id="order_1",
         event_at=now,
     )
-    return Outgoing(delivery, url, ("whsec_" + "A" * 32,))
+    return Outgoing(delivery, url, ("whsec_" + "A" * 32,), endpoint_failing=False)
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])

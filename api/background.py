@@ -1,5 +1,6 @@
 """What runs beside the HTTP server in one process: the LISTEN connection, the subscription
-broker fed by it, and (unless REFUNDS_PROCESSOR=off) the refund processor, woken by it too."""
+broker fed by it, and (unless REFUNDS_PROCESSOR=off) the refund processor and the webhook
+dispatcher, woken by it too."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from api.config import Settings
 from db.engine import create_engine
 from db.listener import NotificationListener
 from db.notifications import API_KEY_REVOCATIONS_CHANNEL, REFUND_EVENTS_CHANNEL
-from processor.runtime import build_processor
+from processor.runtime import build_dispatcher, build_processor
 
 log = logging.getLogger("refunds")
 
@@ -44,6 +45,9 @@ class Background:
             if settings.processor.enabled
             else None
         )
+        self.dispatcher = (
+            build_dispatcher(engine, settings.webhooks) if settings.processor.enabled else None
+        )
         self.broker = broker
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -57,6 +61,10 @@ class Background:
             self.listener.on_notify(self.processor.wake)
             self.listener.on_reconnect(self.processor.wake)
             self._spawn(self.processor.run())
+        if self.dispatcher is not None:
+            self.listener.on_notify(self.dispatcher.wake)
+            self.listener.on_reconnect(self.dispatcher.wake)
+            self._spawn(self.dispatcher.run())
         self._spawn(self.listener.run())
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:

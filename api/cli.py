@@ -153,6 +153,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
             url,
             settings.processor,
             settings.gateway_delay_scale,
+            settings.webhooks,
             health_host=args.health_host,
             health_port=args.health_port,
             metrics_token=settings.edge.metrics_token,

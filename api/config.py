@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from domain.eligibility import DEFAULT_REFUND_WINDOW_DAYS
-from processor.config import ProcessorSettings
+from processor.config import ProcessorSettings, WebhookSettings
 
 # Long enough that guessing it online is hopeless (the generated one has 47 characters).
 ADMIN_TOKEN_MIN_LENGTH = 32
@@ -107,6 +107,7 @@ class Settings:
     processor: ProcessorSettings = field(default_factory=ProcessorSettings.from_env)
     live: LiveSettings = field(default_factory=LiveSettings.from_env)
     edge: EdgeSettings = field(default_factory=EdgeSettings.from_env)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings.from_env)
     # how often each used API key's lastUsedAt is written (one batched statement)
     key_use_record_seconds: float = field(
         default_factory=lambda: float(os.environ.get("REFUNDS_KEY_USE_RECORD_SECONDS", "60"))

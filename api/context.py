@@ -17,6 +17,7 @@ from api.errors import Forbidden, Unauthenticated
 from api.keys.revocations import OpenSockets, Revocations
 from db.queries import ReadQueries
 from db.repositories.api_keys import ApiKeyStore
+from db.repositories.webhooks import WebhookReads
 from db.uow import SqlUnitOfWork
 from domain.model import ApiKey, Refund, RefundEvent, Transaction
 
@@ -36,6 +37,10 @@ class Services:
     authenticator: Authenticator
     sockets: OpenSockets = field(default_factory=OpenSockets)  # authenticated WebSockets
     broker: Broker | None = None  # live status fan-out; set by create_app
+
+    @cached_property
+    def webhooks(self) -> WebhookReads:
+        return WebhookReads(self.engine)
 
     @cached_property
     def revocations(self) -> Revocations:

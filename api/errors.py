@@ -51,6 +51,8 @@ class UserErrorCode(enum.Enum):
     INVALID_INPUT = "INVALID_INPUT"
     API_KEY_NOT_FOUND = "API_KEY_NOT_FOUND"
     LAST_FULL_API_KEY = "LAST_FULL_API_KEY"
+    WEBHOOK_ENDPOINT_NOT_FOUND = "WEBHOOK_ENDPOINT_NOT_FOUND"
+    WEBHOOK_DELIVERY_NOT_FOUND = "WEBHOOK_DELIVERY_NOT_FOUND"
 
 
 @strawberry.type(description="An expected failure: nothing was changed.")

@@ -12,6 +12,8 @@ TRANSACTION = "txn"
 REFUND = "rfd"
 LEDGER_ENTRY = "led"
 API_KEY = "key"
+WEBHOOK_ENDPOINT = "whe"
+WEBHOOK_DELIVERY = "whd"
 
 
 def encode(prefix: str, key: UUID | int) -> str:

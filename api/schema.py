@@ -32,17 +32,20 @@ from api.refunds.types import RefundType
 from api.scalars import DateTimeScalar, MinorUnits, MinorUnitsScalar
 from api.transactions.queries import TransactionQueries
 from api.transactions.types import TransactionType
+from api.webhooks.mutations import WebhookMutations
+from api.webhooks.queries import WebhookQueries
+from api.webhooks.types import WebhookDeliveryType, WebhookEndpointType
 
 CACHE_SIZE = 1_024
 
 
 @strawberry.type
-class Query(MerchantQueries, TransactionQueries, RefundQueries):
+class Query(MerchantQueries, TransactionQueries, RefundQueries, WebhookQueries):
     pass
 
 
 @strawberry.type
-class Mutation(RefundMutations, ApiKeyMutations, PlatformMutations):
+class Mutation(RefundMutations, ApiKeyMutations, WebhookMutations, PlatformMutations):
     pass
 
 
@@ -74,7 +77,14 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         execution_context_class=SharedEventExecutor,  # one execution per pushed change
-        types=[TransactionType, RefundType, MerchantType, ApiKeyType],
+        types=[
+            TransactionType,
+            RefundType,
+            MerchantType,
+            ApiKeyType,
+            WebhookEndpointType,
+            WebhookDeliveryType,
+        ],
         config=StrawberryConfig(
             scalar_map={MinorUnits: MinorUnitsScalar, datetime: DateTimeScalar}
         ),

@@ -20,6 +20,8 @@ DISTRIBUTION_COLUMN = {
     "refund_events": "merchant_id",
     "ledger_entries": "merchant_id",
     "idempotency_keys": "merchant_id",
+    "webhook_endpoints": "merchant_id",
+    "webhook_deliveries": "merchant_id",
 }
 REFERENCE_TABLES = ("api_key_routes",)
 NOT_DISTRIBUTED = ("sandbox_settlements",)

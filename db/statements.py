@@ -50,9 +50,20 @@ INSERT_REFUND = (
     "initiated_by_key_id) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
 )
+# The event, and in the same statement (so in the same transaction) the outbox of its webhook
+# deliveries: one per enabled endpoint of the merchant subscribed to its type ($8), all under
+# one webhook-id ($7). With no endpoint it inserts nothing more.
 INSERT_REFUND_EVENT = (
+    "WITH event AS ("
     "INSERT INTO refund_events (merchant_id, refund_id, status, at, message, failure_code) "
-    "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
+    "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id), "
+    "outbox AS ("
+    "INSERT INTO webhook_deliveries (merchant_id, id, endpoint_id, event_id, event_type, "
+    "refund_id, refund_event_id, next_attempt_at) "
+    "SELECT w.merchant_id, gen_random_uuid(), w.id, $7, $8, $2, event.id, $4 "
+    "FROM webhook_endpoints w CROSS JOIN event "
+    "WHERE w.merchant_id = $1 AND w.status = 'ENABLED' AND $8 = ANY(w.enabled_events)) "
+    "SELECT id FROM event"
 )
 NOTIFY = "SELECT pg_notify($1, $2)"
 

@@ -30,7 +30,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
 from domain.model import (
@@ -43,6 +43,7 @@ from domain.model import (
     RefundStatus,
     TransactionStatus,
 )
+from domain.webhooks import WebhookDeliveryStatus, WebhookEndpointStatus, WebhookEventType
 
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -291,6 +292,89 @@ class IdempotencyKeyRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_now_column())
 
 
+class WebhookEndpointRow(SQLModel, table=True):
+    """A merchant's webhook receiver. The secrets sign, so they are kept as they are (in
+    production: encrypted at rest by a key outside the database)."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (
+        CheckConstraint(one_of("status", WebhookEndpointStatus), name="status_known"),
+        CheckConstraint("length(url) BETWEEN 1 AND 2048", name="url_length"),
+        CheckConstraint("cardinality(enabled_events) > 0", name="some_events"),
+    )
+    merchant_id: UUID = Field(sa_column=_merchant_key())
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    url: str = Field(sa_column=Column(Text, nullable=False))
+    description: str | None = Field(sa_column=Column(Text))
+    enabled_events: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
+    status: str = Field(sa_column=Column(Text, nullable=False))
+    secret: str = Field(sa_column=Column(Text, nullable=False))
+    # After rotation: the old secret, signing beside the new one until old_secret_expires_at.
+    old_secret: str | None = Field(sa_column=Column(Text))
+    old_secret_expires_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
+    # Since when every attempt has failed (None after a success): the endpoint is disabled
+    # once this is REFUNDS_WEBHOOK_DISABLE_AFTER_DAYS old.
+    failing_since: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
+    created_at: datetime = Field(sa_column=_now_column())
+
+
+class WebhookDeliveryRow(SQLModel, table=True):
+    """The outbox: one row per (status change, endpoint subscribed to it), written in the same
+    transaction as the change (db/statements.py INSERT_REFUND_EVENT). The body is built from
+    the stored refund event when sent (api/webhooks/payload.py)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint(one_of("status", WebhookDeliveryStatus), name="status_known"),
+        CheckConstraint(one_of("event_type", WebhookEventType), name="event_type_known"),
+        # The dispatcher's queue (db/webhook_claims.py), like ix_refunds_due.
+        Index(
+            "ix_webhook_deliveries_due",
+            "merchant_id",
+            "next_attempt_at",
+            postgresql_where=text("status IN ('PENDING', 'RETRYING')"),
+        ),
+        # A refund's later events wait for its earlier ones, per endpoint.
+        Index(
+            "ix_webhook_deliveries_refund",
+            "merchant_id",
+            "endpoint_id",
+            "refund_id",
+            "refund_event_id",
+        ),
+        Index(
+            "ix_webhook_deliveries_endpoint_newest",
+            "merchant_id",
+            "endpoint_id",
+            text("created_at DESC"),
+            text("id DESC"),
+        ),
+        ForeignKeyConstraint(
+            ["merchant_id", "endpoint_id"],
+            ["webhook_endpoints.merchant_id", "webhook_endpoints.id"],
+            name="fk_webhook_deliveries_endpoint_id_webhook_endpoints",
+            ondelete="CASCADE",
+        ),
+        _same_merchant("webhook_deliveries", "refund_id", "refunds"),
+    )
+    merchant_id: UUID = Field(sa_column=_merchant_key())
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    endpoint_id: UUID = Field(sa_column=Column(Uuid, nullable=False))
+    event_id: str = Field(sa_column=Column(Text, nullable=False))  # the webhook-id header
+    event_type: str = Field(sa_column=Column(Text, nullable=False))
+    refund_id: UUID = Field(sa_column=Column(Uuid, nullable=False))
+    refund_event_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    status: str = Field(sa_column=Column(Text, nullable=False, server_default="PENDING"))
+    attempts: int = Field(sa_column=Column(Integer, nullable=False, server_default="0"))
+    last_response_status: int | None = Field(sa_column=Column(Integer))
+    last_error: str | None = Field(sa_column=Column(Text))
+    next_attempt_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
+    claimed_by: str | None = Field(sa_column=Column(Text))
+    claim_expires_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
+    created_at: datetime = Field(sa_column=_now_column())
+    delivered_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
+
+
 merchants: Table = MerchantRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 api_keys: Table = ApiKeyRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 transactions: Table = TransactionRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
@@ -299,6 +383,8 @@ refund_events: Table = RefundEventRow.__table__  # type: ignore[attr-defined]  #
 api_key_routes: Table = ApiKeyRouteRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 ledger_entries: Table = LedgerEntryRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 idempotency_keys: Table = IdempotencyKeyRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+webhook_endpoints: Table = WebhookEndpointRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+webhook_deliveries: Table = WebhookDeliveryRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 
 
 class SandboxSettlementRow(SQLModel, table=True):

@@ -18,6 +18,7 @@ from db.repositories.idempotency import SqlIdempotency
 from db.repositories.merchants import SqlLedger, SqlMerchants
 from db.repositories.refunds import SqlRefundEvents, SqlRefunds
 from db.repositories.transactions import SqlTransactions
+from db.repositories.webhooks import SqlWebhooks
 
 
 class SqlUnitOfWork:
@@ -37,6 +38,7 @@ class SqlUnitOfWork:
         self.events = SqlRefundEvents(conn, raw)
         self.ledger = SqlLedger(conn, raw)
         self.idempotency = SqlIdempotency(conn, raw)
+        self.webhooks = SqlWebhooks(conn)
         return self
 
     async def __aexit__(

@@ -148,3 +148,17 @@ class IllegalTransition(Exception):
     """Raised when code (not a client) tries a status change the transition table forbids.
 
     Not a DomainError: it is a bug in the caller, and is masked like any other fault."""
+
+
+class WebhookEndpointNotFound(DomainError):
+    """Raised when an id names no webhook endpoint of the caller's."""
+
+    code = "WEBHOOK_ENDPOINT_NOT_FOUND"
+    default_field = ("input", "id")
+
+
+class WebhookDeliveryNotFound(DomainError):
+    """Raised when an id names no webhook delivery of the caller's."""
+
+    code = "WEBHOOK_DELIVERY_NOT_FOUND"
+    default_field = ("input", "deliveryId")

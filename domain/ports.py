@@ -24,6 +24,7 @@ from domain.model import (
     Transaction,
 )
 from domain.refund_states import RefundStatusChanged
+from domain.webhooks import WebhookEndpoint, WebhookEndpointStatus, WebhookEventType
 
 
 class MerchantRepository(Protocol):
@@ -154,6 +155,8 @@ class UnitOfWork(Protocol):
     def ledger(self) -> LedgerRepository: ...
     @property
     def idempotency(self) -> IdempotencyRepository: ...
+    @property
+    def webhooks(self) -> WebhookRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -163,3 +166,40 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
     async def commit(self) -> None: ...
+
+
+class WebhookRepository(Protocol):
+    async def add(
+        self,
+        merchant_id: UUID,
+        url: str,
+        description: str | None,
+        events: tuple[WebhookEventType, ...],
+        secret: str,
+    ) -> WebhookEndpoint: ...
+    async def get(self, merchant_id: UUID, endpoint_id: UUID) -> WebhookEndpoint | None: ...
+    async def update(
+        self, merchant_id: UUID, endpoint_id: UUID, values: WebhookEndpointChange
+    ) -> WebhookEndpoint | None: ...
+    async def rotate(
+        self, merchant_id: UUID, endpoint_id: UUID, secret: str, old_expires_at: datetime
+    ) -> WebhookEndpoint | None:
+        """The new secret signs from now on; the current one beside it until old_expires_at."""
+        ...
+
+    async def delete(self, merchant_id: UUID, endpoint_id: UUID) -> WebhookEndpoint | None:
+        """Remove the endpoint and its deliveries."""
+        ...
+
+    async def redeliver(self, merchant_id: UUID, delivery_id: UUID) -> bool:
+        """Make the delivery due now with a fresh schedule; False when there is none."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEndpointChange:
+    """What updateWebhookEndpoint sets; None leaves a field as it is."""
+
+    url: str | None = None
+    events: tuple[WebhookEventType, ...] | None = None
+    status: WebhookEndpointStatus | None = None

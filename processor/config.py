@@ -47,3 +47,32 @@ class ProcessorSettings:
             ),
             stall_seconds=_float("REFUNDS_PROCESSOR_STALL_SECONDS", d.stall_seconds),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """Webhook delivery (domain/webhooks.py has the schedule these scale)."""
+
+    # REFUNDS_WEBHOOK_ALLOW_PRIVATE=1: loopback and private addresses, and http, are allowed
+    # (local development and tests); never in production.
+    allow_private: bool = False
+    retry_scale: float = 1.0  # multiplies the retry schedule (tests make it tiny)
+    disable_after_days: float = 5.0  # an endpoint failing this long is DISABLED
+    timeout_seconds: float = 10.0  # per attempt, connect to last byte
+    concurrency: int = 64  # deliveries in flight per process
+    claim_lease_seconds: float = 30.0  # > timeout_seconds: a live sender never loses its claim
+    poll_seconds: float = 1.0  # a fallback: new events wake the dispatcher through NOTIFY
+
+    @classmethod
+    def from_env(cls) -> WebhookSettings:
+        d = cls()
+        return cls(
+            allow_private=os.environ.get("REFUNDS_WEBHOOK_ALLOW_PRIVATE", "0").lower()
+            in {"1", "true", "yes", "on"},
+            retry_scale=_float("REFUNDS_WEBHOOK_RETRY_SCALE", d.retry_scale),
+            disable_after_days=_float("REFUNDS_WEBHOOK_DISABLE_AFTER_DAYS", d.disable_after_days),
+            timeout_seconds=_float("REFUNDS_WEBHOOK_TIMEOUT_SECONDS", d.timeout_seconds),
+            concurrency=_int("REFUNDS_WEBHOOK_CONCURRENCY", d.concurrency),
+            claim_lease_seconds=_float("REFUNDS_WEBHOOK_LEASE_SECONDS", d.claim_lease_seconds),
+            poll_seconds=_float("REFUNDS_WEBHOOK_POLL_SECONDS", d.poll_seconds),
+        )

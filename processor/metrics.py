@@ -43,3 +43,20 @@ def metrics_endpoint(token: str | None) -> Callable[[Request], Awaitable[Respons
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return metrics
+
+
+WEBHOOK_DELIVERIES = Counter(
+    "refunds_webhook_deliveries_total",
+    "Webhook attempts recorded, by what they left the delivery as: succeeded, retrying, failed.",
+    ["outcome"],
+)
+WEBHOOK_ATTEMPTS = Counter(
+    "refunds_webhook_attempts_total",
+    "Webhook attempts, by their result: 2xx, 3xx, 4xx, 5xx, error (no answer), refused (URL).",
+    ["result"],
+)
+WEBHOOK_OLDEST_UNDELIVERED = Gauge(
+    "refunds_webhook_oldest_undelivered_seconds",
+    "Age of the oldest event still owed to an enabled endpoint (0 when none); every process "
+    "running a dispatcher reports the same figure.",
+)

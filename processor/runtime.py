@@ -27,9 +27,12 @@ from db.listener import NotificationListener
 from db.notifications import REFUND_EVENTS_CHANNEL
 from db.sandbox_bank import SandboxBank
 from db.uow import SqlUnitOfWork
-from processor.config import ProcessorSettings
+from db.webhook_claims import WebhookClaims
+from processor.config import ProcessorSettings, WebhookSettings
 from processor.metrics import metrics_endpoint
 from processor.sandbox import SandboxGateway
+from processor.webhooks.dispatcher import WebhookDispatcher
+from processor.webhooks.sender import WebhookSender
 from processor.worker import Processor
 
 log = logging.getLogger("refunds.processor")
@@ -49,24 +52,37 @@ def build_processor(
     )
 
 
+def build_dispatcher(engine: AsyncEngine, settings: WebhookSettings) -> WebhookDispatcher:
+    return WebhookDispatcher(WebhookClaims(engine, worker_id()), WebhookSender(settings), settings)
+
+
 class Worker:
     """A processor with its own engine and LISTEN connection, started and stopped as one."""
 
     def __init__(
-        self, database_url: str, settings: ProcessorSettings, gateway_delay_scale: float
+        self,
+        database_url: str,
+        settings: ProcessorSettings,
+        gateway_delay_scale: float,
+        webhooks: WebhookSettings,
     ) -> None:
         self.settings = settings
-        self.engine = create_engine(database_url, pool_size=settings.concurrency + 2)
+        self.engine = create_engine(database_url, pool_size=settings.concurrency + 4)
         self.processor = build_processor(self.engine, settings, gateway_delay_scale)
+        self.dispatcher = build_dispatcher(self.engine, webhooks)
         self.listener = NotificationListener(
             database_url, REFUND_EVENTS_CHANNEL, name=f"refunds-worker-{os.getpid()}"
         )
         self.listener.on_notify(self.processor.wake)
         self.listener.on_reconnect(self.processor.wake)
+        self.listener.on_notify(self.dispatcher.wake)
+        self.listener.on_reconnect(self.dispatcher.wake)
         self._task: asyncio.Future[Any] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.gather(self.listener.run(), self.processor.run())
+        self._task = asyncio.gather(
+            self.listener.run(), self.processor.run(), self.dispatcher.run()
+        )
 
     async def stop(self) -> None:
         """Safe at any moment: claims still held simply expire and another process takes them."""
@@ -134,13 +150,14 @@ async def run_worker(
     database_url: str,
     settings: ProcessorSettings,
     gateway_delay_scale: float,
+    webhooks: WebhookSettings,
     *,
     health_host: str = "127.0.0.1",
     health_port: int | None = None,
     metrics_token: str | None = None,
 ) -> None:
     """Run until SIGTERM / SIGINT."""
-    worker = Worker(database_url, settings, gateway_delay_scale)
+    worker = Worker(database_url, settings, gateway_delay_scale, webhooks)
     if health_port is not None:
         config = uvicorn.Config(
             health_app(worker, metrics_token),

@@ -24,6 +24,7 @@ from api.app import create_app
 from api.config import EdgeSettings, Settings
 from db.engine import create_engine
 from db.migrate import upgrade
+from processor.config import WebhookSettings
 from tests.support import Api
 
 ADMIN_TOKEN = "adm_test_" + secrets.token_hex(16)
@@ -78,6 +79,9 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         # The whole suite reaches this app from one address; the limits themselves are tested on
         # servers of their own (tests/api/test_rate_limits.py).
         edge=EdgeSettings(failed_auth_limit="10000/minute"),
+        # Receivers in the tests listen on 127.0.0.1 (the refusal without this is tested on a
+        # server of its own); the retry schedule shrunk 10,000 times: its 30 h take 10 s.
+        webhooks=WebhookSettings(allow_private=True, retry_scale=0.0001, poll_seconds=0.2),
     )
 
 

@@ -11,6 +11,7 @@ from api.merchants.types import MerchantType
 from api.node import Node
 from api.refunds.queries import load_refund
 from api.transactions.types import load_transaction
+from api.webhooks.queries import load_webhook_delivery, load_webhook_endpoint
 
 
 async def load_viewer(info: Info) -> MerchantType:
@@ -35,6 +36,10 @@ class MerchantQueries:
             return await load_refund(info, key)
         if prefix == ids.API_KEY and (key := ids.decode_uuid(prefix, id)):
             return await load_api_key(info, key)
+        if prefix == ids.WEBHOOK_ENDPOINT and (key := ids.decode_uuid(prefix, id)):
+            return await load_webhook_endpoint(info, key)
+        if prefix == ids.WEBHOOK_DELIVERY and (key := ids.decode_uuid(prefix, id)):
+            return await load_webhook_delivery(info, key)
         if prefix == ids.MERCHANT and ids.decode_uuid(prefix, id) == merchant_id:
             return await load_viewer(info)
         return None

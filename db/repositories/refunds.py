@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from db import rows, statements
 from db.notifications import REFUND_EVENTS_CHANNEL
 from db.tables import refunds
+from domain import webhooks
 from domain.destinations import Destination
 from domain.model import Refund, RefundSpeed, RefundStatus
 from domain.refund_states import RefundStatusChanged
@@ -160,6 +161,8 @@ class SqlRefundEvents:
             at,
             change.message,
             change.failure_code,
+            webhooks.new_event_id(),
+            webhooks.event_type(change.previous, change.status).value,
         )
         # Delivered by PostgreSQL at commit, and only then: subscribers never see a change
         # that was rolled back. Ids only; listeners read the state from the tables.

@@ -1,0 +1,1 @@
+"""Webhook endpoints and deliveries, as merchants manage them over GraphQL."""

@@ -1,0 +1,247 @@
+"""Merchants' webhook endpoints and their deliveries: the unit of work's repository (create,
+update, rotate, delete, redeliver) and the reads the API lists them with."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select, delete, func, insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from db import rows
+from db.refund_changes import as_of
+from db.repositories.refunds import REFUND_COLUMNS
+from db.tables import refund_events, refunds, transactions, webhook_deliveries, webhook_endpoints
+from domain.model import RefundEvent, RefundStatus
+from domain.ports import WebhookEndpointChange
+from domain.webhooks import (
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+    WebhookEndpointStatus,
+    WebhookEventType,
+)
+
+w = webhook_endpoints.c
+d = webhook_deliveries.c
+ENDPOINT_COLUMNS = (
+    w.id,
+    w.merchant_id,
+    w.url,
+    w.description,
+    w.enabled_events,
+    w.status,
+    w.created_at,
+)
+
+
+def endpoint(row: Any) -> WebhookEndpoint:
+    return WebhookEndpoint(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        url=row.url,
+        description=row.description,
+        enabled_events=tuple(WebhookEventType(e) for e in row.enabled_events),
+        status=WebhookEndpointStatus(row.status),
+        created_at=row.created_at,
+    )
+
+
+def deliveries_with_sources() -> Select[Any]:
+    """Deliveries with what their body is made of: the event, its refund and the order."""
+    e, r, t = refund_events.c, refunds.c, transactions.c
+    return (
+        select(
+            d.id.label("delivery_id"),
+            d.endpoint_id,
+            d.event_id.label("webhook_id"),
+            d.event_type,
+            d.status.label("delivery_status"),
+            d.attempts.label("delivery_attempts"),
+            d.last_response_status,
+            d.last_error,
+            d.next_attempt_at.label("delivery_next_attempt_at"),
+            d.created_at.label("delivery_created_at"),
+            d.delivered_at,
+            e.id.label("event_row_id"),
+            e.status.label("event_status"),
+            e.at.label("event_at"),
+            e.message.label("event_message"),
+            e.failure_code.label("event_failure_code"),
+            t.order_id,
+            *REFUND_COLUMNS,
+        )
+        .join_from(
+            webhook_deliveries,
+            refund_events,
+            (e.merchant_id == d.merchant_id) & (e.id == d.refund_event_id),
+        )
+        .join(refunds, (r.merchant_id == d.merchant_id) & (r.id == d.refund_id))
+        .join(transactions, (t.merchant_id == r.merchant_id) & (t.id == r.transaction_id))
+    )
+
+
+def delivery(row: Any) -> WebhookDelivery:
+    event = RefundEvent(
+        row.event_row_id,
+        row.id,
+        RefundStatus(row.event_status),
+        row.event_at,
+        row.event_message,
+        row.event_failure_code,
+    )
+    return WebhookDelivery(
+        id=row.delivery_id,
+        merchant_id=row.merchant_id,
+        endpoint_id=row.endpoint_id,
+        event_id=row.webhook_id,
+        event_type=WebhookEventType(row.event_type),
+        status=WebhookDeliveryStatus(row.delivery_status),
+        attempts=row.delivery_attempts,
+        last_response_status=row.last_response_status,
+        last_error=row.last_error,
+        next_attempt_at=row.delivery_next_attempt_at,
+        created_at=row.delivery_created_at,
+        delivered_at=row.delivered_at,
+        refund=as_of(rows.refund(row), event),
+        order_id=row.order_id,
+        event_at=row.event_at,
+    )
+
+
+class SqlWebhooks:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def add(
+        self,
+        merchant_id: UUID,
+        url: str,
+        description: str | None,
+        events: tuple[WebhookEventType, ...],
+        secret: str,
+    ) -> WebhookEndpoint:
+        stmt = (
+            insert(webhook_endpoints)
+            .values(
+                merchant_id=merchant_id,
+                url=url,
+                description=description,
+                enabled_events=[e.value for e in events],
+                status=WebhookEndpointStatus.ENABLED.value,
+                secret=secret,
+            )
+            .returning(*ENDPOINT_COLUMNS)
+        )
+        return endpoint((await self.conn.execute(stmt)).one())
+
+    async def get(self, merchant_id: UUID, endpoint_id: UUID) -> WebhookEndpoint | None:
+        stmt = select(*ENDPOINT_COLUMNS).where(w.merchant_id == merchant_id, w.id == endpoint_id)
+        row = (await self.conn.execute(stmt)).one_or_none()
+        return endpoint(row) if row else None
+
+    async def update(
+        self, merchant_id: UUID, endpoint_id: UUID, values: WebhookEndpointChange
+    ) -> WebhookEndpoint | None:
+        changes: dict[str, Any] = {}
+        if values.url is not None:
+            changes["url"] = values.url
+        if values.events is not None:
+            changes["enabled_events"] = [e.value for e in dict.fromkeys(values.events)]
+        if values.status is not None:
+            changes["status"] = values.status.value
+            if values.status is WebhookEndpointStatus.ENABLED:
+                changes["failing_since"] = None  # enabled again: the failing clock restarts
+        if not changes:
+            return await self.get(merchant_id, endpoint_id)
+        return await self._one(
+            update(webhook_endpoints)
+            .where(w.merchant_id == merchant_id, w.id == endpoint_id)
+            .values(changes)
+        )
+
+    async def rotate(
+        self, merchant_id: UUID, endpoint_id: UUID, secret: str, old_expires_at: datetime
+    ) -> WebhookEndpoint | None:
+        return await self._one(
+            update(webhook_endpoints)
+            .where(w.merchant_id == merchant_id, w.id == endpoint_id)
+            .values(old_secret=w.secret, secret=secret, old_secret_expires_at=old_expires_at)
+        )
+
+    async def delete(self, merchant_id: UUID, endpoint_id: UUID) -> WebhookEndpoint | None:
+        return await self._one(
+            delete(webhook_endpoints).where(w.merchant_id == merchant_id, w.id == endpoint_id)
+        )
+
+    async def _one(self, stmt: Any) -> WebhookEndpoint | None:
+        row = (await self.conn.execute(stmt.returning(*ENDPOINT_COLUMNS))).one_or_none()
+        return endpoint(row) if row else None
+
+    async def redeliver(self, merchant_id: UUID, delivery_id: UUID) -> bool:
+        stmt = (
+            update(webhook_deliveries)
+            .where(d.merchant_id == merchant_id, d.id == delivery_id)
+            .values(
+                status=WebhookDeliveryStatus.PENDING.value,
+                attempts=0,
+                next_attempt_at=d.created_at,  # due at once, and in its place among its refund's
+                claimed_by=None,
+                claim_expires_at=None,
+            )
+        )
+        return (await self.conn.execute(stmt)).rowcount > 0
+
+
+class WebhookReads:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def endpoints(self, merchant_id: UUID) -> Sequence[WebhookEndpoint]:
+        stmt = (
+            select(*ENDPOINT_COLUMNS)
+            .where(w.merchant_id == merchant_id)
+            .order_by(w.created_at, w.id)
+        )
+        async with self.engine.connect() as conn:
+            return [endpoint(r) for r in (await conn.execute(stmt)).all()]
+
+    async def delivery(self, merchant_id: UUID, delivery_id: UUID) -> WebhookDelivery | None:
+        stmt = deliveries_with_sources().where(d.merchant_id == merchant_id, d.id == delivery_id)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(stmt)).one_or_none()
+        return delivery(row) if row else None
+
+    async def deliveries(
+        self,
+        merchant_id: UUID,
+        endpoint_id: UUID,
+        limit: int,
+        after: tuple[datetime, UUID] | None,
+        status: WebhookDeliveryStatus | None,
+    ) -> Sequence[WebhookDelivery]:
+        """Newest first, keyset-paginated by (created_at, id)."""
+        stmt = deliveries_with_sources().where(
+            d.merchant_id == merchant_id, d.endpoint_id == endpoint_id
+        )
+        if status is not None:
+            stmt = stmt.where(d.status == status.value)
+        if after is not None:
+            stmt = stmt.where(tuple_(d.created_at, d.id) < tuple_(*after))
+        stmt = stmt.order_by(d.created_at.desc(), d.id.desc()).limit(limit)
+        async with self.engine.connect() as conn:
+            return [delivery(r) for r in (await conn.execute(stmt)).all()]
+
+    async def delivery_count(
+        self, merchant_id: UUID, endpoint_id: UUID, status: WebhookDeliveryStatus | None
+    ) -> int:
+        stmt = select(func.count()).where(
+            d.merchant_id == merchant_id, d.endpoint_id == endpoint_id
+        )
+        if status is not None:
+            stmt = stmt.where(d.status == status.value)
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(stmt)).scalar_one())

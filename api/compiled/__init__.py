@@ -175,14 +175,11 @@ class CompiledReads:
             return await run(plan, variables, state)
 
     async def respond(
-        self, body: bytes, principal: Principal | None, reads: ReadQueries
+        self, payload: Any, principal: Principal | None, reads: ReadQueries
     ) -> bytes | None:
-        """The response body, or None: let strawberry answer."""
+        """The response body to the decoded request `payload` (a POST's JSON body or a GET's
+        query parameters), or None: let strawberry answer."""
         if not isinstance(principal, MerchantPrincipal):
-            return None
-        try:
-            payload = orjson.loads(body)
-        except orjson.JSONDecodeError:
             return None
         request = self._request(payload)
         if request is None:

@@ -171,7 +171,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         """A read answered by its compiled plan (api/compiled), or None: strawberry answers."""
         if self.compiled_reads is None or payload is None:
             return None
-        body = await self.compiled_reads.respond(payload, principal, self.services.reads)
+        services = self.services
+        body = await self.compiled_reads.respond(
+            payload, principal, services.reads, services.api_keys
+        )
         return None if body is None else Response(body, media_type="application/json")
 
     @staticmethod

@@ -72,7 +72,7 @@ async def viewer(_args: dict[str, Any], state: State) -> Any:
 
 
 async def node(args: dict[str, Any], state: State) -> Any:
-    """As api/merchants/queries.py's node; an API key's id goes to strawberry."""
+    """As api/merchants/queries.py's node."""
     prefix = ids.prefix_of(args["id"])
     key = ids.decode_uuid(prefix, args["id"]) if prefix else None
     if key is None:
@@ -82,7 +82,7 @@ async def node(args: dict[str, Any], state: State) -> Any:
     if prefix == ids.REFUND:
         return await _refund_by_key(key, state)
     if prefix == ids.API_KEY:
-        raise Fallback("API keys are not compiled")
+        return (await state.api_keys.by_ids(state.merchant_id, [key]))[0]
     if prefix == ids.MERCHANT and key == state.merchant_id:
         return await viewer(args, state)
     return None

@@ -77,6 +77,8 @@ class EdgeSettings:
     max_query_cost: int = 50_000
     # read documents whose compiled plans are kept (api/compiled), least recently used dropped
     plan_cache_size: int = 1_000
+    # documents kept for automatic persisted queries (api/persisted_queries.py), per process
+    persisted_query_cache_size: int = 1_000
 
     @classmethod
     def from_env(cls) -> EdgeSettings:
@@ -94,6 +96,9 @@ class EdgeSettings:
             max_operation_names=int(env("REFUNDS_METRICS_MAX_OPERATIONS", d.max_operation_names)),
             max_query_cost=int(env("REFUNDS_MAX_QUERY_COST", d.max_query_cost)),
             plan_cache_size=int(env("REFUNDS_PLAN_CACHE_SIZE", d.plan_cache_size)),
+            persisted_query_cache_size=int(
+                env("REFUNDS_PERSISTED_QUERY_CACHE_SIZE", d.persisted_query_cache_size)
+            ),
         )
 
 

@@ -9,20 +9,23 @@ from __future__ import annotations
 import logging
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
 from api import compiled
+from api.auth import MerchantPrincipal, Principal
 from api.context import Context, Services
 from api.errors import UNAVAILABLE_MESSAGE
 from api.metrics import HTTP_REJECTIONS
+from api.persisted_queries import PersistedQueries, PersistedQueryError
 from api.rate_limits import RateLimits, client_address
 from api.ws_handlers import LegacyWSHandler, TransportWSHandler
 
@@ -61,6 +64,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.rate_limits = RateLimits(services.settings.edge)
         edge = services.settings.edge
         self.compiled_reads = compiled.build(self.schema, edge.max_query_cost, edge.plan_cache_size)
+        self.persisted_queries = PersistedQueries(edge.persisted_query_cache_size)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -100,7 +104,15 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 await refusal(scope, receive, send)
                 return
             scope.setdefault("state", {})["principal"] = principal
-            compiled_response = await self._compiled(request, principal)
+            payload = await self._payload(request)
+            try:
+                request, payload = self._persisted_query_resolved(request, payload, principal)
+            except PersistedQueryError as error:
+                log.info("persisted query refused: %s", error.code)
+                HTTP_REJECTIONS.labels(error.code.lower()).inc()
+                await error_response(error.status, error.code, error.message)(scope, receive, send)
+                return
+            compiled_response = await self._compiled(payload, principal)
             if compiled_response is not None:
                 await compiled_response(scope, receive, send)
                 return
@@ -112,16 +124,56 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             response = error_response(error.status_code, "BAD_REQUEST", error.reason)
         await response(scope, receive, send)
 
-    async def _compiled(self, request: Request, principal: Any) -> Response | None:
-        """A read answered by its compiled plan (api/compiled), or None: strawberry answers."""
-        if (
-            self.compiled_reads is None
-            or request.method != "POST"
-            or not request.headers.get("content-type", "").startswith("application/json")
+    async def _payload(self, request: Request) -> Any:
+        """The request as one JSON value: a POST's JSON body, or a GET's query parameters with
+        `variables` and `extensions` decoded; None when strawberry must judge it (it refuses
+        what does not decode with the usual 400)."""
+        if request.method == "GET":
+            params: dict[str, Any] = dict(request.query_params)
+            for key in ("variables", "extensions"):
+                if params.get(key):
+                    try:
+                        params[key] = orjson.loads(params[key])
+                    except orjson.JSONDecodeError:
+                        return None
+            return params
+        if request.method != "POST" or not request.headers.get("content-type", "").startswith(
+            "application/json"
         ):
             return None
+        try:
+            return orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return None
+
+    def _persisted_query_resolved(
+        self, request: Request, payload: Any, principal: Principal
+    ) -> tuple[Request, Any]:
+        """The request with a persisted query's document in it (api/persisted_queries.py), as
+        both read paths take it; unchanged when it names none."""
+        if not isinstance(payload, dict):
+            return request, payload
+        caller = str(principal.merchant_id) if isinstance(principal, MerchantPrincipal) else ""
+        resolved = self.persisted_queries.resolve(payload, caller)
+        if resolved is payload:
+            return request, payload
+        if request.method == "GET":
+            params = {
+                key: value if isinstance(value, str) else orjson.dumps(value).decode()
+                for key, value in resolved.items()
+                if value is not None
+            }
+            scope = {**request.scope, "query_string": urlencode(params).encode()}
+            return Request(scope, request.receive), resolved
+        return Request(request.scope, _replayed(orjson.dumps(resolved), request.receive)), resolved
+
+    async def _compiled(self, payload: Any, principal: Principal) -> Response | None:
+        """A read answered by its compiled plan (api/compiled), or None: strawberry answers."""
+        if self.compiled_reads is None or payload is None:
+            return None
+        services = self.services
         body = await self.compiled_reads.respond(
-            await request.body(), principal, self.services.reads
+            payload, principal, services.reads, services.api_keys
         )
         return None if body is None else Response(body, media_type="application/json")
 
@@ -130,6 +182,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return (
             request.method == "GET"
             and "query" not in request.query_params
+            and "extensions" not in request.query_params
             and "text/html" in request.headers.get("accept", "")
         )
 
@@ -202,6 +255,20 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             raise ConnectionRejectionError({"message": UNAUTHENTICATED_MESSAGE})
         context.principal = principal
         return None
+
+
+def _replayed(body: bytes, receive: Receive) -> Receive:
+    """`receive` with the request's body replaced by `body` (already read whole)."""
+    pending = True
+
+    async def replayed() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
 
 
 __all__ = ["GraphQLEndpoint", "Response"]

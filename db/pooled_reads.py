@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from db.queries import NewestFirstKey, ReadQueries, RefundFilter, TransactionFilter
+from db.repositories.api_keys import ApiKeyStore
 from db.repositories.refunds import REFUND_COLUMNS
 from db.rows import refund_event_record, refund_record, transaction_record
 from db.tables import refund_events, transactions
@@ -47,9 +48,10 @@ EVENTS_OF = (
 class PooledReads:
     """ReadQueries' interface for one request: the unfiltered hot reads on one connection."""
 
-    def __init__(self, conn: Any, queries: ReadQueries) -> None:
+    def __init__(self, conn: Any, queries: ReadQueries, api_keys: ApiKeyStore) -> None:
         self.conn = conn  # asyncpg.Connection
         self.queries = queries
+        self.api_keys = api_keys  # on the same connection
 
     async def merchant(self, merchant_id: UUID) -> Merchant | None:
         return await self.queries.merchant(merchant_id)
@@ -120,8 +122,9 @@ class PooledReads:
 
 
 @asynccontextmanager
-async def pooled_reads(queries: ReadQueries) -> AsyncIterator[PooledReads]:
-    """One pooled connection for the whole request, returned to the pool afterwards."""
+async def pooled_reads(queries: ReadQueries, api_keys: ApiKeyStore) -> AsyncIterator[PooledReads]:
+    """One pooled connection for the whole request, returned to the pool afterwards; every read
+    of the request goes through it, API keys' too."""
     async with queries.engine.connect() as conn:
         raw = await conn.get_raw_connection()
-        yield PooledReads(raw.driver_connection, queries.on(conn))
+        yield PooledReads(raw.driver_connection, queries.on(conn), api_keys.on(conn))

@@ -41,6 +41,7 @@ from api.metrics import LATENCY, OPERATION_NAMES, OPERATIONS
 from api.query_cost import cost_errors, worst_case_cost
 from db.pooled_reads import pooled_reads
 from db.queries import ReadQueries
+from db.repositories.api_keys import ApiKeyStore
 
 log = logging.getLogger("refunds.compiled")
 
@@ -166,23 +167,22 @@ class CompiledReads:
         variables: dict[str, Any],
         principal: MerchantPrincipal,
         reads: ReadQueries,
+        api_keys: ApiKeyStore,
     ) -> dict[str, Any]:
+        merchant_id, budget = principal.merchant_id, self.max_cost
         if not self.raw_sql:
-            state = State(reads, principal.merchant_id, list_items_left=self.max_cost)
+            state = State(reads, merchant_id, api_keys, list_items_left=budget)
             return await run(plan, variables, state)
-        async with pooled_reads(reads) as pooled:
-            state = State(pooled, principal.merchant_id, list_items_left=self.max_cost)
+        async with pooled_reads(reads, api_keys) as pooled:
+            state = State(pooled, merchant_id, pooled.api_keys, list_items_left=budget)
             return await run(plan, variables, state)
 
     async def respond(
-        self, body: bytes, principal: Principal | None, reads: ReadQueries
+        self, payload: Any, principal: Principal | None, reads: ReadQueries, api_keys: ApiKeyStore
     ) -> bytes | None:
-        """The response body, or None: let strawberry answer."""
+        """The response body to the decoded request `payload` (a POST's JSON body or a GET's
+        query parameters), or None: let strawberry answer."""
         if not isinstance(principal, MerchantPrincipal):
-            return None
-        try:
-            payload = orjson.loads(body)
-        except orjson.JSONDecodeError:
             return None
         request = self._request(payload)
         if request is None:
@@ -190,7 +190,7 @@ class CompiledReads:
         plan, variables = request
         started = time.perf_counter()
         try:
-            data = await self._run(plan, variables, principal, reads)
+            data = await self._run(plan, variables, principal, reads, api_keys)
         except Fallback:
             return None
         except Exception:

@@ -26,8 +26,9 @@ from api.pagination import (
 )
 from db.pooled_reads import PooledReads
 from db.queries import ReadQueries
+from db.repositories.api_keys import ApiKeyStore
 from domain.eligibility import held_amount, refundable_amount
-from domain.model import LedgerEntry, Merchant, Refund, RefundEvent, Transaction
+from domain.model import ApiKey, LedgerEntry, Merchant, Refund, RefundEvent, Transaction
 
 
 class Fallback(Exception):
@@ -41,11 +42,14 @@ class State:
 
     reads: ReadQueries | PooledReads
     merchant_id: UUID
+    api_keys: ApiKeyStore  # on the same connection as `reads` when that holds one
     variables: Any = None  # graphql-core's VariableValues, for arguments below the root
     transactions: dict[UUID, Transaction | None] = field(default_factory=dict)
     refunds: dict[UUID, Refund | None] = field(default_factory=dict)
     refunds_of: dict[UUID, list[Refund]] = field(default_factory=dict)
     events_of: dict[UUID, list[RefundEvent]] = field(default_factory=dict)
+    keys: dict[UUID, ApiKey | None] = field(default_factory=dict)
+    keys_of: dict[UUID, list[ApiKey]] = field(default_factory=dict)  # by merchant
     pages: dict[Any, Page] = field(default_factory=dict)  # by (field, parent id)
     # Lists' items the answer may hold (api/list_budget.py): past it, strawberry answers the
     # request and reports QUERY_TOO_COMPLEX. None: no limit.
@@ -128,6 +132,25 @@ async def load_total(pages: list[Page], state: State) -> None:
             page.total = await page.count()
 
 
+async def load_initiators(refunds: list[Refund], state: State) -> None:
+    await _load_missing(
+        [r.initiated_by_key_id for r in refunds if r.initiated_by_key_id is not None],
+        state.keys,
+        state.api_keys.by_ids,
+        state.merchant_id,
+    )
+
+
+async def load_api_keys_of(merchants: list[Merchant], state: State) -> None:
+    for m in merchants:
+        if m.id not in state.keys_of:
+            state.keys_of[m.id] = list(await state.api_keys.of_merchant(m.id))
+
+
+def _initiator(r: Refund, state: State) -> ApiKey | None:
+    return None if r.initiated_by_key_id is None else state.keys[r.initiated_by_key_id]
+
+
 def _held(t: Transaction, state: State) -> int:
     return held_amount(state.refunds_of[t.id])
 
@@ -187,6 +210,22 @@ REFUND = {
     "destination": Spec(lambda r, _s: (r.destination_kind, r.destination_display)),
     "transaction": Spec(_transaction, load_transactions_of),
     "events": Spec(lambda r, s: s.events_of[r.id], load_events_of),
+    "initiatedBy": Spec(_initiator, load_initiators),
+}
+
+API_KEY = {
+    "id": Spec(lambda k, _s: ids.encode(ids.API_KEY, k.id)),
+    **{
+        name: _attr(attr)
+        for name, attr in [
+            ("name", "name"),
+            ("prefix", "prefix"),
+            ("scope", "scope"),
+            ("createdAt", "created_at"),
+            ("lastUsedAt", "last_used_at"),
+            ("revokedAt", "revoked_at"),
+        ]
+    },
 }
 
 CONNECTION = {
@@ -243,7 +282,9 @@ SPECS: dict[str, dict[str, Spec]] = {
     "Merchant": {
         "id": Spec(lambda m, _s: ids.encode(ids.MERCHANT, m.id)),
         **{name: _attr(name) for name in ["name", "currency", "balance"]},
+        "apiKeys": Spec(lambda m, s: s.keys_of[m.id], load_api_keys_of),
     },
+    "ApiKey": API_KEY,
     "TransactionConnection": CONNECTION,
     "TransactionEdge": NEWEST_FIRST_EDGE,
     "RefundConnection": CONNECTION,

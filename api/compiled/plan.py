@@ -51,10 +51,15 @@ from api.compiled.fields import SPECS, WITH_ARGUMENTS, Fallback, Spec, State
 from api.compiled.render import Render, compile_render
 from api.compiled.roots import ROOTS
 from api.compiled.strawberry_bridge import graphql_schema, python_arguments
-from domain.model import Merchant, Refund, Transaction
+from domain.model import ApiKey, Merchant, Refund, Transaction
 
 # The runtime GraphQL type of each value an abstract field (node) can return.
-TYPE_OF_VALUE = {Transaction: "Transaction", Refund: "Refund", Merchant: "Merchant"}
+TYPE_OF_VALUE = {
+    Transaction: "Transaction",
+    Refund: "Refund",
+    Merchant: "Merchant",
+    ApiKey: "ApiKey",
+}
 # Distinct @include/@skip outcomes kept per plan; past it each new one is compiled per request.
 MAX_VARIANTS = 16
 

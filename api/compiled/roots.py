@@ -81,9 +81,11 @@ async def node(args: dict[str, Any], state: State) -> Any:
         return await _transaction_by_key(key, state)
     if prefix == ids.REFUND:
         return await _refund_by_key(key, state)
+    if prefix == ids.API_KEY:
+        return (await state.api_keys.by_ids(state.merchant_id, [key]))[0]
     if prefix == ids.MERCHANT:
         return await viewer(args, state) if key == state.merchant_id else None
-    # API keys, webhook endpoints and deliveries, and any type added later: strawberry decides
+    # webhook endpoints and deliveries, and any type added later: strawberry decides
     raise Fallback(f"node of type {prefix} is not compiled")
 
 

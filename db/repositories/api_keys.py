@@ -9,7 +9,8 @@ primary key; a table distributed by merchant can hold no index on the hash alone
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -95,8 +96,22 @@ class SqlApiKeys:
 
 
 class ApiKeyStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, connection: AsyncConnection | None = None) -> None:
         self.engine = engine
+        self.connection = connection
+
+    def on(self, connection: AsyncConnection) -> ApiKeyStore:
+        """The same reads on a connection the caller holds: a request that already holds one
+        must not wait for a second from the pool (all requests doing so would deadlock it)."""
+        return ApiKeyStore(self.engine, connection)
+
+    @asynccontextmanager
+    async def _connected(self) -> AsyncIterator[AsyncConnection]:
+        if self.connection is not None:
+            yield self.connection
+            return
+        async with self.engine.connect() as conn:
+            yield conn
 
     async def active_by_hash(self, key_hash: str) -> ApiKey | None:
         """The one lookup of a presented key: by its hash, unless revoked."""
@@ -118,13 +133,13 @@ class ApiKeyStore:
             .where(k.merchant_id == merchant_id)
             .order_by(k.created_at, k.id)
         )
-        async with self.engine.connect() as conn:
+        async with self._connected() as conn:
             return [api_key(r) for r in (await conn.execute(stmt)).all()]
 
     async def by_ids(self, merchant_id: UUID, key_ids: Sequence[UUID]) -> list[ApiKey | None]:
         """In the order asked (a DataLoader's batch)."""
         stmt = select(*API_KEY_COLUMNS).where(k.merchant_id == merchant_id, k.id.in_(list(key_ids)))
-        async with self.engine.connect() as conn:
+        async with self._connected() as conn:
             found = {r.id: api_key(r) for r in (await conn.execute(stmt)).all()}
         return [found.get(key_id) for key_id in key_ids]
 

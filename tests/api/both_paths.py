@@ -19,6 +19,12 @@ def endpoint_of(app: Starlette) -> GraphQLEndpoint:
     raise AssertionError("no GraphQL endpoint")
 
 
+async def api_key_ids(api: Api, token: str) -> list[str]:
+    """The ids of the API keys of the merchant whose key `token` is."""
+    response = await api.gql("{ viewer { apiKeys { id } } }", token=token)
+    return [k["id"] for k in response["viewer"]["apiKeys"]]
+
+
 class Both:
     """Sends each request with compiled reads on, then off, and records which path answered."""
 

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import queries
 
-from tests.api.both_paths import Both
+from tests.api.both_paths import Both, api_key_ids
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schema.graphql"
 DOCUMENTS = int(os.environ.get("REFUNDS_DIFFERENTIAL_DOCUMENTS", "500"))  # more by hand
@@ -94,15 +94,16 @@ async def test_generated_reads_get_the_same_bytes_on_both_paths(
     both: Both, shop: dict[str, Any]
 ) -> None:
     # given documents generated from the schema, with the shop's ids in them
-    ids = shop_ids(shop)
+    keys = [shop["merchant"].key, shop["other"].key]
+    ids = shop_ids(shop) + [i for key in keys for i in await api_key_ids(both.api, key)]
     documents = [graphql.print_ast(visit(d, _RealArguments(ids))) for d in generated(DOCUMENTS)]
     assert len(documents) >= DOCUMENTS
-    keys = [shop["merchant"].key, shop["other"].key]
     # when each is read by both paths, as either merchant; then both give the same bytes
     for i, document in enumerate(documents):
         await both.compare({"query": document}, keys[i % 2])
     compiled = sum(both.answered_fast)
     print(f"compiled {compiled} of {len(documents)} generated documents")  # noqa: T201
-    # and most of what the schema allows compiles (only ledger, apiKeys, initiatedBy and
-    # what strawberry reports as an error do not)
-    assert compiled >= len(documents) // 4, compiled
+    # and most of what the schema allows compiles (introspection, webhook reads and what
+    # strawberry reports as an error do not): 359 of the 500 in CI (431 before the webhook
+    # fields joined the schema, 271 before API keys compiled)
+    assert compiled >= len(documents) * 2 // 3, compiled

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from db.pooled_reads import PooledReads
-from tests.api.both_paths import Both
+from tests.api.both_paths import Both, api_key_ids
 from tests.api.read_documents import REFUND, TRANSACTION, TRANSACTIONS
 from tests.support import Api
 
@@ -132,6 +132,7 @@ NODE = """query Node($id: ID!, $brief: Boolean!) {
     __typename id
     ... on Refund { amount status transaction @skip(if: $brief) { id amount } }
     ... on Transaction { amount refunds { id status } }
+    ... on ApiKey { name prefix scope createdAt revokedAt }
     ...MerchantParts
   }
 }
@@ -173,12 +174,48 @@ async def test_node_compiles_for_every_type_it_can_return(both: Both, shop: dict
         shop["merchant"].id,
         shop["other"].id,
         shop["other_refund"],
+        *await api_key_ids(both.api, shop["merchant"].key),
+        *await api_key_ids(both.api, shop["other"].key),
         f"rfd_{UNKNOWN_UUID}",
+        f"key_{UNKNOWN_UUID}",
         "nope",
     ]
     for node_id in ids:
         for brief in (True, False):
             await both.compare({"query": NODE, "variables": {"id": node_id, "brief": brief}}, key)
+    assert all(both.answered_fast), both.answered_fast
+
+
+API_KEYS = """query Keys { viewer { apiKeys {
+  __typename id name prefix scope createdAt lastUsedAt revokedAt } } }"""
+
+INITIATORS = """query Initiators { refunds(first: 50) { edges { node {
+  id initiatedBy { id name scope }
+  transaction { refunds { id initiatedBy { __typename id revokedAt } } } } } } }"""
+
+
+async def test_api_keys_and_who_initiated_a_refund_compile_to_the_same_bytes(
+    both: Both, shop: dict[str, Any]
+) -> None:
+    # given a merchant with a second key, revoked, and refunds its first key initiated
+    merchant = shop["merchant"]
+    created = await both.api.gql(
+        'mutation { createApiKey(input: {name: "old", scope: READ_ONLY}) { apiKey { id } } }',
+        token=merchant.key,
+    )
+    revoked = created["createApiKey"]["apiKey"]["id"]
+    await both.api.gql(
+        "mutation($id: ID!) { revokeApiKey(input: {id: $id}) { userErrors { code } } }",
+        {"id": revoked},
+        token=merchant.key,
+    )
+    # when both paths read the keys and each refund's initiator; then the same bytes, compiled
+    _, keys = await both.compare({"query": API_KEYS}, merchant.key)
+    assert revoked.encode() in keys
+    _, initiators = await both.compare({"query": INITIATORS}, merchant.key)
+    assert b'"initiatedBy":{"id":"key_' in initiators
+    await both.compare({"query": API_KEYS}, shop["other"].key)
+    await both.compare({"query": INITIATORS}, shop["other"].key)
     assert all(both.answered_fast), both.answered_fast
 
 
@@ -188,11 +225,9 @@ async def test_node_compiles_for_every_type_it_can_return(both: Both, shop: dict
         {"query": APOLLO, "variables": {"first": 101}},
         {"query": DASHBOARD, "variables": {"status": "NOPE"}},
         {"query": DASHBOARD, "operationName": "Other"},
-        {"query": "{ viewer { apiKeys { id } } }"},
         {"query": '{ viewer { ledger(after: "bm90IG91cnM") { totalCount } } }'},
         {"query": "{ __schema { queryType { name } } }"},
         {"query": '{ refunds(filter: {createdFrom: "yesterday"}) { totalCount } }'},
-        {"query": "{ refunds { edges { node { initiatedBy { id } } } } }"},
         {"query": 'mutation { revokeApiKey(input: {id: "x"}) { userErrors { code } } }'},
         {"query": "{ nope }"},
         {"query": "{ viewer { "},
@@ -229,11 +264,21 @@ async def test_the_plan_cache_is_bounded_and_keyed_by_document_and_operation(
         planned.cache_size = size
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"query": DASHBOARD, "variables": {"status": "SUCCESS"}},
+        {"query": INITIATORS},
+        {"query": API_KEYS},
+    ],
+    ids=["dashboard", "initiators", "api keys"],
+)
 async def test_concurrent_reads_beyond_the_pool_each_hold_one_connection(
-    both: Both, shop: dict[str, Any]
+    both: Both, shop: dict[str, Any], body: dict[str, Any]
 ) -> None:
     # given three times as many concurrent compiled reads as the pool has connections, each with
-    # reads that go through ReadQueries (the merchant, a filtered list) after the pooled ones
+    # reads that go through ReadQueries or ApiKeyStore (the merchant, a filtered list, API keys)
+    # after the pooled ones
     planned = both.planned
     assert planned is not None
     pool_size = both.endpoint.services.reads.engine.pool.size()
@@ -246,7 +291,6 @@ async def test_concurrent_reads_beyond_the_pool_each_hold_one_connection(
     planned.respond = spy  # type: ignore[method-assign]
     try:
         headers = {"Authorization": f"Bearer {shop['merchant'].key}"}
-        body = {"query": DASHBOARD, "variables": {"status": "SUCCESS"}}
         responses = await asyncio.gather(
             *(
                 both.api.http.post("/graphql", json=body, headers=headers)

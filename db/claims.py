@@ -18,10 +18,11 @@ may run the subquery again, and SKIP LOCKED then finds other rows)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import case, func, select, update
@@ -30,6 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from db.distribution import ACROSS_MERCHANTS
 from db.tables import refunds, transactions
 from domain.model import DestinationKind, PaymentMethod, RefundSpeed, RefundStatus
+
+Claimed = TypeVar("Claimed")
 
 CLAIMABLE = [RefundStatus.PENDING.value, RefundStatus.PROCESSING.value]
 
@@ -57,6 +60,30 @@ class WorkOrder:
     speed_requested: RefundSpeed
 
 
+async def share_out(
+    limit: int,
+    merchants: list[UUID],
+    claim_of: Callable[[UUID, int], Awaitable[list[Claimed]]],
+) -> list[Claimed]:
+    """Up to `limit` claims shared out among `merchants`, each claimed on its own (one node on
+    Citus): each merchant an equal share of what is left; what one leaves unused goes to those
+    that filled theirs, in the next round."""
+    claimed: list[Claimed] = []
+    hungry = merchants
+    while hungry and len(claimed) < limit:
+        still_hungry = []
+        for n, merchant_id in enumerate(hungry):
+            share = (limit - len(claimed)) // (len(hungry) - n)
+            if share == 0:
+                continue
+            got = await claim_of(merchant_id, share)
+            claimed += got
+            if len(got) == share:
+                still_hungry.append(merchant_id)
+        hungry = still_hungry
+    return claimed
+
+
 class RefundClaims:
     def __init__(self, engine: AsyncEngine, worker_id: str) -> None:
         self.engine = engine
@@ -67,21 +94,7 @@ class RefundClaims:
         with refunds due (oldest due first)."""
         async with self.engine.connect() as conn:
             hungry = await _merchants_with_refunds_due(conn, limit)
-        claimed: list[Claim] = []
-        while hungry and len(claimed) < limit:
-            # Each merchant an equal share of what is left; what one leaves unused goes to those
-            # that filled theirs, in the next round.
-            still_hungry = []
-            for n, merchant_id in enumerate(hungry):
-                share = (limit - len(claimed)) // (len(hungry) - n)
-                if share == 0:
-                    continue
-                got = await self._claim_of(merchant_id, share, lease_seconds)
-                claimed += got
-                if len(got) == share:
-                    still_hungry.append(merchant_id)
-            hungry = still_hungry
-        return claimed
+        return await share_out(limit, hungry, partial(self._claim_of, lease_seconds=lease_seconds))
 
     async def _claim_of(self, merchant_id: UUID, limit: int, lease_seconds: float) -> list[Claim]:
         c = refunds.c

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import and_, case, exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from db.claims import share_out
 from db.distribution import ACROSS_MERCHANTS
 from db.repositories.webhooks import deliveries_with_sources, delivery
 from db.tables import webhook_deliveries, webhook_endpoints
@@ -76,19 +78,7 @@ class WebhookClaims:
         """Up to `limit` due deliveries, shared out among the merchants that have some."""
         async with self.engine.connect() as conn:
             hungry = await _merchants_with_deliveries_due(conn, limit)
-        claimed: list[Outgoing] = []
-        while hungry and len(claimed) < limit:
-            still_hungry = []
-            for n, merchant_id in enumerate(hungry):
-                share = (limit - len(claimed)) // (len(hungry) - n)
-                if share == 0:
-                    continue
-                got = await self._claim_of(merchant_id, share, lease_seconds)
-                claimed += got
-                if len(got) == share:
-                    still_hungry.append(merchant_id)
-            hungry = still_hungry
-        return claimed
+        return await share_out(limit, hungry, partial(self._claim_of, lease_seconds=lease_seconds))
 
     async def _claim_of(
         self, merchant_id: UUID, limit: int, lease_seconds: float

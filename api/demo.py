@@ -1,6 +1,6 @@
 """Demo data for a first start: one merchant with a recharge balance and ~50 transactions
 across the four payment methods and three statuses, some carrying the sandbox rails' markers
-(see API.md) so that every refund outcome can be tried from GraphiQL."""
+(the table in processor/sandbox.py) so that every refund outcome can be tried from GraphiQL."""
 
 from __future__ import annotations
 

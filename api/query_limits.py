@@ -2,8 +2,8 @@
 
 strawberry's QueryDepthLimiter and MaxAliasesLimiter walk a fragment again each time it is
 spread: fragments that each spread the previous one twice cost 2^n, and 40 of them never
-returned (STACK-NOTES.md). Here every definition is walked once, fragments in dependency order,
-and a spread adds the memoised measure of its fragment. graphql-core's
+returned (tests/api/test_query_bomb.py). Here every definition is walked once, fragments in
+dependency order, and a spread adds the memoised measure of its fragment. graphql-core's
 OverlappingFieldsCanBeMerged compares selections pairwise, so the selections written in a
 document are capped too; api/bounded_validation.py runs these limits before graphql-core's
 rules, which a document over any of them never reaches."""

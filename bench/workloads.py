@@ -146,8 +146,8 @@ PEER_REFUND_NODE = """query RefundDetail($id: ID!) {
 }
 """
 
-# (c) The dashboard's transactions screen (shared/DASHBOARD.md): the merchant and its balance, a
-# filtered page with the total count.
+# (c) A merchant dashboard's transactions screen: the merchant and its balance, a filtered page
+# with the total count.
 DASHBOARD = """query Dashboard($first: Int!, $filter: TransactionFilter) {
   viewer {
     id

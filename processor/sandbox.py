@@ -1,4 +1,4 @@
-"""The sandbox rails: a simulated gateway that settles refunds by the markers of API.md.
+"""The sandbox rails: a simulated gateway that settles a refund by a marker in its destination.
 
 | marker in the destination | answer                                                      |
 | frozen / inactive         | ActionRequired CUSTOMER_ACCOUNT_FROZEN / _INACTIVE          |

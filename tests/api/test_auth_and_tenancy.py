@@ -1,4 +1,4 @@
-"""Authentication and tenancy, exactly as API.md says."""
+"""Authentication and tenancy, as the README and schema.graphql describe them."""
 
 import pytest
 

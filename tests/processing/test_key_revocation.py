@@ -18,7 +18,8 @@ from tests.processing.test_processes import serving
 from tests.support import Api, Merchant
 
 VIEWER = "{ viewer { id } }"
-REVOCATION_SECONDS = 1.0  # the contract's bound (API.md: "refused everywhere within 1 second")
+# the contract's bound: a revoked key is refused everywhere within 1 second
+REVOCATION_SECONDS = 1.0
 
 
 async def _seconds_until_refused(http: httpx.AsyncClient, key: str, since: float) -> float:

@@ -14,7 +14,7 @@ DOMAIN_ERRORS = [
     cls for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, DomainError)
 ]
 
-# The UserErrorCode enum of the API contract (/work/shared/API.md).
+# The UserErrorCode enum of the API contract (schema.graphql).
 CONTRACT_CODES = {
     "TRANSACTION_NOT_FOUND", "TRANSACTION_NOT_REFUNDABLE", "REFUND_WINDOW_EXPIRED",
     "AMOUNT_INVALID", "AMOUNT_EXCEEDS_REFUNDABLE", "CURRENCY_MISMATCH", "INSUFFICIENT_BALANCE",

@@ -127,9 +127,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         ws_max_size=MAX_BODY_BYTES,  # as for HTTP bodies; larger messages close with 1009
         log_level=args.log_level,
         timeout_graceful_shutdown=10,
-        # Browsers offer permessage-deflate and uvicorn accepts it by default: zlib state of
-        # ~50 KB per connection and a compression per frame per subscriber, for frames of a
-        # few hundred bytes (tracemalloc: 86 KB per idle subscriber with it, 35 KB without).
+        # Browsers offer permessage-deflate and uvicorn accepts it by default: zlib state per
+        # connection and a compression per frame per subscriber, for frames of a few hundred
+        # bytes (bench/LEVERS.md, "figures behind code choices").
         ws_per_message_deflate=False,
     )
 

@@ -157,8 +157,8 @@ class MaskFaults(MaskErrors):
 
     def _process_result(self, result: object) -> None:
         # strawberry checks `isinstance(result, _ResultWithErrors)`, a runtime-checkable
-        # Protocol: ~70 µs a result on Python 3.11, paid by every operation and every pushed
-        # change. Reading `errors` directly does the same job.
+        # Protocol, slow, paid by every operation and every pushed change (bench/LEVERS.md,
+        # "figures behind code choices"). Reading `errors` directly does the same job.
         errors = getattr(result, "errors", None)
         if errors:
             result.errors = self._process_errors(errors)  # type: ignore[attr-defined]

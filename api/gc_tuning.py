@@ -3,10 +3,9 @@
 With thousands of WebSocket subscribers the heap holds millions of objects, and a full
 collection walks all of them while every subscriber waits: it was the tail of subscription
 fan-out (bench/SUBSCRIPTIONS.md). Python's default (700, 10, 10) also runs several young
-collections per read request, each paying for the survivors. Measured (bench/LEVERS.md):
-10,000 subscribers' fan-out p99 1.6-1.9 s -> 0.5-0.7 s in alternating runs, and the reads'
-throughput +2 to +30 % (req/s, two runs) with a lower p99. Full collections still run,
-every few minutes under load.
+collections per read request, each paying for the survivors. Higher thresholds shorten the
+fan-out's tail and speed up reads (bench/LEVERS.md, "garbage-collector thresholds"); full
+collections still run, every few minutes under load.
 
 REFUNDS_GC_THRESHOLD sets `gc.set_threshold(g0, g1, g2)`; `python` keeps Python's own."""
 

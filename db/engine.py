@@ -35,10 +35,9 @@ def create_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> A
     """The request path's engine (no `pool_size`): REFUNDS_DB_POOL_SIZE connections (20) and
     REFUNDS_DB_MAX_OVERFLOW more (0). A fixed pool, because under load an overflow connection
     is opened for one request and closed after it: a new backend, asyncpg's type introspection
-    and every statement prepared again, each time. In one bench run (bench/LEVERS.md), pool 20
-    with 20 overflow against 32 clients did (a) 0.58 and (b) 0.47 of the ceiling with p99
-    72-80 ms; without overflow 0.79 and 0.89 with p99 10-19 ms. Requests beyond the pool wait
-    for a connection, as they do with asyncpg's own pool.
+    and every statement prepared again, each time (measured: bench/LEVERS.md, "a fixed pool on
+    the request path"). Requests beyond the pool wait for a connection, as they do with
+    asyncpg's own pool.
 
     Internal users (the processor, the broker, the CLI) give `pool_size`: bounded by their own
     concurrency, they keep as many again in overflow, a margin rather than a steady state."""

@@ -122,7 +122,7 @@ def prepare(
     field_def = schema._schema.subscription_type.fields[FIELD]  # type: ignore[union-attr]
     args = get_argument_values(field_def, plan.field, built.variable_values)
     # Kept for the subscription's life: as str, since the bytes orjson returns keep its whole
-    # 4 KiB output buffer allocated (tracemalloc: 4,094 B for b"{}").
+    # output buffer allocated (bench/LEVERS.md, "figures behind code choices").
     variables_key = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS).decode()
     return LiveOperation(
         plan=plan,

@@ -1,8 +1,8 @@
 """One execution per pushed change, shared by every subscriber that asked the same thing.
 
 graphql-core executes a subscription's selection set once per subscriber per event: with ten
-thousand subscribers of one merchant that is ten thousand identical executions (about half a
-millisecond each here), and fan-out would take seconds. Every subscriber of a change belongs
+thousand subscribers of one merchant that is ten thousand identical executions, and fan-out
+would take seconds (bench/SUBSCRIPTIONS.md). Every subscriber of a change belongs
 to the same merchant and sees the same refund, so the result depends only on the document
 and the variables. The broker wraps each change once (`shared_payload`); this executor
 remembers, per wrapped change, the result of each (operation, variables, caller), and gives

@@ -12,7 +12,6 @@ database as one WARNING line, and whatever the client got wrong as one INFO line
 
 from __future__ import annotations
 
-import enum
 import logging
 from typing import Any
 
@@ -21,7 +20,7 @@ from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
 
 from db.errors import is_transient
-from domain.errors import DomainError
+from domain.errors import DomainError, ErrorCode
 
 log = logging.getLogger("refunds.api")
 
@@ -31,33 +30,13 @@ UNAVAILABLE_MESSAGE = (
 )
 
 
-@strawberry.enum
-class UserErrorCode(enum.Enum):
-    TRANSACTION_NOT_FOUND = "TRANSACTION_NOT_FOUND"
-    TRANSACTION_NOT_REFUNDABLE = "TRANSACTION_NOT_REFUNDABLE"
-    REFUND_WINDOW_EXPIRED = "REFUND_WINDOW_EXPIRED"
-    AMOUNT_INVALID = "AMOUNT_INVALID"
-    AMOUNT_EXCEEDS_REFUNDABLE = "AMOUNT_EXCEEDS_REFUNDABLE"
-    CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
-    INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
-    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
-    IDEMPOTENCY_KEY_IN_USE = "IDEMPOTENCY_KEY_IN_USE"
-    REFUND_NOT_FOUND = "REFUND_NOT_FOUND"
-    REFUND_NOT_CANCELLABLE = "REFUND_NOT_CANCELLABLE"
-    REFUND_NOT_AWAITING_ACTION = "REFUND_NOT_AWAITING_ACTION"
-    INVALID_DESTINATION = "INVALID_DESTINATION"
-    MERCHANT_NOT_FOUND = "MERCHANT_NOT_FOUND"
-    TRANSACTION_CONFLICT = "TRANSACTION_CONFLICT"
-    INVALID_INPUT = "INVALID_INPUT"
-    API_KEY_NOT_FOUND = "API_KEY_NOT_FOUND"
-    LAST_FULL_API_KEY = "LAST_FULL_API_KEY"
-    WEBHOOK_ENDPOINT_NOT_FOUND = "WEBHOOK_ENDPOINT_NOT_FOUND"
-    WEBHOOK_DELIVERY_NOT_FOUND = "WEBHOOK_DELIVERY_NOT_FOUND"
+# The domain's codes are the API's: one list (domain/errors.py).
+strawberry.enum(ErrorCode, name="UserErrorCode")
 
 
 @strawberry.type(description="An expected failure: nothing was changed.")
 class UserError:
-    code: UserErrorCode
+    code: ErrorCode
     field: list[str] | None = strawberry.field(
         description='Path to the input field at fault, e.g. ["input", "amount"].'
     )
@@ -66,7 +45,7 @@ class UserError:
     @classmethod
     def from_domain(cls, error: DomainError) -> UserError:
         return cls(
-            code=UserErrorCode(error.code),
+            code=error.code,
             field=list(error.field) if error.field else None,
             message=error.message,
         )

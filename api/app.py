@@ -42,7 +42,10 @@ MAX_BODY_BYTES = 1_048_576
 def build_services(settings: Settings) -> Services:
     if not settings.database_url:
         raise RuntimeError("DATABASE_URL is not set: start the service with `refunds serve`.")
-    engine = create_engine(settings.database_url)
+    serving = settings.serving
+    engine = create_engine(
+        settings.database_url, pool_size=serving.db_pool_size, max_overflow=serving.db_max_overflow
+    )
     api_keys = ApiKeyStore(engine)
     return Services(
         settings=settings,
@@ -93,7 +96,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         log.info("refunds API up (pid %s)", os.getpid())
-        tune_garbage_collector()
+        tune_garbage_collector(services.settings.serving.gc_threshold)
         pruning = asyncio.create_task(prune_forever(services.engine))
         key_use = asyncio.create_task(
             record_key_use_forever(services.authenticator, services.settings.key_use_record_seconds)

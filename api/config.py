@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from api.gc_tuning import DEFAULT_GC_THRESHOLD, parse_threshold
 from domain.eligibility import DEFAULT_REFUND_WINDOW_DAYS
 from processor.config import ProcessorSettings, WebhookSettings
 
@@ -103,6 +104,35 @@ class EdgeSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ServingSettings:
+    """How a serving process spends its resources (the levers are measured in bench/LEVERS.md)."""
+
+    db_pool_size: int = 20  # the request path's connections (db/engine.py says why fixed)
+    db_max_overflow: int = 0
+    gc_threshold: str = DEFAULT_GC_THRESHOLD  # `g0,g1,g2`, or `python` (api/gc_tuning.py)
+    compiled_reads: bool = True  # off: strawberry answers every read (api/compiled/)
+    compiled_reads_raw_sql: bool = True  # off: the plans read through SQLAlchemy's ReadQueries
+
+    def __post_init__(self) -> None:
+        try:
+            parse_threshold(self.gc_threshold)
+        except ValueError as error:
+            raise ConfigurationError(str(error)) from None
+
+    @classmethod
+    def from_env(cls) -> ServingSettings:
+        d = cls()
+        env = os.environ.get
+        return cls(
+            db_pool_size=int(env("REFUNDS_DB_POOL_SIZE", d.db_pool_size)),
+            db_max_overflow=int(env("REFUNDS_DB_MAX_OVERFLOW", d.db_max_overflow)),
+            gc_threshold=env("REFUNDS_GC_THRESHOLD", d.gc_threshold),
+            compiled_reads=env("REFUNDS_FAST_PATH", "1") != "0",
+            compiled_reads_raw_sql=env("REFUNDS_FAST_PATH_SQL", "raw") != "sqlalchemy",
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None
     data_dir: Path
@@ -113,6 +143,7 @@ class Settings:
     live: LiveSettings = field(default_factory=LiveSettings.from_env)
     edge: EdgeSettings = field(default_factory=EdgeSettings.from_env)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings.from_env)
+    serving: ServingSettings = field(default_factory=ServingSettings.from_env)
     # how often each used API key's lastUsedAt is written (one batched statement)
     key_use_record_seconds: float = field(
         default_factory=lambda: float(os.environ.get("REFUNDS_KEY_USE_RECORD_SECONDS", "60"))

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 
 log = logging.getLogger("refunds.api")
 
-DEFAULT_THRESHOLD = "100000,50,1000"
+DEFAULT_GC_THRESHOLD = "100000,50,1000"
 
 
 def parse_threshold(value: str) -> tuple[int, int, int] | None:
@@ -34,8 +33,8 @@ def parse_threshold(value: str) -> tuple[int, int, int] | None:
     return g0, g1, g2
 
 
-def tune_garbage_collector() -> None:
-    threshold = parse_threshold(os.environ.get("REFUNDS_GC_THRESHOLD", DEFAULT_THRESHOLD))
+def tune_garbage_collector(setting: str) -> None:
+    threshold = parse_threshold(setting)
     if threshold is not None:
         gc.set_threshold(*threshold)
         log.info("garbage collector thresholds set to %s", threshold)

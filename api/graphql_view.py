@@ -63,7 +63,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.websockets_open = 0
         self.rate_limits = RateLimits(services.settings.edge)
         edge = services.settings.edge
-        self.compiled_reads = compiled.build(self.schema, edge.max_query_cost, edge.plan_cache_size)
+        self.compiled_reads = compiled.build(
+            self.schema, edge.max_query_cost, edge.plan_cache_size, services.settings.serving
+        )
         self.persisted_queries = PersistedQueries(edge.persisted_query_cache_size)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

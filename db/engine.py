@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from typing import Any
 
 import orjson
@@ -31,25 +30,22 @@ def _json_serializer(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def create_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> AsyncEngine:
-    """The request path's engine (no `pool_size`): REFUNDS_DB_POOL_SIZE connections (20) and
-    REFUNDS_DB_MAX_OVERFLOW more (0). A fixed pool, because under load an overflow connection
+def create_engine(
+    url: str, *, pool_size: int, max_overflow: int | None = None, **kwargs: Any
+) -> AsyncEngine:
+    """The request path's engine gets its `max_overflow` from the settings (0 by default): a
+    fixed pool, because under load an overflow connection
     is opened for one request and closed after it: a new backend, asyncpg's type introspection
     and every statement prepared again, each time (measured: bench/LEVERS.md, "a fixed pool on
     the request path"). Requests beyond the pool wait for a connection, as they do with
     asyncpg's own pool.
 
-    Internal users (the processor, the broker, the CLI) give `pool_size`: bounded by their own
-    concurrency, they keep as many again in overflow, a margin rather than a steady state."""
-    if pool_size is None:
-        size = int(os.environ.get("REFUNDS_DB_POOL_SIZE", "20"))
-        overflow = int(os.environ.get("REFUNDS_DB_MAX_OVERFLOW", "0"))
-    else:
-        size, overflow = pool_size, pool_size
+    Internal users (the processor, the broker, the CLI) give no `max_overflow`: bounded by their
+    own concurrency, they keep as many again in overflow, a margin rather than a steady state."""
     return create_async_engine(
         async_url(url),
-        pool_size=size,
-        max_overflow=overflow,
+        pool_size=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_pre_ping=False,
         json_serializer=_json_serializer,
         json_deserializer=orjson.loads,

@@ -10,13 +10,13 @@ strawberry report an error, goes to plain strawberry execution (`respond` return
 answers cannot differ: tests/api/test_fast_path_equivalence.py and
 tests/api/test_compiled_differential.py compare them byte for byte.
 
-Off with REFUNDS_FAST_PATH=0. The plans read through db/pooled_reads.py (plain asyncpg on a
-pooled connection), or through ReadQueries with REFUNDS_FAST_PATH_SQL=sqlalchemy."""
+Off with REFUNDS_FAST_PATH=0 (api/config.py ServingSettings). The plans read through
+db/pooled_reads.py (plain asyncpg on a pooled connection), or through ReadQueries with
+REFUNDS_FAST_PATH_SQL=sqlalchemy."""
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections import OrderedDict
 from typing import Any
@@ -36,6 +36,7 @@ from api.compiled.plan import (
     compile_operation,
 )
 from api.compiled.strawberry_bridge import graphql_schema
+from api.config import ServingSettings
 from api.input_guard import junk_path, unstorable
 from api.metrics import LATENCY, OPERATION_NAMES, OPERATIONS
 from api.query_cost import cost_errors, worst_case_cost
@@ -204,8 +205,9 @@ class CompiledReads:
         return orjson.dumps({"data": data})
 
 
-def build(schema: BaseSchema, max_cost: int, cache_size: int) -> CompiledReads | None:
-    if os.environ.get("REFUNDS_FAST_PATH", "1") == "0":
+def build(
+    schema: BaseSchema, max_cost: int, cache_size: int, serving: ServingSettings
+) -> CompiledReads | None:
+    if not serving.compiled_reads:
         return None
-    raw_sql = os.environ.get("REFUNDS_FAST_PATH_SQL", "raw") != "sqlalchemy"
-    return CompiledReads(schema, max_cost, cache_size, raw_sql=raw_sql)
+    return CompiledReads(schema, max_cost, cache_size, raw_sql=serving.compiled_reads_raw_sql)

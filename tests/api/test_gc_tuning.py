@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from api.gc_tuning import DEFAULT_THRESHOLD, parse_threshold
+from api.gc_tuning import DEFAULT_GC_THRESHOLD, parse_threshold
 
 
 def test_three_positive_integers_or_python() -> None:
@@ -23,4 +23,4 @@ def test_anything_else_is_refused_with_what_is_expected(value: str) -> None:
 
 def test_a_serving_process_runs_with_the_default_thresholds(server: str) -> None:
     # the session's app has started (its lifespan applies the setting) in this process
-    assert gc.get_threshold() == parse_threshold(DEFAULT_THRESHOLD)
+    assert gc.get_threshold() == parse_threshold(DEFAULT_GC_THRESHOLD)

@@ -5,14 +5,11 @@ there, and card numbers already stored are masked."""
 from __future__ import annotations
 
 import asyncio
-import secrets
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
-import pytest
 from alembic import command
 from sqlalchemy.engine import make_url
 
@@ -20,7 +17,6 @@ from db.engine import create_engine
 from db.migrate import alembic_config
 from db.uow import SqlUnitOfWork
 from domain.use_cases.platform import recharge_balance
-from tests.conftest import _on_server
 
 A, B = uuid4(), uuid4()
 CARD_PAYMENT, PLAIN_PAYMENT, REFUND = uuid4(), uuid4(), uuid4()
@@ -36,22 +32,6 @@ LEDGER = [
     (B, "RECHARGE", 200, 700, None, "rch_b2"),
     (A, "RECHARGE", 50, 750, None, "rch_a2"),
 ]
-
-
-@pytest.fixture
-async def database_at_0002(database_url: str) -> AsyncIterator[str]:
-    """A database of its own, migrated to revision 0002 only.
-
-    Async on the suite's event loop, with Alembic in a thread: the loop keeps draining the
-    session app's LISTEN connection, whose backend must answer DROP DATABASE's barrier."""
-    name = f"refunds_migration_{secrets.token_hex(4)}"
-    url = make_url(database_url)
-    server_url = url.set(database="postgres").render_as_string(hide_password=False)
-    await _on_server(server_url, f'CREATE DATABASE "{name}"')
-    own_url = url.set(database=name).render_as_string(hide_password=False)
-    await asyncio.to_thread(command.upgrade, alembic_config(own_url), "0002")
-    yield own_url
-    await _on_server(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _connect(url: str) -> asyncpg.Connection:

@@ -23,14 +23,19 @@ from tests.support import CREATE_MERCHANT
 
 FAILED_AUTHS = 5
 KEY_REQUESTS = 30
+# Day-long windows: the sliding-window counter weighs the previous window by the share of it still
+# in view, so a test that straddles a window boundary sees its earlier requests fade out; with a
+# day the fading over a test's few seconds cannot let an extra request through (with a minute, a
+# CI run crossing the boundary got a 401 where a 429 was due).
+WINDOW = "day"
 
 
 @pytest.fixture(scope="module")
 def served(database_url: str) -> Iterator[Served]:
     with running(
         database_url,
-        REFUNDS_RATE_LIMIT_FAILED_AUTH=f"{FAILED_AUTHS}/minute",
-        REFUNDS_RATE_LIMIT_PER_KEY=f"{KEY_REQUESTS}/minute",
+        REFUNDS_RATE_LIMIT_FAILED_AUTH=f"{FAILED_AUTHS}/{WINDOW}",
+        REFUNDS_RATE_LIMIT_PER_KEY=f"{KEY_REQUESTS}/{WINDOW}",
     ) as served:
         yield served
 

@@ -15,7 +15,6 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -25,6 +24,7 @@ from api.config import EdgeSettings, Settings
 from db.engine import create_engine
 from db.migrate import upgrade
 from processor.config import WebhookSettings
+from tests.serving import serving
 from tests.support import Api
 
 ADMIN_TOKEN = "adm_test_" + secrets.token_hex(16)
@@ -105,19 +105,8 @@ def app(settings: Settings) -> Starlette:
 @pytest.fixture(scope="session")
 async def server(app: Starlette) -> AsyncIterator[str]:
     """The real app on a real socket (port chosen by the OS); yields its base URL."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws="websockets-sansio"
-    )
-    uv = uvicorn.Server(config)
-    task = asyncio.create_task(uv.serve())
-    while not uv.started:
-        await asyncio.sleep(0.01)
-        if task.done():
-            task.result()
-    port = uv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    await task
+    async with serving(app, lifespan="on", ws="websockets-sansio") as url:
+        yield url
 
 
 @pytest.fixture

@@ -29,6 +29,11 @@ from tests.support import Api
 
 ADMIN_TOKEN = "adm_test_" + secrets.token_hex(16)
 
+# Apps started inside the test process keep Python's garbage-collector thresholds: tuning them is
+# for a serving process (tests/api/test_gc_tuning.py checks `refunds serve` does), not for pytest.
+# Subprocesses start without this (tests/api/serve_process.py drops REFUNDS_* settings).
+os.environ["REFUNDS_GC_THRESHOLD"] = "python"
+
 
 def _server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     external = os.environ.get("TEST_DATABASE_URL")

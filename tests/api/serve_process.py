@@ -67,10 +67,12 @@ def _wait_until_healthy(served: Served) -> None:
 
 
 @contextmanager
-def running(database_url: str, *args: str, **env: str) -> Iterator[Served]:
+def running(
+    database_url: str, *args: str, log_level: str = "warning", **env: str
+) -> Iterator[Served]:
     """`refunds serve --no-demo` (or the given command line) with these REFUNDS_* settings."""
     port = free_port()
-    command = list(args) or ["serve", "--no-demo", "--port", str(port), "--log-level", "warning"]
+    command = list(args) or ["serve", "--no-demo", "--port", str(port), "--log-level", log_level]
     if args:
         command += ["--health-port", str(port)]
     with tempfile.TemporaryFile() as output:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -16,7 +17,7 @@ PGBENCH_SCRIPT = Path(__file__).parent / "initiate_refund.sql"
 AMOUNT = 100  # 1.00 INR per refund: seeded transactions have room for many
 
 
-def targets(seeded: Seeded, count: int, rng: random.Random) -> list[tuple[str, dict]]:
+def targets(seeded: Seeded, count: int, rng: random.Random) -> list[tuple[str, dict[str, Any]]]:
     """Random always-SUCCESS transactions (n % 10 == 1) of every merchant."""
     total = seeded.merchants * seeded.per_merchant
     out = []

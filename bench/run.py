@@ -20,6 +20,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from bench import database, mutation, peer, report, servers
 from bench.answers import end_cursor, same_json, same_rows
@@ -109,14 +110,15 @@ def post(url: str, key: str, body: bytes) -> bytes:
         url, body, {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     )
     with urllib.request.urlopen(request, timeout=10) as response:
-        return response.read()
+        answer: bytes = response.read()
+        return answer
 
 
-def _body(document: str, variables: dict) -> bytes:
+def _body(document: str, variables: dict[str, Any]) -> bytes:
     return json.dumps({"query": document, "variables": variables}).encode()
 
 
-def peer_cursor_sample(workload: Workload, url: str, requests: list[Request]) -> list | None:
+def peer_cursor_sample(workload: Workload, url: str, requests: list[Request]) -> list[Any] | None:
     """One of the peer's own cursors for the workload's order, decoded (see PeerCursor)."""
     first = next((r for r in requests if r.peer_variables.get("after", 0) is None), None)
     if first is None:
@@ -134,7 +136,7 @@ def verify_answers(
     service: servers.Server,
     ceiling: servers.Server,
     postgraphile: servers.Server | None,
-    cursor_sample: list | None,
+    cursor_sample: list[Any] | None,
 ) -> None:
     """Before anything is measured: the ceiling gives the service's JSON, the peer the same rows
     (bench/answers.py), and nobody an error."""
@@ -164,7 +166,7 @@ def measure_reads(
     work: Path,
     rng: random.Random,
     seeded: Seeded,
-) -> dict[str, list[dict]]:
+) -> dict[str, list[dict[str, Any]]]:
     chosen = [WORKLOADS[k] for k in args.workloads]
     files: dict[tuple[str, str], Path] = {}  # (workload, server) -> wrk targets
     runs: dict[str, list[servers.Server]] = {}  # workload -> the servers it runs against
@@ -201,7 +203,9 @@ def measure_reads(
                 connections=args.connections,
                 tag="warm",
             )
-    results: dict[str, list[dict]] = {f"{k}-{s.name}": [] for k, on in runs.items() for s in on}
+    results: dict[str, list[dict[str, Any]]] = {
+        f"{k}-{s.name}": [] for k, on in runs.items() for s in on
+    }
     for r in range(1, args.rounds + 1):
         order = [(k, s) for k, on in runs.items() for s in on]
         if r % 2 == 0:
@@ -229,11 +233,11 @@ def measure_mutation(
     service: servers.Server,
     work: Path,
     rng: random.Random,
-    seeded,
-) -> dict[str, list[dict]]:  # type: ignore[no-untyped-def]
+    seeded: Seeded,
+) -> dict[str, list[dict[str, Any]]]:
     targets = mutation.prepare(seeded, work, rng)
     pgbench = db.pg_bin("pgbench")
-    results: dict[str, list[dict]] = {"graphql": [], "pgbench": []}
+    results: dict[str, list[dict[str, Any]]] = {"graphql": [], "pgbench": []}
     run_wrk("warm", service.url, targets, seconds=2, connections=args.connections, tag="warm")
     for r in range(1, args.rounds + 1):
         steps = ["graphql", "pgbench"] if r % 2 else ["pgbench", "graphql"]

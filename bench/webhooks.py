@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 
 from bench import database
-from bench.servers import REFUNDS, ROOT, Server, _spawn, free_port, migrate, start_service
+from bench.servers import REFUNDS, ROOT, Server, free_port, migrate, spawn, start_service
 
 MERCHANTS = 10
 WORKER_ENV: list[str] = []
@@ -141,7 +141,11 @@ async def wait_for_deliveries(path: Path, count: int, limit: float = 600) -> Non
 
 
 async def latency_phase(
-    http: httpx.AsyncClient, merchants: list, rate: float, seconds: float, sink: Path
+    http: httpx.AsyncClient,
+    merchants: list[tuple[str, str]],
+    rate: float,
+    seconds: float,
+    sink: Path,
 ) -> dict[str, float]:
     total = int(rate * seconds)
     start = time.monotonic()
@@ -169,8 +173,11 @@ async def reads(http: httpx.AsyncClient, key: str, stop: asyncio.Event, out: lis
         out.append((time.perf_counter() - began) * 1000)
 
 
-async def read_p99(http: httpx.AsyncClient, merchants: list, seconds: float) -> tuple[float, int]:
-    stop, found = asyncio.Event(), []
+async def read_p99(
+    http: httpx.AsyncClient, merchants: list[tuple[str, str]], seconds: float
+) -> tuple[float, int]:
+    stop = asyncio.Event()
+    found: list[float] = []
     readers = [asyncio.create_task(reads(http, merchants[i][0], stop, found)) for i in range(4)]
     await asyncio.sleep(seconds)
     stop.set()
@@ -199,7 +206,7 @@ def start_worker(url: str, admin: str, work: Path, name: str) -> Server:
             "api",
             "worker",
         ]
-    return _spawn(name, command, env, work / f"{name}.log", 0)
+    return spawn(name, command, env, work / f"{name}.log", 0)
 
 
 def stop(server: Server) -> None:
@@ -252,7 +259,8 @@ async def run(args: argparse.Namespace, work: Path) -> None:
 
             await asyncio.gather(*(one(n) for n in range(args.backlog)))
             print(f"backlog of {args.backlog} events stored; starting one worker", flush=True)
-            stop_reads, during = asyncio.Event(), []
+            stop_reads = asyncio.Event()
+            during: list[float] = []
             readers = [
                 asyncio.create_task(reads(http, merchants[i][0], stop_reads, during))
                 for i in range(4)

@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from api.app import create_app
 from api.config import EdgeSettings, Settings
 from db.engine import create_engine
+from db.listener import connect_kwargs
 from db.migrate import upgrade
 from processor.config import WebhookSettings
 from tests.serving import serving
@@ -48,14 +49,7 @@ def _server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 async def _on_server(server_url: str, sql: str) -> None:
     """Run one statement on the server's maintenance database (CREATE/DROP DATABASE)."""
-    url = make_url(server_url)
-    conn = await asyncpg.connect(
-        user=url.username,
-        password=url.password or None,
-        host=url.query.get("host", url.host),
-        port=url.port,
-        database=url.database or "postgres",
-    )
+    conn = await asyncpg.connect(**connect_kwargs(server_url))
     try:
         await conn.execute(sql)
     finally:

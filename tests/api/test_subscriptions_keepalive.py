@@ -42,7 +42,7 @@ async def _read_without_answering(ws: object, received: list[str]) -> None:
 
 async def test_a_silent_peer_is_pinged_then_closed_as_idle(api: Api, quick_server: str) -> None:
     merchant = await api.create_merchant()
-    received = []
+    received: list[str] = []
     async with connect(ws_url(quick_server), subprotocols=[TRANSPORT_WS]) as ws:  # type: ignore[list-item]
         await ws.send(
             orjson.dumps(

@@ -67,9 +67,10 @@ def _wait_until_healthy(served: Served) -> None:
 
 
 @contextmanager
-def running(database_url: str, *args: str, **env: str) -> Iterator[Served]:
-    """`refunds serve --no-demo` (or the given command line) with these REFUNDS_* settings."""
-    port = free_port()
+def running(database_url: str, *args: str, port: int | None = None, **env: str) -> Iterator[Served]:
+    """`refunds serve --no-demo` (or the given command line) with these REFUNDS_* settings, on
+    `port` (a restart on the same port) or a free one."""
+    port = port or free_port()
     command = list(args) or ["serve", "--no-demo", "--port", str(port), "--log-level", "warning"]
     if args:
         command += ["--health-port", str(port)]

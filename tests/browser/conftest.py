@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Error, Page, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Error, Page, Route, async_playwright
 
 from tests.api.serve_process import ADMIN_TOKEN, Served, running
 from tests.support import Api, Merchant
@@ -90,6 +90,16 @@ async def tab(browser: Browser, served: Served) -> AsyncIterator[Tab]:
     context.set_default_timeout(WAIT_MS)
     page = await context.new_page()
     tab = Tab(page, served.base_url)
+
+    async def offline(route: Route) -> None:
+        """As on a machine without internet: only this service answers."""
+        if route.request.url.startswith(served.base_url + "/"):
+            await route.continue_()
+        else:
+            tab.problems.append(f"request to elsewhere: {route.request.url}")
+            await route.abort("internetdisconnected")
+
+    await context.route("**/*", offline)
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error":

@@ -643,6 +643,7 @@ function openRefundDialog(t, onDone) {
   );
   const dialog = h("dialog", { "aria-labelledby": "refund-title", class: "card" }, form);
   dialog.addEventListener("close", () => dialog.remove());
+  dialog.addEventListener("keydown", (event) => keepFocusInside(dialog, event));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(form);
@@ -691,6 +692,24 @@ function openRefundDialog(t, onDone) {
   document.body.append(dialog);
   dialog.showModal();
   amount.focus();
+}
+
+// A modal dialog makes the page behind it inert, but Tab from its last control would leave for
+// the browser's own toolbar: go round to the first instead (and Shift+Tab the other way).
+function keepFocusInside(dialog, event) {
+  if (event.key !== "Tab") return;
+  const controls = [...dialog.querySelectorAll("input, select, textarea, button")].filter(
+    (c) => !c.disabled && c.offsetParent !== null,
+  );
+  const first = controls[0];
+  const last = controls[controls.length - 1];
+  if (event.shiftKey && document.activeElement === first) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && document.activeElement === last) {
+    event.preventDefault();
+    first.focus();
+  }
 }
 
 // The API's messages count paise; the person typed rupees: say it in rupees first.

@@ -6,6 +6,7 @@ did not name in advance (`Tab.expect_console`)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -18,6 +19,7 @@ import pytest
 from playwright.async_api import Browser, ConsoleMessage, Error, Page, Route, async_playwright
 
 from tests.api.serve_process import ADMIN_TOKEN, Served, running
+from tests.processing.live import metrics_subscribers
 from tests.support import Api, Merchant
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -38,6 +40,15 @@ async def api(served: Served) -> AsyncIterator[Api]:
     """The API of this module's `refunds serve`, to set up merchants and to check the page."""
     async with httpx.AsyncClient(base_url=served.base_url, timeout=30) as http:
         yield Api(http, ADMIN_TOKEN)
+
+
+async def subscribed(api: Api) -> None:
+    """Wait until the server holds a refundUpdated subscriber (the page's or GraphiQL's), so
+    that a change made next is certain to be pushed to it."""
+    deadline = asyncio.get_running_loop().time() + WAIT_MS / 1000
+    while await metrics_subscribers(api.http, "") < 1:
+        assert asyncio.get_running_loop().time() < deadline, "no subscriber registered"
+        await asyncio.sleep(0.05)
 
 
 def chromium_path() -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.async_api import Locator, Page, expect
 
-from tests.browser.conftest import WAIT_MS, Tab
+from tests.browser.conftest import WAIT_MS, Tab, subscribed
 from tests.support import Api, Merchant
 
 REFUNDS_OF = """query($id: ID!) { transaction(id: $id) {
@@ -105,6 +105,7 @@ async def test_a_refund_made_through_the_api_appears_live_on_an_open_page(
     await expect(table).to_be_visible()
     await expect(table.get_by_role("row")).to_have_count(1)  # the heading row only
     await mark_document(page)
+    await subscribed(api)
 
     made = await api.initiate_refund(merchant, transactionId=payment["id"], amount=25_00)
     assert made["userErrors"] == []

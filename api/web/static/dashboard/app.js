@@ -275,16 +275,29 @@ function pager(onMove) {
   };
 }
 
+// On a phone each row becomes a card of "heading: value" lines (style.css); the explicit roles
+// keep it a table for assistive technology when CSS changes how it is laid out.
 function table(caption, headings, rows) {
+  for (const row of rows) {
+    row.setAttribute("role", "row");
+    [...row.children].forEach((cell, i) => {
+      cell.setAttribute("role", "cell");
+      cell.dataset.label = headings[i];
+    });
+  }
   return h(
     "div",
     { class: "table-wrap" },
     h(
       "table",
-      {},
+      { role: "table" },
       h("caption", {}, caption),
-      h("thead", {}, h("tr", {}, headings.map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, rows),
+      h(
+        "thead",
+        { role: "rowgroup" },
+        h("tr", { role: "row" }, headings.map((t) => h("th", { scope: "col", role: "columnheader" }, t))),
+      ),
+      h("tbody", { role: "rowgroup" }, rows),
     ),
   );
 }

@@ -317,8 +317,14 @@ async def test_the_ledger_and_balance_match_the_api_after_a_refund_and_after_a_r
     await page.get_by_role("link", name="Ledger").click()
     await expect_ledger_as_the_api_says(page, api, merchant)
     await expect(balance(page)).to_contain_text("₹999.90")
-    await tab.screenshot("ledger")
     assert await api.balance(merchant) == 1_000_00 - 10
+
+    await api.recharge(merchant, 500_00)  # the platform's, pushed to nobody
+    await page.get_by_role("link", name="Transactions").click()
+    await page.get_by_role("link", name="Ledger").click()
+    await expect_ledger_as_the_api_says(page, api, merchant)
+    await expect(balance(page)).to_contain_text("₹1,499.90")
+    await tab.screenshot("ledger")
 
 
 async def test_queued_when_short_then_cancelled_from_the_page(tab: Tab, api: Api) -> None:

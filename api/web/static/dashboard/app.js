@@ -6,6 +6,7 @@ import * as Q from "./queries.js";
 
 const KEY_STORAGE = "refunds.apiKey";
 const PAGE_SIZE = 20;
+const BALANCE_POLL_MS = 30_000;
 const CANCELLABLE = new Set(["PENDING", "ON_HOLD", "ACTION_REQUIRED"]);
 const app = document.getElementById("app");
 
@@ -205,8 +206,16 @@ function startSession(viewer) {
     },
     onRefused: () => signOut("Your API key is no longer accepted. Sign in again."),
   });
+  // A recharge pushes no refundUpdated: the balance is re-read on every screen change and
+  // every BALANCE_POLL_MS while signed in.
+  const poll = setInterval(refreshBalance, BALANCE_POLL_MS);
+  const stopLive = session.stopLive;
+  session.stopLive = () => {
+    clearInterval(poll);
+    stopLive();
+  };
   window.addEventListener("hashchange", route);
-  route();
+  route(false);
 }
 
 async function refreshBalance() {
@@ -227,9 +236,10 @@ function notify(text) {
 
 // ---- routing ----
 
-function route() {
+function route(rereadBalance = true) {
   const view = document.getElementById("view");
   if (!view) return;
+  if (rereadBalance !== false) refreshBalance(); // false: just read at sign-in
   const [, page = "transactions", id] = window.location.hash.split("/");
   document.querySelectorAll("nav a").forEach((a) => {
     if (a.getAttribute("href") === `#/${page}`) a.setAttribute("aria-current", "page");

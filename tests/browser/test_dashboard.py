@@ -431,3 +431,43 @@ async def test_the_dialog_works_by_keyboard_traps_focus_and_closes_on_escape(
     await expect(page.get_by_role("article")).to_contain_text("₹12.30")
     seen_api = await refunds_of(api, merchant, payment["id"])
     assert [r["amount"] for r in seen_api["refunds"]] == [12_30]
+
+
+REFUND_IDS = """query($filter: RefundFilter) { refunds(first: 20, filter: $filter) {
+  edges { node { id status } } } }"""
+
+
+async def test_the_refunds_status_filter_shows_what_the_api_returns(tab: Tab, api: Api) -> None:
+    merchant = await api.create_merchant("Status Stall")
+    await api.recharge(merchant, 1_000_00)
+    for source in ["paid@okaxis", "frozen@okaxis", "paid2@okaxis"]:
+        payment = await api.record_transaction(merchant, source=source)
+        made = await api.initiate_refund(merchant, transactionId=payment["id"], amount=10_00)
+        assert made["userErrors"] == []
+    page = await tab.sign_in(merchant)
+    await page.get_by_role("link", name="Refunds").click()
+    table = page.get_by_role("table", name="Refunds")
+    ids = table.locator("tbody tr td:nth-child(2)")
+    for status in ["PROCESSED", "ACTION_REQUIRED", "CANCELLED", ""]:
+        expected_count = {"PROCESSED": 2, "ACTION_REQUIRED": 1, "CANCELLED": 0, "": 3}[status]
+        filter_ = {"status": [status]} if status else {}
+        for _ in range(100):  # the processor settles them in about a second
+            data = await api.gql(REFUND_IDS, {"filter": filter_}, token=merchant.key)
+            edges = data["refunds"]["edges"]
+            if len(edges) == expected_count:
+                break
+            await page.wait_for_timeout(100)
+        await page.get_by_role("combobox", name="Status").select_option(status)
+        await expect(ids).to_have_text([e["node"]["id"] for e in edges])
+
+
+async def test_sign_out_forgets_the_key(tab: Tab, api: Api) -> None:
+    merchant = await api.create_merchant("Leaving Ltd")
+    page = await tab.sign_in(merchant)
+    await expect(page.get_by_role("table", name="Transactions")).to_be_visible()
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_role("textbox", name="API key")).to_be_visible()
+    assert await page.evaluate("sessionStorage.length") == 0
+    await page.reload()
+    await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert merchant.key not in page.url

@@ -312,6 +312,16 @@ function table(caption, headings, rows) {
   );
 }
 
+// Reads overlap (a live change, a filter, a page): only the newest one's answer is shown.
+function newestOnly() {
+  let newest = 0;
+  return async (read) => {
+    const mine = ++newest;
+    const answer = await read();
+    return mine === newest ? answer : null;
+  };
+}
+
 // Runs `load`, showing progress, then its result or its error (nothing fails silently).
 async function loading(target, load) {
   target.setAttribute("aria-busy", "true");
@@ -347,6 +357,7 @@ function transactionsView(container) {
     h("button", { type: "submit", class: "secondary" }, "Filter"),
   );
   const results = h("div", { class: "results" });
+  const newest = newestOnly();
   const paging = pager(() => refresh());
   filters.addEventListener("change", (event) => {
     if (event.target.tagName === "SELECT") {
@@ -373,11 +384,11 @@ function transactionsView(container) {
 
   async function refresh() {
     await loading(results, async () => {
-      const { transactions } = await api(Q.TRANSACTIONS, {
-        first: PAGE_SIZE,
-        after: paging.after(),
-        filter: filter(),
-      });
+      const answer = await newest(() =>
+        api(Q.TRANSACTIONS, { first: PAGE_SIZE, after: paging.after(), filter: filter() }),
+      );
+      if (!answer) return;
+      const { transactions } = answer;
       paging.update(transactions);
       results.replaceChildren(
         table(
@@ -416,11 +427,13 @@ function transactionView(container, id) {
   const body = h("div");
   container.replaceChildren(body);
   let transaction = null;
+  const newest = newestOnly();
   let editing = false; // a destination form is open: a re-read would throw its input away
 
   async function refresh() {
     await loading(body, async () => {
-      const data = await api(Q.TRANSACTION, { id });
+      const data = await newest(() => api(Q.TRANSACTION, { id }));
+      if (!data) return;
       transaction = data.transaction;
       if (!transaction) {
         body.replaceChildren(h("h1", {}, "Transaction not found"));
@@ -766,6 +779,7 @@ function refundsView(container) {
     select("Status", "status", Q.REFUND_STATUSES, { any: "Any status" }),
   );
   const results = h("div", { class: "results" });
+  const newest = newestOnly();
   const paging = pager(() => refresh());
   filters.addEventListener("change", () => {
     paging.reset();
@@ -777,11 +791,15 @@ function refundsView(container) {
   async function refresh() {
     const status = new FormData(filters).get("status");
     await loading(results, async () => {
-      const { refunds } = await api(Q.REFUNDS, {
-        first: PAGE_SIZE,
-        after: paging.after(),
-        filter: status ? { status: [status] } : {},
-      });
+      const answer = await newest(() =>
+        api(Q.REFUNDS, {
+          first: PAGE_SIZE,
+          after: paging.after(),
+          filter: status ? { status: [status] } : {},
+        }),
+      );
+      if (!answer) return;
+      const { refunds } = answer;
       paging.update(refunds);
       results.replaceChildren(
         table(
@@ -819,12 +837,15 @@ function refundsView(container) {
 
 function ledgerView(container) {
   const results = h("div", { class: "results" });
+  const newest = newestOnly();
   const paging = pager(() => refresh());
   container.replaceChildren(h("h1", {}, "Ledger"), results, paging.element);
 
   async function refresh() {
     await loading(results, async () => {
-      const { viewer } = await api(Q.LEDGER, { first: PAGE_SIZE, after: paging.after() });
+      const answer = await newest(() => api(Q.LEDGER, { first: PAGE_SIZE, after: paging.after() }));
+      if (!answer) return;
+      const { viewer } = answer;
       const ledger = viewer.ledger;
       paging.update(ledger);
       results.replaceChildren(

@@ -27,7 +27,8 @@ from api.errors import UNAVAILABLE_MESSAGE
 from api.metrics import HTTP_REJECTIONS
 from api.persisted_queries import PersistedQueries, PersistedQueryError
 from api.rate_limits import RateLimits, client_address
-from api.web.graphiql import offline_graphiql_html
+from api.web import security_headers
+from api.web.graphiql import graphiql_csp, offline_graphiql_html
 from api.ws_handlers import LegacyWSHandler, TransportWSHandler
 
 log = logging.getLogger("refunds.api")
@@ -182,7 +183,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         """strawberry's GraphiQL page with its files served from this package."""
-        return HTMLResponse(offline_graphiql_html())
+        return HTMLResponse(offline_graphiql_html(), headers=security_headers(graphiql_csp()))
 
     @staticmethod
     def _wants_ide(request: Request) -> bool:

@@ -26,6 +26,12 @@ def test_every_file_the_page_names_is_served_from_the_package(served: Served) ->
         assert url.startswith("/static/vendor/"), url
         assert httpx.get(served.base_url + url).status_code == 200, url
     assert "unpkg.com" not in html
+    page = httpx.get(served.base_url + "/graphql", headers={"Accept": "text/html"})
+    assert page.text == html
+    csp = page.headers["content-security-policy"]
+    assert "'unsafe-inline'" not in csp
+    assert "'unsafe-eval'" not in csp
+    assert "frame-ancestors 'none'" in csp
 
 
 async def open_graphiql(tab: Tab, merchant: Merchant, query: str) -> Page:
@@ -52,6 +58,8 @@ async def test_graphiql_renders_offline_and_answers_a_query(tab: Tab, api: Api) 
     await page.get_by_role("button", name=re.compile("Execute query")).click()
     await expect(result_pane(page)).to_contain_text('"name": "GraphiQL Goods"')
     await expect(result_pane(page)).to_contain_text('"balance": 7700')
+    await page.get_by_role("button", name="Show GraphiQL Explorer").click()
+    await expect(page.locator(".graphiql-explorer-root")).to_contain_text("viewer")
     await tab.screenshot("graphiql")
 
 

@@ -471,3 +471,45 @@ async def test_sign_out_forgets_the_key(tab: Tab, api: Api) -> None:
     await page.reload()
     await expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     assert merchant.key not in page.url
+
+
+async def test_a_bad_ifsc_is_shown_next_to_its_field_then_a_bank_account_takes_it_to_processed(
+    tab: Tab, api: Api
+) -> None:
+    merchant, payment = await shop(
+        api, "Frozen Yoghurt", amount=60_00, orderId="order_froyo_1", source="frozen@okhdfc"
+    )
+    page = await tab.sign_in(merchant)
+    await page.get_by_role("link", name="order_froyo_1").click()
+    await page.get_by_role("button", name="Refund", exact=True).click()
+    await (
+        page.get_by_role("dialog", name="Refund")
+        .get_by_role("button", name="Confirm refund")
+        .click()
+    )
+    refund = page.get_by_role("article")
+    await expect(refund.get_by_text("ACTION_REQUIRED", exact=True).first).to_be_visible()
+    refund_button = page.get_by_role("button", name="Refund", exact=True)
+    await expect(refund_button).to_be_disabled()
+    await expect(page.get_by_text("Nothing left to refund")).to_be_visible()
+
+    await refund.get_by_role("button", name="Update destination").click()
+    await refund.get_by_role("radio", name="a bank account").check()
+    await refund.get_by_role("textbox", name="Account number").fill("50100012345678")
+    ifsc = refund.get_by_role("textbox", name="IFSC")
+    await ifsc.fill("HDFC123")
+    await refund.get_by_role("textbox", name="Account holder").fill("Asha Rao")
+    await refund.get_by_role("button", name="Save destination").click()
+    await expect(refund.get_by_role("alert")).to_contain_text("IFSC")
+    await expect(ifsc).to_have_attribute("aria-invalid", "true")
+    assert (await refunds_of(api, merchant, payment["id"]))["refunds"][0]["status"] == (
+        "ACTION_REQUIRED"
+    )
+
+    await ifsc.fill("HDFC0001234")
+    await refund.get_by_role("button", name="Save destination").click()
+    await expect(refund.get_by_text("PROCESSED", exact=True).first).to_be_visible()
+    seen = await refunds_of(api, merchant, payment["id"])
+    assert [(r["status"], r["destination"]["kind"]) for r in seen["refunds"]] == [
+        ("PROCESSED", "BANK_ACCOUNT")
+    ]

@@ -27,6 +27,7 @@ from api.housekeeping import prune_forever
 from api.metrics import OPERATION_NAMES, metrics_endpoint
 from api.refunds.shared_events import shared_payload
 from api.schema import schema
+from api.web import routes as web_routes
 from db.engine import create_engine, database_answers
 from db.listener import NotificationListener
 from db.notifications import API_KEY_REVOCATIONS_CHANNEL
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint(services.settings.edge.metrics_token)),
+            *web_routes(),  # the dashboard at / and the files of it and of GraphiQL
         ],
         middleware=[Middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)],
         lifespan=lifespan,

@@ -86,6 +86,7 @@ def _banner(host: str, port: int, prepared: Prepared) -> str:
     demo_key = prepared.demo_key
     lines = [
         "",
+        f"  Dashboard        http://{host}:{port}/   (sign in with a merchant API key)",
         f"  Refunds API      {url}   (open it in a browser for GraphiQL)",
         f"  Admin token      {prepared.admin_token_shown}",
     ]

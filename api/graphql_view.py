@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -27,6 +27,8 @@ from api.errors import UNAVAILABLE_MESSAGE
 from api.metrics import HTTP_REJECTIONS
 from api.persisted_queries import PersistedQueries, PersistedQueryError
 from api.rate_limits import RateLimits, client_address
+from api.web import security_headers
+from api.web.graphiql import graphiql_csp, offline_graphiql_html
 from api.ws_handlers import LegacyWSHandler, TransportWSHandler
 
 log = logging.getLogger("refunds.api")
@@ -178,6 +180,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             payload, principal, services.reads, services.api_keys
         )
         return None if body is None else Response(body, media_type="application/json")
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        """strawberry's GraphiQL page with its files served from this package."""
+        return HTMLResponse(offline_graphiql_html(), headers=security_headers(graphiql_csp()))
 
     @staticmethod
     def _wants_ide(request: Request) -> bool:

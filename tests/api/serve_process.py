@@ -68,10 +68,15 @@ def _wait_until_healthy(served: Served) -> None:
 
 @contextmanager
 def running(
-    database_url: str, *args: str, log_level: str = "warning", **env: str
+    database_url: str,
+    *args: str,
+    port: int | None = None,
+    log_level: str = "warning",
+    **env: str,
 ) -> Iterator[Served]:
-    """`refunds serve --no-demo` (or the given command line) with these REFUNDS_* settings."""
-    port = free_port()
+    """`refunds serve --no-demo` (or the given command line) with these REFUNDS_* settings, on
+    `port` (a restart on the same port) or a free one."""
+    port = port or free_port()
     command = list(args) or ["serve", "--no-demo", "--port", str(port), "--log-level", log_level]
     if args:
         command += ["--health-port", str(port)]

@@ -171,6 +171,27 @@ class RefundRow(SQLModel, table=True):
             "ix_refunds_merchant_newest", "merchant_id", text("created_at DESC"), text("id DESC")
         ),
         Index("ix_refunds_transaction", "merchant_id", "transaction_id"),
+        # The list's filters (db/queries.py), each newest first within a merchant.
+        Index(
+            "ix_refunds_merchant_reason_newest",
+            "merchant_id",
+            "reason",
+            text("created_at DESC"),
+            text("id DESC"),
+        ),
+        Index(
+            "ix_refunds_merchant_speed_newest",
+            "merchant_id",
+            "speed_requested",
+            text("created_at DESC"),
+            text("id DESC"),
+        ),
+        Index(
+            "ix_refunds_merchant_bank_reference",
+            "merchant_id",
+            "bank_reference",
+            postgresql_where=text("bank_reference IS NOT NULL"),
+        ),
         Index(
             "ix_refunds_on_hold_queue",
             "merchant_id",

@@ -155,6 +155,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
             settings.processor,
             settings.gateway_delay_scale,
             settings.webhooks,
+            refund_window_days=settings.refund_window_days,
             health_host=args.health_host,
             health_port=args.health_port,
             metrics_token=settings.edge.metrics_token,

@@ -14,6 +14,7 @@ from typing import Any, Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from db.repositories.api_keys import SqlApiKeys
+from db.repositories.batches import SqlRefundBatches
 from db.repositories.idempotency import SqlIdempotency
 from db.repositories.merchants import SqlLedger, SqlMerchants
 from db.repositories.refunds import SqlRefundEvents, SqlRefunds
@@ -39,6 +40,7 @@ class SqlUnitOfWork:
         self.ledger = SqlLedger(conn, raw)
         self.idempotency = SqlIdempotency(conn, raw)
         self.webhooks = SqlWebhooks(conn)
+        self.batches = SqlRefundBatches(conn, raw)
         return self
 
     async def __aexit__(

@@ -12,6 +12,13 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
+from domain.batches import (
+    ItemError,
+    PendingItem,
+    RefundBatch,
+    RefundBatchStatus,
+    SubmitRefundBatch,
+)
 from domain.destinations import Destination
 from domain.model import (
     ApiKey,
@@ -57,6 +64,10 @@ class TransactionRepository(Protocol):
         ...
 
     async def by_reference(self, merchant_id: UUID, reference: str) -> Transaction | None: ...
+    async def by_order(self, merchant_id: UUID, order_id: str) -> list[Transaction]:
+        """The order's transactions, newest first."""
+        ...
+
     async def lock(self, merchant_id: UUID, transaction_id: UUID) -> Transaction | None:
         """Read the transaction with its row locked until the unit of work ends."""
         ...
@@ -138,6 +149,45 @@ class IdempotencyRepository(Protocol):
     async def attach(self, merchant_id: UUID, key: str, refund_id: UUID) -> None: ...
 
 
+class RefundBatchRepository(Protocol):
+    async def add(self, batch_id: UUID, cmd: SubmitRefundBatch, request_hash: str) -> bool:
+        """Store the batch and its items, due at once; False (nothing stored) when the merchant
+        already has a batch with this idempotency key."""
+        ...
+
+    async def by_key(self, merchant_id: UUID, key: str) -> tuple[UUID, str] | None:
+        """The id and request hash of the merchant's batch with this idempotency key."""
+        ...
+
+    async def get(self, merchant_id: UUID, batch_id: UUID) -> RefundBatch | None: ...
+    async def lock(self, merchant_id: UUID, batch_id: UUID) -> RefundBatchStatus | None:
+        """The batch's status, its row locked until the unit of work ends."""
+        ...
+
+    async def lock_pending_item(
+        self, merchant_id: UUID, batch_id: UUID, index: int
+    ) -> PendingItem | None:
+        """The item, its row locked, with its batch's settings; None unless it is PENDING."""
+        ...
+
+    async def item_created(
+        self, merchant_id: UUID, batch_id: UUID, index: int, refund_id: UUID
+    ) -> None: ...
+    async def item_refused(
+        self, merchant_id: UUID, batch_id: UUID, index: int, error: ItemError
+    ) -> None:
+        """Record the refusal, unless the item was cancelled meanwhile."""
+        ...
+
+    async def finish(
+        self, merchant_id: UUID, batch_id: UUID, status: RefundBatchStatus, at: datetime
+    ) -> None:
+        """End a RUNNING batch: CANCELLED cancels its pending items first."""
+        ...
+
+    async def has_pending(self, merchant_id: UUID, batch_id: UUID) -> bool: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. Leaving the block without `commit()` rolls everything back."""
 
@@ -157,6 +207,8 @@ class UnitOfWork(Protocol):
     def idempotency(self) -> IdempotencyRepository: ...
     @property
     def webhooks(self) -> WebhookRepository: ...
+    @property
+    def batches(self) -> RefundBatchRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -48,6 +48,16 @@ class SqlTransactions:
         row = (await self.conn.execute(stmt)).one_or_none()
         return rows.transaction(row) if row else None
 
+    async def by_order(self, merchant_id: UUID, order_id: str) -> list[Transaction]:
+        """The order's transactions, newest first."""
+        c = transactions.c
+        stmt = (
+            select(*transactions.c)
+            .where(c.merchant_id == merchant_id, c.order_id == order_id)
+            .order_by(c.created_at.desc(), c.id.desc())
+        )
+        return [rows.transaction(r) for r in (await self.conn.execute(stmt)).all()]
+
     async def lock(self, merchant_id: UUID, transaction_id: UUID) -> Transaction | None:
         record = await self.raw.fetchrow(statements.LOCK_TRANSACTION, merchant_id, transaction_id)
         return rows.transaction_record(record) if record else None

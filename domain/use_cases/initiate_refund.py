@@ -125,16 +125,23 @@ async def initiate_refund(
 ) -> Refund:
     validate(cmd)
     async with uow:
-        if cmd.idempotency_key is not None:
-            claim = await uow.idempotency.claim(
-                cmd.merchant_id, cmd.idempotency_key, cmd.fingerprint()
-            )
-            if not claim.fresh:
-                return await _replay(uow, cmd, claim)
-        refund = await _create(uow, cmd, now=now, window_days=window_days)
-        if cmd.idempotency_key is not None:
-            await uow.idempotency.attach(cmd.merchant_id, cmd.idempotency_key, refund.id)
+        refund = await initiate_within(uow, cmd, now=now, window_days=window_days)
         await uow.commit()
+    return refund
+
+
+async def initiate_within(
+    uow: UnitOfWork, cmd: InitiateRefund, *, now: datetime, window_days: int
+) -> Refund:
+    """The refund inside a unit of work the caller has begun and commits (a batch's item is
+    marked applied in the same database transaction: domain/use_cases/refund_batches.py)."""
+    if cmd.idempotency_key is not None:
+        claim = await uow.idempotency.claim(cmd.merchant_id, cmd.idempotency_key, cmd.fingerprint())
+        if not claim.fresh:
+            return await _replay(uow, cmd, claim)
+    refund = await _create(uow, cmd, now=now, window_days=window_days)
+    if cmd.idempotency_key is not None:
+        await uow.idempotency.attach(cmd.merchant_id, cmd.idempotency_key, refund.id)
     return refund
 
 

@@ -15,6 +15,7 @@ from api.housekeeping import prune_idempotency_keys
 from db import statements
 from db.distribution import ACROSS_MERCHANTS, DISTRIBUTION_COLUMN
 from db.refund_changes import RefundChanges
+from tests.api.batches import CANCEL, applied, submit
 from tests.api.read_documents import DOCUMENTS
 from tests.api.test_api_keys import create_key, list_keys, revoke_key
 from tests.db.routing import StatementLog, unrouted
@@ -108,7 +109,33 @@ async def _representative_operations(api: Api, server: str, app: Starlette) -> N
         await client.refunds_until("PROCESSED")
     await _held_then_released(api, merchant)
     await _reads(api, merchant, paid["id"])
+    await _batch(api, merchant)
     await _key_management(api, merchant, app)
+
+
+async def _batch(api: Api, merchant: Merchant) -> None:
+    """A batch by transaction and by order, applied, read, listed; another cancelled; the
+    lists' filters."""
+    await api.recharge(merchant, 100_00)
+    paid = await api.record_transaction(merchant, amount=10_00, orderId="batch-order")
+    items = [
+        {"transactionId": paid["id"], "amount": 1_00, "reason": "OTHER"},
+        {"orderId": "batch-order", "amount": 1_00, "reason": "FRAUD"},
+    ]
+    done = await applied(api, merchant, (await submit(api, merchant, items))["batch"]["id"])
+    assert done["created"] == 2
+    await api.gql(
+        "{ refundBatches(first: 5) { totalCount edges { node { id } } } }", token=merchant.key
+    )
+    running = (await submit(api, merchant, items))["batch"]["id"]
+    await api.gql(CANCEL, {"id": running}, token=merchant.key)
+    await applied(api, merchant, running)
+    await api.gql(
+        '{ refunds(filter: {orderId: "batch-order", reason: [FRAUD], speed: NORMAL,'
+        ' bankReference: "ARN"}) { totalCount edges { node { id } } }'
+        " transactions(filter: {refundState: PARTIAL}) { totalCount edges { node { id } } } }",
+        token=merchant.key,
+    )
 
 
 async def _new_destination(api: Api, merchant: Merchant, refund_id: str) -> None:

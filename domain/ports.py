@@ -62,15 +62,42 @@ class TransactionRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class BalanceRange:
+    """The balances, both bounds included, for which a decision taken on a balance holds.
+    `at_most` None: no upper bound."""
+
+    at_least: int
+    at_most: int | None = None
+
+
 class RefundRepository(Protocol):
-    async def add(self, refund: Refund, destination_details: dict[str, str] | None) -> None: ...
+    async def create(
+        self,
+        refund: Refund,
+        change: RefundStatusChanged,
+        *,
+        debit: int,
+        if_balance: BalanceRange,
+        idempotency_key: str | None,
+    ) -> bool:
+        """Lock the merchant's balance row; only if its balance then lies in `if_balance`,
+        debit `debit` from it with its ledger entry (0: none), store the refund with `change`
+        as its first event (announced once the unit of work commits) and make it the
+        idempotency key's outcome (None: no key). False, with nothing written, when the balance
+        lies outside."""
+        ...
+
     async def get(self, merchant_id: UUID, refund_id: UUID) -> Refund | None: ...
     async def lock(self, merchant_id: UUID, refund_id: UUID) -> Refund | None:
         """Read the refund with its row locked until the unit of work ends."""
         ...
 
-    async def held_amount(self, merchant_id: UUID, transaction_id: UUID) -> int:
-        """The sum of the transaction's refunds that still hold money (see RELEASED_STATUSES)."""
+    async def held_amount_and_merchant(
+        self, merchant_id: UUID, transaction_id: UUID
+    ) -> tuple[int, Merchant | None]:
+        """The sum of the transaction's refunds that still hold money (see RELEASED_STATUSES),
+        and the merchant as it stands, in one read; nothing locked."""
         ...
 
     async def on_hold_oldest_first(self, merchant_id: UUID) -> Sequence[Refund]:
@@ -134,8 +161,6 @@ class IdempotencyRepository(Protocol):
         """Own the key for this unit of work, or report who owns it. Waits for a concurrent
         owner to finish; raises IdempotencyKeyInUse when that takes too long."""
         ...
-
-    async def attach(self, merchant_id: UUID, key: str, refund_id: UUID) -> None: ...
 
 
 class UnitOfWork(Protocol):

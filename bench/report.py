@@ -158,33 +158,57 @@ def reads_section(reads: dict[str, Any]) -> list[str]:
     return out
 
 
+MUTATION_TITLES = {
+    "spread": "refunds of every merchant's payments",
+    "hot": "every client refunds payments of merchant 1 (one hot balance row)",
+}
+
+
 def mutation_section(mut: dict[str, Any], connections: str) -> list[str]:
-    ours, base = mut.get("graphql", []), mut.get("pgbench", [])
-    if not ours:
-        return []
-    by_round, of_medians = _ratios(ours, base)
-    created = sum(r["refunds_created"] for r in ours)
-    asked = sum(r["requests"] for r in ours)
-    p99 = med(ours, "p99_ms")
-    return [
-        f"## initiateRefund at {connections} concurrent clients against pgbench",
-        "",
-        "The same SQL transaction (bench/initiate_refund.sql: idempotency claim, transaction "
-        "FOR NO KEY UPDATE, held sum, merchant FOR NO KEY UPDATE, INSERT refund, INSERT event + "
-        "pg_notify, UPDATE balance, INSERT ledger entry, UPDATE idempotency key) run by pgbench "
-        "-M prepared "
-        "on the same database, alternating with the mutation over HTTP.",
-        "",
-        HEADER.replace("req/s", "tx/s"),
-        _row("initiateRefund over GraphQL", ours),
-        _row("pgbench, same SQL", base),
-        "",
-        f"**Ratio GraphQL ÷ pgbench: {by_round:.2f}** (ratio of medians {of_medians:.2f}); "
-        f"goal ≥ 0.5. p99 {p99:.1f} ms (goal < 50 ms): "
-        f"{'met' if p99 < 50 else 'not met'}. Refunds created by the GraphQL runs: {created} of "
-        f"{asked} requests.",
-        "",
-    ]
+    out: list[str] = []
+    for workload, title in MUTATION_TITLES.items():
+        base = mut.get(f"{workload}-pgbench", [])
+        names = sorted(
+            n.split("-", 1)[1]
+            for n in mut
+            if n.startswith(f"{workload}-") and n != f"{workload}-pgbench"
+        )
+        if not names:
+            continue
+        out += [
+            f"## initiateRefund at {connections} concurrent clients against pgbench: "
+            f"{workload}, {title}",
+            "",
+            "The same SQL transaction (bench/initiate_refund.sql: idempotency claim, transaction "
+            "FOR NO KEY UPDATE, held sum, merchant FOR NO KEY UPDATE, INSERT refund, INSERT "
+            "event + pg_notify, UPDATE balance, INSERT ledger entry, UPDATE idempotency key) run "
+            "by pgbench -M prepared on the same database, alternating with the mutation over "
+            "HTTP.",
+            "",
+            HEADER.replace("req/s", "tx/s"),
+        ]
+        out += [_row(f"initiateRefund over GraphQL, `{n}`", mut[f"{workload}-{n}"]) for n in names]
+        out += [_row("pgbench, same SQL", base), ""]
+        for n in names:
+            ours = mut[f"{workload}-{n}"]
+            by_round, of_medians = _ratios(ours, base)
+            created = sum(r["refunds_created"] for r in ours)
+            asked = sum(r["requests"] for r in ours)
+            p99 = med(ours, "p99_ms")
+            out.append(
+                f"- **`{n}` ÷ pgbench: {by_round:.2f}** (ratio of medians {of_medians:.2f}); "
+                f"goal ≥ 0.5. p99 {p99:.1f} ms (goal < 50 ms): "
+                f"{'met' if p99 < 50 else 'not met'}. Refunds created: {created} of {asked} "
+                "requests."
+            )
+        loads = [r["load1"] for n in mut if n.startswith(f"{workload}-") for r in mut[n]]
+        if loads:
+            out.append(
+                f"- Load average (1 min) after each measurement: {min(loads):.1f}–"
+                f"{max(loads):.1f} (2 cores)."
+            )
+        out.append("")
+    return out
 
 
 def render(run: dict[str, Any]) -> str:

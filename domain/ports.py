@@ -68,13 +68,50 @@ class TransactionRepository(Protocol):
         """The order's transactions, newest first."""
         ...
 
-    async def lock(self, merchant_id: UUID, transaction_id: UUID) -> Transaction | None:
-        """Read the transaction with its row locked until the unit of work ends."""
+    async def lock_to_refund(
+        self, merchant_id: UUID, transaction_id: UUID
+    ) -> LockedToRefund | None:
+        """Read the transaction with its row locked until the unit of work ends, and in the same
+        read what refunding it depends on (see LockedToRefund)."""
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class LockedToRefund:
+    transaction: Transaction  # its row locked
+    # The sum of its refunds that still hold money (see RELEASED_STATUSES) as the read began:
+    # when the read waited for the lock, refunds committed meanwhile are missing from it.
+    held: int
+    merchant: Merchant  # as it stands, not locked
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceRange:
+    """The balances, both bounds included, for which a decision taken on a balance holds.
+    `at_most` None: no upper bound."""
+
+    at_least: int
+    at_most: int | None = None
+
+
 class RefundRepository(Protocol):
-    async def add(self, refund: Refund, destination_details: dict[str, str] | None) -> None: ...
+    async def create(
+        self,
+        refund: Refund,
+        change: RefundStatusChanged,
+        *,
+        debit: int,
+        if_balance: BalanceRange,
+        if_held: int,
+        idempotency_key: str | None,
+    ) -> bool:
+        """Lock the merchant's balance row; only if its balance then lies in `if_balance` and
+        the refund's transaction (locked by the caller) has refunds holding `if_held`, debit
+        `debit` from it with its ledger entry (0: none), store the refund with `change` as its
+        first event (announced once the unit of work commits) and make it the idempotency key's
+        outcome (None: no key). False, with nothing written, when either differs."""
+        ...
+
     async def get(self, merchant_id: UUID, refund_id: UUID) -> Refund | None: ...
     async def lock(self, merchant_id: UUID, refund_id: UUID) -> Refund | None:
         """Read the refund with its row locked until the unit of work ends."""
@@ -145,8 +182,6 @@ class IdempotencyRepository(Protocol):
         """Own the key for this unit of work, or report who owns it. Waits for a concurrent
         owner to finish; raises IdempotencyKeyInUse when that takes too long."""
         ...
-
-    async def attach(self, merchant_id: UUID, key: str, refund_id: UUID) -> None: ...
 
 
 class RefundBatchRepository(Protocol):

@@ -15,7 +15,7 @@ PROGRESS = """subscription($id: ID!) {
 
 
 async def _pushed_until_complete(client: Any, op_id: str) -> list[dict[str, Any]]:
-    pushed = []
+    pushed: list[dict[str, Any]] = []
     while True:
         message = await client.receive()
         assert message["id"] == op_id

@@ -63,6 +63,7 @@ async def seeded(database_url: str) -> AsyncIterator[AsyncEngine]:
         engine = create_engine(url, pool_size=2)
         async with engine.begin() as conn:
             raw = await conn.get_raw_connection()
+            assert raw.driver_connection is not None
             await raw.driver_connection.execute(SEED)
         yield engine
         await engine.dispose()

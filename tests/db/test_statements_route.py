@@ -89,7 +89,7 @@ async def test_every_statement_of_the_representative_operations_names_one_mercha
     # then the operations reached every distributed table, through both drivers' paths
     touched = {t for sql in log.statements for t in DISTRIBUTION_COLUMN if f" {t} " in f"{sql} "}
     assert touched == set(DISTRIBUTION_COLUMN)
-    assert statements.INSERT_REFUND in log.statements  # sent to asyncpg directly
+    assert statements.CREATE_REFUND in log.statements  # sent to asyncpg directly
     # and each one names its merchant, but for the reads and prunes marked as across merchants
     assert log.unrouted() == {}
 

@@ -18,6 +18,8 @@ from db.refund_changes import RefundChanges
 from tests.api.batches import CANCEL, applied, submit
 from tests.api.read_documents import DOCUMENTS
 from tests.api.test_api_keys import create_key, list_keys, revoke_key
+from tests.api.test_webhook_delivery import hooked_merchant, recorded, refund_of
+from tests.api.webhook_receiver import receiving
 from tests.db.routing import StatementLog, unrouted
 from tests.processing.live import live, refund_on_rails, subscribers_registered, wait_until
 from tests.support import Api, Merchant
@@ -111,6 +113,17 @@ async def _representative_operations(api: Api, server: str, app: Starlette) -> N
     await _reads(api, merchant, paid["id"])
     await _batch(api, merchant)
     await _key_management(api, merchant, app)
+    await _webhook_failed_then_delivered(api)
+
+
+async def _webhook_failed_then_delivered(api: Api) -> None:
+    """The dispatcher's claim, a failure's record (the endpoint's failing clock starts) and a
+    success's (it stops)."""
+    async with receiving(script=[500]) as receiver:
+        hooked, _secret = await hooked_merchant(api, receiver, ["REFUND_CREATED"])
+        await refund_of(api, hooked)
+        await recorded(api, hooked, 1)
+        assert [r.status for r in receiver.received] == [500, 204]
 
 
 async def _batch(api: Api, merchant: Merchant) -> None:

@@ -17,6 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from api.auth import Authenticator, record_key_use_forever
 from api.background import Background, background_engine
+from api.batches.http import RefundBatchCsv
 from api.body_limit import BodySizeLimit
 from api.broker import Broker
 from api.config import Settings
@@ -86,6 +87,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         max_subscriptions_per_connection=live.max_subscriptions_per_connection,
     )
 
+    batch_csv = RefundBatchCsv(services, graphql.rate_limits)
+
     async def healthz(_request: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
 
@@ -118,6 +121,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint(services.settings.edge.metrics_token)),
+            Route("/refund-batches", batch_csv.submit, methods=["POST"]),
+            Route("/refund-batches/{batch_id}/results.csv", batch_csv.results),
             *web_routes(),  # the dashboard at / and the files of it and of GraphiQL
         ],
         middleware=[Middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)],

@@ -17,8 +17,17 @@ from api.broker import Broker
 from api.config import Settings
 from db.engine import create_engine
 from db.listener import NotificationListener
-from db.notifications import API_KEY_REVOCATIONS_CHANNEL, REFUND_EVENTS_CHANNEL
-from processor.runtime import build_dispatcher, build_processor
+from db.notifications import (
+    API_KEY_REVOCATIONS_CHANNEL,
+    REFUND_BATCHES_CHANNEL,
+    REFUND_EVENTS_CHANNEL,
+)
+from processor.runtime import (
+    background_pool_size,
+    build_batch_applier,
+    build_dispatcher,
+    build_processor,
+)
 
 log = logging.getLogger("refunds")
 
@@ -27,7 +36,7 @@ def background_engine(settings: Settings) -> AsyncEngine:
     """A pool of its own, so that the processor and the broker never queue behind requests
     (nor requests behind them)."""
     assert settings.database_url
-    return create_engine(settings.database_url, pool_size=settings.processor.concurrency + 4)
+    return create_engine(settings.database_url, pool_size=background_pool_size(settings.processor))
 
 
 class Background:
@@ -38,6 +47,7 @@ class Background:
             settings.database_url,
             REFUND_EVENTS_CHANNEL,
             API_KEY_REVOCATIONS_CHANNEL,
+            REFUND_BATCHES_CHANNEL,
             name=f"refunds-listener-{os.getpid()}",
         )
         self.processor = (
@@ -47,6 +57,11 @@ class Background:
         )
         self.dispatcher = (
             build_dispatcher(engine, settings.webhooks) if settings.processor.enabled else None
+        )
+        self.batches = (
+            build_batch_applier(engine, settings.processor, settings.refund_window_days)
+            if settings.processor.enabled
+            else None
         )
         self.broker = broker
         self._tasks: list[asyncio.Task[None]] = []
@@ -65,6 +80,10 @@ class Background:
             self.listener.on_notify(self.dispatcher.wake)
             self.listener.on_reconnect(self.dispatcher.wake)
             self._spawn(self.dispatcher.run())
+        if self.batches is not None:
+            self.listener.on_notify(self.batches.wake, REFUND_BATCHES_CHANNEL)
+            self.listener.on_reconnect(self.batches.wake)
+            self._spawn(self.batches.run())
         self._spawn(self.listener.run())
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:

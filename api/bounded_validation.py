@@ -5,10 +5,12 @@ limits takes long to validate (tests/api/test_query_limits.py, bench/validation.
 2. the document's shape: depth, aliases, selections (api/query_limits.py), linear;
 3. graphql-core's and strawberry's rules, quadratic at worst but bounded by 2's cap on
    selections;
-4. the cost of the operation with the request's variables (api/query_cost.py), linear.
+4. the cost of the operation with the request's variables (api/query_cost.py), linear; only when
+   the operation's worst case (every page at its largest) is over the limit.
 
-1-3 depend on the document alone and are cached per document, as strawberry's ValidationCache
-did (which this replaces, together with its QueryDepthLimiter and MaxAliasesLimiter)."""
+1-3 and the worst case depend on the document alone and are cached per document, as
+strawberry's ValidationCache did (which this replaces, together with its QueryDepthLimiter and
+MaxAliasesLimiter)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from api.input_guard import JunkLiterals
-from api.query_cost import cost_errors
+from api.query_cost import cost_errors, worst_case_cost
 from api.query_limits import MAX_COMMENTS, MAX_TOKENS, limit_errors
 
 PARSE_LIMITS: dict[str, Any] = {"max_lexical_tokens": MAX_TOKENS, "max_comments": MAX_COMMENTS}
@@ -42,6 +44,13 @@ def document_errors(
     return limit_errors(document) or validate_document(schema, document, rules)
 
 
+@lru_cache(maxsize=CACHE_SIZE)
+def worst_cost(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> int:
+    """Step 4's bound: no variables can make the operation cost more (api/compiled checks each
+    request's cost only past it too)."""
+    return worst_case_cost(schema, document, operation_name)
+
+
 class BoundedValidation(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         # strawberry types these options as max_tokens only; it passes them all to parse().
@@ -53,8 +62,8 @@ class BoundedValidation(SchemaExtension):
         schema, document = context.schema._schema, context.graphql_document
         assert document is not None, "strawberry validates parsed documents only"
         errors = document_errors(schema, document)
-        if not errors:
-            limit = context.context.services.settings.edge.max_query_cost
+        limit = context.context.services.settings.edge.max_query_cost
+        if not errors and worst_cost(schema, document, context.operation_name) > limit:
             errors = cost_errors(schema, document, context.operation_name, context.variables, limit)
         context.pre_execution_errors = errors  # strawberry then skips its own validation
         yield

@@ -155,6 +155,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
             settings.processor,
             settings.gateway_delay_scale,
             settings.webhooks,
+            refund_window_days=settings.refund_window_days,
             health_host=args.health_host,
             health_port=args.health_port,
             metrics_token=settings.edge.metrics_token,
@@ -242,6 +243,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # httpx logs every request at INFO: a line per webhook attempt, which the deliveries'
+    # records and metrics already keep (processor/webhooks/dispatcher.py).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     try:
         args.func(args)

@@ -17,6 +17,7 @@ from api.errors import Forbidden, Unauthenticated
 from api.keys.revocations import OpenSockets, Revocations
 from db.queries import ReadQueries
 from db.repositories.api_keys import ApiKeyStore
+from db.repositories.batches import RefundBatchReads
 from db.repositories.webhooks import WebhookReads
 from db.uow import SqlUnitOfWork
 from domain.model import ApiKey, Refund, RefundEvent, Transaction
@@ -41,6 +42,10 @@ class Services:
     @cached_property
     def webhooks(self) -> WebhookReads:
         return WebhookReads(self.engine)
+
+    @cached_property
+    def batches(self) -> RefundBatchReads:
+        return RefundBatchReads(self.engine)
 
     @cached_property
     def revocations(self) -> Revocations:

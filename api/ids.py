@@ -14,6 +14,7 @@ LEDGER_ENTRY = "led"
 API_KEY = "key"
 WEBHOOK_ENDPOINT = "whe"
 WEBHOOK_DELIVERY = "whd"
+REFUND_BATCH = "rbt"
 
 
 def encode(prefix: str, key: UUID | int) -> str:

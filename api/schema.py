@@ -13,6 +13,9 @@ from strawberry.extensions import ParserCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from api.batches.mutations import RefundBatchMutations
+from api.batches.queries import RefundBatchQueries
+from api.batches.types import RefundBatchType
 from api.bounded_validation import BoundedValidation
 from api.compiled.strawberry_bridge import graphql_schema
 from api.errors import MaskFaults, log_errors
@@ -40,12 +43,14 @@ CACHE_SIZE = 1_024
 
 
 @strawberry.type
-class Query(MerchantQueries, TransactionQueries, RefundQueries, WebhookQueries):
+class Query(MerchantQueries, TransactionQueries, RefundQueries, RefundBatchQueries, WebhookQueries):
     pass
 
 
 @strawberry.type
-class Mutation(RefundMutations, ApiKeyMutations, WebhookMutations, PlatformMutations):
+class Mutation(
+    RefundMutations, RefundBatchMutations, ApiKeyMutations, WebhookMutations, PlatformMutations
+):
     pass
 
 
@@ -84,6 +89,7 @@ def build_schema() -> strawberry.Schema:
             ApiKeyType,
             WebhookEndpointType,
             WebhookDeliveryType,
+            RefundBatchType,
         ],
         config=StrawberryConfig(
             scalar_map={MinorUnits: MinorUnitsScalar, datetime: DateTimeScalar}

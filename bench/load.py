@@ -11,6 +11,7 @@ import statistics
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -34,7 +35,7 @@ class Result:
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "rps": self.rps}
 
 
@@ -45,7 +46,7 @@ def require_wrk() -> str:
     return found
 
 
-def write_targets(path: Path, requests: list[tuple[str, dict]], query: str) -> Path:
+def write_targets(path: Path, requests: list[tuple[str, dict[str, Any]]], query: str) -> Path:
     """One line per request: the Authorization header value, a tab, the JSON body."""
     with path.open("w") as out:
         for key, variables in requests:
@@ -140,13 +141,12 @@ def run_pgbench(
     )
     if done.returncode not in (0, 2) or "tps = " not in done.stdout:
         raise RuntimeError(f"pgbench failed:\n{done.stdout}\n{done.stderr}")
-    committed = int(
-        re.search(r"number of transactions actually processed: (\d+)", done.stdout).group(1)
-    )
+    committed_found = re.search(r"number of transactions actually processed: (\d+)", done.stdout)
     failed = re.search(r"number of failed transactions: (\d+)", done.stdout)
-    tps = float(
-        re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout).group(1)
-    )
+    tps_found = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout)
+    if committed_found is None or tps_found is None:
+        raise RuntimeError(f"pgbench's summary is not the one expected:\n{done.stdout}")
+    committed, tps = int(committed_found.group(1)), float(tps_found.group(1))
     latencies = []
     for log in log_dir.glob("pgbench_log*"):
         for row in log.read_text().splitlines():

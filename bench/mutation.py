@@ -1,10 +1,15 @@
-"""The initiateRefund workload: the mutation over HTTP at N concurrent clients, beside pgbench
-running the same SQL transaction (bench/initiate_refund.sql) on the same database."""
+"""The initiateRefund workloads: the mutation over HTTP at N concurrent clients, beside pgbench
+running the same SQL transaction (bench/initiate_refund.sql) on the same database.
+
+Two workloads: "spread", refunds of every merchant's payments (the clients rarely share a
+balance row), and "hot", every client refunding payments of merchant 1 (one balance row, a
+merchant's sale-day cancellations)."""
 
 from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -16,9 +21,21 @@ PGBENCH_SCRIPT = Path(__file__).parent / "initiate_refund.sql"
 AMOUNT = 100  # 1.00 INR per refund: seeded transactions have room for many
 
 
-def targets(seeded: Seeded, count: int, rng: random.Random) -> list[tuple[str, dict]]:
-    """Random always-SUCCESS transactions (n % 10 == 1) of every merchant."""
-    total = seeded.merchants * seeded.per_merchant
+# workload -> how many merchants' transactions it refunds (from merchant 1 on)
+WORKLOADS = {"spread": None, "hot": 1}
+
+
+def _transactions(seeded: Seeded, workload: str) -> int:
+    """How many transactions (numbered from 1) the workload picks from."""
+    merchants = WORKLOADS[workload] or seeded.merchants
+    return merchants * seeded.per_merchant
+
+
+def targets(
+    seeded: Seeded, count: int, rng: random.Random, workload: str = "spread"
+) -> list[tuple[str, dict[str, Any]]]:
+    """Random always-SUCCESS transactions (n % 10 == 1) of the workload's merchants."""
+    total = _transactions(seeded, workload)
     out = []
     for _ in range(count):
         n = 10 * rng.randrange(total // 10) + 1
@@ -47,9 +64,11 @@ async def refund_count(dsn: str) -> int:
         await conn.close()
 
 
-def prepare(seeded: Seeded, work_dir: Path, rng: random.Random) -> Path:
+def prepare(seeded: Seeded, work_dir: Path, rng: random.Random, workload: str) -> Path:
     return write_targets(
-        work_dir / "initiate_refund.tsv", targets(seeded, 20_000, rng), INITIATE_REFUND
+        work_dir / f"initiate_refund-{workload}.tsv",
+        targets(seeded, 20_000, rng, workload),
+        INITIATE_REFUND,
     )
 
 
@@ -67,6 +86,7 @@ def run_http(url: str, targets_file: Path, *, seconds: int, connections: int, ta
 def run_sql(
     pgbench: Path,
     seeded: Seeded,
+    workload: str,
     *,
     socket_dir: str,
     database: str,
@@ -82,6 +102,7 @@ def run_sql(
         database=database,
         seconds=seconds,
         clients=clients,
-        defines={"per": seeded.per_merchant, "ntx": seeded.merchants * seeded.per_merchant},
+        # the script picks among transactions 1..ntx: the first merchant's alone for "hot"
+        defines={"per": seeded.per_merchant, "ntx": _transactions(seeded, workload)},
         log_dir=work_dir,
     )

@@ -10,6 +10,7 @@ import subprocess
 import time
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from bench.workloads import WORKLOADS
 
@@ -58,11 +59,11 @@ def versions(postgres: str) -> str:
     return ", ".join(parts)
 
 
-def med(rows: list[dict], key: str) -> float:
+def med(rows: list[dict[str, Any]], key: str) -> float:
     return statistics.median(r[key] for r in rows) if rows else 0.0
 
 
-def _row(name: str, rows: list[dict]) -> str:
+def _row(name: str, rows: list[dict[str, Any]]) -> str:
     per_round = " / ".join(f"{r['rps']:.0f}" for r in rows)
     errors = sum(r["errors"] for r in rows)
     return (
@@ -71,7 +72,7 @@ def _row(name: str, rows: list[dict]) -> str:
     )
 
 
-def _ratios(ours: list[dict], base: list[dict]) -> tuple[float, float]:
+def _ratios(ours: list[dict[str, Any]], base: list[dict[str, Any]]) -> tuple[float, float]:
     """(median of the per-round ratios, ratio of the medians)."""
     per_round = [o["rps"] / b["rps"] for o, b in zip(ours, base, strict=False) if b["rps"]]
     of_medians = med(ours, "rps") / med(base, "rps") if med(base, "rps") else 0.0
@@ -86,7 +87,7 @@ CEILING = "ceiling"
 LABELS = {PEER: "peer: PostGraphile 5", CEILING: "ceiling (Starlette + asyncpg, JSON built in SQL)"}
 
 
-def _servers(reads: dict, key: str) -> list[str]:
+def _servers(reads: dict[str, Any], key: str) -> list[str]:
     """The servers measured on one workload: the service's processes, the peer, the ceiling."""
     names = [n.split("-", 1)[1] for n in reads if n.startswith(f"{key}-")]
     services = sorted(n for n in names if n not in LABELS)
@@ -97,7 +98,7 @@ def _label(name: str) -> str:
     return LABELS.get(name, f"service `{name}`")
 
 
-def summary_section(reads: dict) -> list[str]:
+def summary_section(reads: dict[str, Any]) -> list[str]:
     """One line per workload: each server's median req/s and p99, and the ratios that matter."""
     keys = [k for k in WORKLOADS if any(n.startswith(f"{k}-") for n in reads)]
     if not keys:
@@ -131,7 +132,7 @@ def summary_section(reads: dict) -> list[str]:
     return out + [""]
 
 
-def reads_section(reads: dict) -> list[str]:
+def reads_section(reads: dict[str, Any]) -> list[str]:
     out = ["## Reads: the service, the peer and the hand-written ceiling", ""]
     for key, workload in WORKLOADS.items():
         names = _servers(reads, key)
@@ -157,36 +158,60 @@ def reads_section(reads: dict) -> list[str]:
     return out
 
 
-def mutation_section(mut: dict, connections: str) -> list[str]:
-    ours, base = mut.get("graphql", []), mut.get("pgbench", [])
-    if not ours:
-        return []
-    by_round, of_medians = _ratios(ours, base)
-    created = sum(r["refunds_created"] for r in ours)
-    asked = sum(r["requests"] for r in ours)
-    p99 = med(ours, "p99_ms")
-    return [
-        f"## initiateRefund at {connections} concurrent clients against pgbench",
-        "",
-        "The same SQL transaction (bench/initiate_refund.sql: idempotency claim, transaction "
-        "FOR NO KEY UPDATE, held sum, merchant FOR NO KEY UPDATE, INSERT refund, INSERT event + "
-        "pg_notify, UPDATE balance, INSERT ledger entry, UPDATE idempotency key) run by pgbench "
-        "-M prepared "
-        "on the same database, alternating with the mutation over HTTP.",
-        "",
-        HEADER.replace("req/s", "tx/s"),
-        _row("initiateRefund over GraphQL", ours),
-        _row("pgbench, same SQL", base),
-        "",
-        f"**Ratio GraphQL ÷ pgbench: {by_round:.2f}** (ratio of medians {of_medians:.2f}); "
-        f"goal ≥ 0.5. p99 {p99:.1f} ms (goal < 50 ms): "
-        f"{'met' if p99 < 50 else 'not met'}. Refunds created by the GraphQL runs: {created} of "
-        f"{asked} requests.",
-        "",
-    ]
+MUTATION_TITLES = {
+    "spread": "refunds of every merchant's payments",
+    "hot": "every client refunds payments of merchant 1 (one hot balance row)",
+}
 
 
-def render(run: dict) -> str:
+def mutation_section(mut: dict[str, Any], connections: str) -> list[str]:
+    out: list[str] = []
+    for workload, title in MUTATION_TITLES.items():
+        base = mut.get(f"{workload}-pgbench", [])
+        names = sorted(
+            n.split("-", 1)[1]
+            for n in mut
+            if n.startswith(f"{workload}-") and n != f"{workload}-pgbench"
+        )
+        if not names:
+            continue
+        out += [
+            f"## initiateRefund at {connections} concurrent clients against pgbench: "
+            f"{workload}, {title}",
+            "",
+            "The same SQL transaction (bench/initiate_refund.sql: idempotency claim, transaction "
+            "FOR NO KEY UPDATE, held sum, merchant FOR NO KEY UPDATE, INSERT refund, INSERT "
+            "event + pg_notify, UPDATE balance, INSERT ledger entry, UPDATE idempotency key) run "
+            "by pgbench -M prepared on the same database, alternating with the mutation over "
+            "HTTP.",
+            "",
+            HEADER.replace("req/s", "tx/s"),
+        ]
+        out += [_row(f"initiateRefund over GraphQL, `{n}`", mut[f"{workload}-{n}"]) for n in names]
+        out += [_row("pgbench, same SQL", base), ""]
+        for n in names:
+            ours = mut[f"{workload}-{n}"]
+            by_round, of_medians = _ratios(ours, base)
+            created = sum(r["refunds_created"] for r in ours)
+            asked = sum(r["requests"] for r in ours)
+            p99 = med(ours, "p99_ms")
+            out.append(
+                f"- **`{n}` ÷ pgbench: {by_round:.2f}** (ratio of medians {of_medians:.2f}); "
+                f"goal ≥ 0.5. p99 {p99:.1f} ms (goal < 50 ms): "
+                f"{'met' if p99 < 50 else 'not met'}. Refunds created: {created} of {asked} "
+                "requests."
+            )
+        loads = [r["load1"] for n in mut if n.startswith(f"{workload}-") for r in mut[n]]
+        if loads:
+            out.append(
+                f"- Load average (1 min) after each measurement: {min(loads):.1f}–"
+                f"{max(loads):.1f} (2 cores)."
+            )
+        out.append("")
+    return out
+
+
+def render(run: dict[str, Any]) -> str:
     args = run["args"]
     lines = [
         "# Benchmark report",

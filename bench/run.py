@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import base64
 import json
+import os
 import random
 import secrets
 import shutil
@@ -20,6 +21,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from bench import database, mutation, peer, report, servers
 from bench.answers import end_cursor, same_json, same_rows
@@ -74,6 +76,12 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--skip-reads", action="store_true")
     p.add_argument("--skip-mutation", action="store_true")
     p.add_argument(
+        "--mutation-workloads",
+        default=",".join(mutation.WORKLOADS),
+        help="initiateRefund workloads, comma-separated (spread: every merchant's payments; "
+        "hot: merchant 1's only, one balance row)",
+    )
+    p.add_argument(
         "--service-env",
         action="append",
         default=[],
@@ -109,14 +117,15 @@ def post(url: str, key: str, body: bytes) -> bytes:
         url, body, {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     )
     with urllib.request.urlopen(request, timeout=10) as response:
-        return response.read()
+        answer: bytes = response.read()
+        return answer
 
 
-def _body(document: str, variables: dict) -> bytes:
+def _body(document: str, variables: dict[str, Any]) -> bytes:
     return json.dumps({"query": document, "variables": variables}).encode()
 
 
-def peer_cursor_sample(workload: Workload, url: str, requests: list[Request]) -> list | None:
+def peer_cursor_sample(workload: Workload, url: str, requests: list[Request]) -> list[Any] | None:
     """One of the peer's own cursors for the workload's order, decoded (see PeerCursor)."""
     first = next((r for r in requests if r.peer_variables.get("after", 0) is None), None)
     if first is None:
@@ -134,7 +143,7 @@ def verify_answers(
     service: servers.Server,
     ceiling: servers.Server,
     postgraphile: servers.Server | None,
-    cursor_sample: list | None,
+    cursor_sample: list[Any] | None,
 ) -> None:
     """Before anything is measured: the ceiling gives the service's JSON, the peer the same rows
     (bench/answers.py), and nobody an error."""
@@ -164,7 +173,7 @@ def measure_reads(
     work: Path,
     rng: random.Random,
     seeded: Seeded,
-) -> dict[str, list[dict]]:
+) -> dict[str, list[dict[str, Any]]]:
     chosen = [WORKLOADS[k] for k in args.workloads]
     files: dict[tuple[str, str], Path] = {}  # (workload, server) -> wrk targets
     runs: dict[str, list[servers.Server]] = {}  # workload -> the servers it runs against
@@ -201,7 +210,9 @@ def measure_reads(
                 connections=args.connections,
                 tag="warm",
             )
-    results: dict[str, list[dict]] = {f"{k}-{s.name}": [] for k, on in runs.items() for s in on}
+    results: dict[str, list[dict[str, Any]]] = {
+        f"{k}-{s.name}": [] for k, on in runs.items() for s in on
+    }
     for r in range(1, args.rounds + 1):
         order = [(k, s) for k, on in runs.items() for s in on]
         if r % 2 == 0:
@@ -226,44 +237,56 @@ def measure_reads(
 def measure_mutation(
     args: argparse.Namespace,
     db: database.Database,
-    service: servers.Server,
+    services: list[servers.Server],
     work: Path,
     rng: random.Random,
-    seeded,
-) -> dict[str, list[dict]]:  # type: ignore[no-untyped-def]
-    targets = mutation.prepare(seeded, work, rng)
+    seeded: Seeded,
+) -> dict[str, list[dict[str, Any]]]:
+    """Each workload of bench/mutation.py in rounds alternating every service process and
+    pgbench (the order reversed every other round); results under "<workload>-<name>"."""
     pgbench = db.pg_bin("pgbench")
-    results: dict[str, list[dict]] = {"graphql": [], "pgbench": []}
-    run_wrk("warm", service.url, targets, seconds=2, connections=args.connections, tag="warm")
-    for r in range(1, args.rounds + 1):
-        steps = ["graphql", "pgbench"] if r % 2 else ["pgbench", "graphql"]
-        for step in steps:
-            before = asyncio.run(mutation.refund_count(db.url))
-            if step == "graphql":
-                res: Result = mutation.run_http(
-                    service.url,
-                    targets,
-                    seconds=args.duration,
-                    connections=args.connections,
-                    tag=f"m{r}",
+    results: dict[str, list[dict[str, Any]]] = {}
+    for workload in args.mutation_workloads.split(","):
+        targets = mutation.prepare(seeded, work, rng, workload)
+        for service in services:
+            # each run its own idempotency keys: a key another run used would only replay
+            tag = f"warm-{workload}-{service.name}"
+            run_wrk("warm", service.url, targets, seconds=2, connections=args.connections, tag=tag)
+        for r in range(1, args.rounds + 1):
+            steps = [*services, None]  # None: pgbench
+            if r % 2 == 0:
+                steps.reverse()
+            for step in steps:
+                before = asyncio.run(mutation.refund_count(db.url))
+                if step is not None:
+                    res: Result = mutation.run_http(
+                        step.url,
+                        targets,
+                        seconds=args.duration,
+                        connections=args.connections,
+                        tag=f"m{r}-{workload}-{step.name}",
+                    )
+                else:
+                    res = mutation.run_sql(
+                        pgbench,
+                        seeded,
+                        workload,
+                        socket_dir=db.socket_dir,
+                        database=database.DATABASE,
+                        seconds=args.duration,
+                        clients=args.connections,
+                        work_dir=work,
+                    )
+                created = asyncio.run(mutation.refund_count(db.url)) - before
+                name = step.name if step is not None else "pgbench"
+                load = os.getloadavg()[0]  # the machine is shared: noted beside each figure
+                row = {**res.as_dict(), "refunds_created": created, "load1": load}
+                results.setdefault(f"{workload}-{name}", []).append(row)
+                progress(
+                    f"round {r}/{args.rounds} initiateRefund {workload} {name:16s} "
+                    f"{res.rps:7.0f}/s  p50 {res.p50_ms:6.1f} ms  p99 {res.p99_ms:6.1f} ms  "
+                    f"created {created} of {res.requests}  load {load:.1f}"
                 )
-            else:
-                res = mutation.run_sql(
-                    pgbench,
-                    seeded,
-                    socket_dir=db.socket_dir,
-                    database=database.DATABASE,
-                    seconds=args.duration,
-                    clients=args.connections,
-                    work_dir=work,
-                )
-            created = asyncio.run(mutation.refund_count(db.url)) - before
-            results[step].append({**res.as_dict(), "refunds_created": created})
-            progress(
-                f"round {r}/{args.rounds} initiateRefund {step:8s} {res.rps:7.0f}/s  "
-                f"p50 {res.p50_ms:6.1f} ms  p99 {res.p99_ms:6.1f} ms  "
-                f"created {created} of {res.requests}"
-            )
     return results
 
 
@@ -319,7 +342,6 @@ def main(argv: list[str] | None = None) -> None:
         for server in (*services, ceiling, postgraphile):
             if server is not None:
                 server.wait_ready()
-        service = services[0]
         if "--label" in given:  # the label is printed on its own
             del given[given.index("--label") : given.index("--label") + 2]
         command = " ".join(["python -m bench", *given])
@@ -334,12 +356,12 @@ def main(argv: list[str] | None = None) -> None:
         }
         if not args.skip_reads:
             run["reads"] = measure_reads(args, services, postgraphile, ceiling, work, rng, seeded)
-        # Their pools would crowd out pgbench's clients.
-        for server in (*services[1:], ceiling, postgraphile):
+        # Not measured on the mutation: their idle pools would hold connections pgbench needs.
+        for server in (ceiling, postgraphile):
             if server is not None:
                 server.stop()
         if not args.skip_mutation:
-            run["mutation"] = measure_mutation(args, db, service, work, rng, seeded)
+            run["mutation"] = measure_mutation(args, db, services, work, rng, seeded)
         results = HERE / "results"
         results.mkdir(exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%S")

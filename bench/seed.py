@@ -18,6 +18,7 @@ import random
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -74,15 +75,18 @@ class Seeded:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+Row = tuple[Any, ...]  # one row for COPY, in the table's column order
+
+
 @dataclass
 class _Rows:
-    merchants: list[tuple] = field(default_factory=list)
-    api_keys: list[tuple] = field(default_factory=list)
-    api_key_routes: list[tuple] = field(default_factory=list)
-    transactions: list[tuple] = field(default_factory=list)
-    refunds: list[tuple] = field(default_factory=list)
-    events: list[tuple] = field(default_factory=list)
-    ledger: list[tuple] = field(default_factory=list)
+    merchants: list[Row] = field(default_factory=list)
+    api_keys: list[Row] = field(default_factory=list)
+    api_key_routes: list[Row] = field(default_factory=list)
+    transactions: list[Row] = field(default_factory=list)
+    refunds: list[Row] = field(default_factory=list)
+    events: list[Row] = field(default_factory=list)
+    ledger: list[Row] = field(default_factory=list)
 
 
 def _source(method: str, n: int) -> str:
@@ -95,7 +99,7 @@ def _source(method: str, n: int) -> str:
 
 
 def _refund_rows(
-    rng: random.Random, rows: _Rows, m_id: UUID, tx: tuple, now: datetime, moves: list[tuple]
+    rng: random.Random, rows: _Rows, m_id: UUID, tx: Row, now: datetime, moves: list[Row]
 ) -> list[UUID]:
     """One to three refunds of one transaction, holding at most 80% of its amount."""
     t_id, amount, created, method, source = tx[0], tx[4], tx[9], tx[7], tx[8]
@@ -162,7 +166,7 @@ def _merchant(rng: random.Random, rows: _Rows, seeded: Seeded, m: int, now: date
     key_id = uuid4()
     rows.api_keys.append((key_id, m_id, key[:9], opened))
     rows.api_key_routes.append((hashlib.sha256(key.encode()).hexdigest(), m_id, key_id))
-    moves: list[tuple] = [(opened, "RECHARGE", RECHARGE, None)]
+    moves: list[Row] = [(opened, "RECHARGE", RECHARGE, None)]
     step = WINDOW / per
     for i in range(per):
         n = (m - 1) * per + i + 1

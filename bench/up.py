@@ -40,7 +40,7 @@ def main() -> None:
         ceiling = servers.start_ceiling(db.url, work)
         service.wait_ready()
         ceiling.wait_ready()
-        targets = mutation.prepare(seeded, work, random.Random(5))
+        targets = mutation.prepare(seeded, work, random.Random(5), "spread")
         print(f"initiateRefund targets {targets}", flush=True)
         print(
             f"service {service.url} pid {service.process.pid}\nceiling {ceiling.url}\n"

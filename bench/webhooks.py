@@ -1,6 +1,7 @@
 """Webhook delivery, measured by hand (figures in bench/WEBHOOKS.md):
 
-    .venv/bin/python -m bench.webhooks [--rate 100] [--seconds 30] [--backlog 10000]
+    .venv/bin/python -m bench.webhooks [--rate 100] [--seconds 30] [--backlog 10000] \
+        [--baseline REF]
 
 A fresh embedded PostgreSQL, `refunds serve` with REFUNDS_PROCESSOR=off (the API only), one
 `refunds worker` (its webhook dispatcher does the delivering) and a receiver process on
@@ -12,7 +13,11 @@ refund processor to do, so that the worker's time goes to webhooks alone.
    before its transaction commits) to the receiver reading the request: p50, p99, max.
 2. backlog: --backlog changes made with the worker stopped (to the outbox, as during an outage),
    then the worker started: the drain's deliveries per second with one worker, and the p99 of
-   API reads (`refunds(first: 20)`, 4 clients) during the drain and before it."""
+   API reads (`refunds(first: 20)`, 4 clients) during the drain and before it.
+
+With --baseline REF (a git commit), each phase runs twice in the same run: first with the
+worker of REF's code (a `git archive` snapshot, bench/servers.py REFUNDS), then with this
+checkout's, against the same database, API and receiver."""
 
 from __future__ import annotations
 
@@ -26,13 +31,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench import database
-from bench.servers import REFUNDS, ROOT, Server, _spawn, free_port, migrate, start_service
+from bench.servers import REFUNDS, ROOT, Server, free_port, migrate, spawn, start_service
 
 MERCHANTS = 10
 WORKER_ENV: list[str] = []
@@ -141,8 +148,13 @@ async def wait_for_deliveries(path: Path, count: int, limit: float = 600) -> Non
 
 
 async def latency_phase(
-    http: httpx.AsyncClient, merchants: list, rate: float, seconds: float, sink: Path
+    http: httpx.AsyncClient,
+    merchants: list[tuple[str, str]],
+    rate: float,
+    seconds: float,
+    sink: Path,
 ) -> dict[str, float]:
+    before = len(received(sink))
     total = int(rate * seconds)
     start = time.monotonic()
     tasks = []
@@ -152,13 +164,13 @@ async def latency_phase(
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(change(http, merchants[n % len(merchants)])))
     await asyncio.gather(*tasks)
-    await wait_for_deliveries(sink, total)
-    lat = [(got - at) * 1000 for _, at, got in received(sink)]
+    await wait_for_deliveries(sink, before + total)
+    lat = [(got - at) * 1000 for _, at, got in received(sink)[before:]]
     return {
         "events": total,
-        "p50_ms": statistics.median(lat),
-        "p99_ms": percentile(lat, 99),
-        "max_ms": max(lat),
+        "p50_ms": round(statistics.median(lat), 1),
+        "p99_ms": round(percentile(lat, 99), 1),
+        "max_ms": round(max(lat), 1),
     }
 
 
@@ -169,8 +181,11 @@ async def reads(http: httpx.AsyncClient, key: str, stop: asyncio.Event, out: lis
         out.append((time.perf_counter() - began) * 1000)
 
 
-async def read_p99(http: httpx.AsyncClient, merchants: list, seconds: float) -> tuple[float, int]:
-    stop, found = asyncio.Event(), []
+async def read_p99(
+    http: httpx.AsyncClient, merchants: list[tuple[str, str]], seconds: float
+) -> tuple[float, int]:
+    stop = asyncio.Event()
+    found: list[float] = []
     readers = [asyncio.create_task(reads(http, merchants[i][0], stop, found)) for i in range(4)]
     await asyncio.sleep(seconds)
     stop.set()
@@ -178,7 +193,7 @@ async def read_p99(http: httpx.AsyncClient, merchants: list, seconds: float) -> 
     return percentile(found, 99), len(found)
 
 
-def start_worker(url: str, admin: str, work: Path, name: str) -> Server:
+def start_worker(url: str, admin: str, work: Path, name: str, root: Path) -> Server:
     env = {
         "DATABASE_URL": url,
         "REFUNDS_ADMIN_TOKEN": admin,
@@ -199,12 +214,67 @@ def start_worker(url: str, admin: str, work: Path, name: str) -> Server:
             "api",
             "worker",
         ]
-    return _spawn(name, command, env, work / f"{name}.log", 0)
+    return spawn(name, command, env, work / f"{name}.log", 0, root)
 
 
 def stop(server: Server) -> None:
     os.killpg(server.process.pid, signal.SIGTERM)
     server.process.wait(30)
+
+
+def snapshot(ref: str, work: Path) -> Path:
+    """REF's code, as `git archive` writes it, under work/."""
+    root = work / f"baseline-{ref}"
+    root.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", ref], cwd=ROOT, check=True, capture_output=True, timeout=120
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True, timeout=120)
+    return root
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+async def drain_phase(
+    http: httpx.AsyncClient,
+    merchants: list[tuple[str, str]],
+    backlog: int,
+    sink: Path,
+    start: Callable[[], Server],
+) -> tuple[Server, dict[str, Any]]:
+    """`backlog` changes stored with no worker running, then a worker started by `start`."""
+    before = len(received(sink))
+    sem = asyncio.Semaphore(32)
+
+    async def one(n: int) -> None:
+        async with sem:
+            await change(http, merchants[n % len(merchants)])
+
+    await asyncio.gather(*(one(n) for n in range(backlog)))
+    stop_reads = asyncio.Event()
+    during: list[float] = []
+    readers = [
+        asyncio.create_task(reads(http, merchants[i][0], stop_reads, during)) for i in range(4)
+    ]
+    worker = start()
+    began = time.monotonic()
+    await wait_for_deliveries(sink, before + backlog)
+    drained = time.monotonic() - began
+    stop_reads.set()
+    await asyncio.gather(*readers)
+    got = received(sink)[before:]
+    first, last = min(g[2] for g in got), max(g[2] for g in got)
+    return worker, {
+        "events": backlog,
+        "from_worker_start_s": round(drained, 1),
+        "per_s_from_start": round(backlog / drained),
+        "per_s_first_to_last": round(backlog / (last - first)),
+        "read_p99_ms": round(percentile(during, 99), 1),
+        "reads": len(during),
+        "load": load_average(),
+    }
 
 
 async def run(args: argparse.Namespace, work: Path) -> None:
@@ -225,64 +295,53 @@ async def run(args: argparse.Namespace, work: Path) -> None:
         cwd=ROOT,
         start_new_session=True,
     )
-    worker = start_worker(db.url, admin, work, "worker-1")
+    variants = [("this checkout", ROOT)]
+    if args.baseline:
+        variants.insert(0, (f"baseline {args.baseline}", snapshot(args.baseline, work)))
+    worker: Server | None = None
     try:
         base = api.url.removesuffix("/graphql")
         async with httpx.AsyncClient(
-            base_url=base, timeout=60, limits=httpx.Limits(max_connections=64)
+            base_url=base,
+            timeout=60,
+            # closed before uvicorn closes an idle connection (5 s): no request on a dying one
+            limits=httpx.Limits(max_connections=64, keepalive_expiry=2),
         ) as http:
             merchants = await setup_merchants(http, admin, f"http://127.0.0.1:{sink_port}/hooks")
-            await asyncio.sleep(1)
+            for n, (label, root) in enumerate(variants):
+                worker = start_worker(db.url, admin, work, f"latency-{n}", root)
+                await asyncio.sleep(2)
+                found = await latency_phase(http, merchants, args.rate, args.seconds, sink_file)
+                print(f"latency, {label}: {found} (load {load_average()})", flush=True)
+                stop(worker)
+            idle = await read_p99(http, merchants, 10)
             print(
-                "latency:",
-                await latency_phase(http, merchants, args.rate, args.seconds, sink_file),
+                f"read p99 without a drain: {idle[0]:.1f} ms ({idle[1]} reads, "
+                f"load {load_average()})",
                 flush=True,
             )
-            stop(worker)
-            before = len(received(sink_file))
-            baseline = await read_p99(http, merchants, 10)
-            print(
-                f"read p99 without a drain: {baseline[0]:.1f} ms ({baseline[1]} reads)", flush=True
-            )
-            sem = asyncio.Semaphore(32)
-
-            async def one(n: int) -> None:
-                async with sem:
-                    await change(http, merchants[n % len(merchants)])
-
-            await asyncio.gather(*(one(n) for n in range(args.backlog)))
-            print(f"backlog of {args.backlog} events stored; starting one worker", flush=True)
-            stop_reads, during = asyncio.Event(), []
-            readers = [
-                asyncio.create_task(reads(http, merchants[i][0], stop_reads, during))
-                for i in range(4)
-            ]
-            worker = start_worker(db.url, admin, work, "worker-2")
-            began = time.monotonic()
-            await wait_for_deliveries(sink_file, before + args.backlog)
-            drained = time.monotonic() - began
-            stop_reads.set()
-            await asyncio.gather(*readers)
-            got = received(sink_file)[before:]
-            first, last = min(g[2] for g in got), max(g[2] for g in got)
-            print(
-                f"drain: {args.backlog} in {drained:.1f} s from worker start "
-                f"({args.backlog / drained:.0f}/s); first to last delivery {last - first:.1f} s "
-                f"({args.backlog / (last - first):.0f}/s)",
-                flush=True,
-            )
-            print(
-                f"read p99 during the drain: {percentile(during, 99):.1f} ms ({len(during)} reads)",
-                flush=True,
-            )
+            for n, (label, root) in enumerate(variants):
+                name = f"drain-{n}"
+                worker, found = await drain_phase(
+                    http,
+                    merchants,
+                    args.backlog,
+                    sink_file,
+                    partial(start_worker, db.url, admin, work, name, root),
+                )
+                print(f"drain, {label}: {found}", flush=True)
+                stop(worker)
     finally:
         for server in (worker, api):
-            if server.process.poll() is None:
+            if server is not None and server.process.poll() is None:
                 stop(server)
         os.killpg(sink.pid, signal.SIGTERM)
         for log in sorted(work.glob("*.log")):  # noqa: ASYNC240  (after the measurements)
-            if text := log.read_text().strip():
-                print(f"--- {log.name} (last lines)\n" + "\n".join(text.splitlines()[-5:]))
+            lines = log.read_text().splitlines()
+            errors = [line for line in lines if " ERROR " in line or " WARNING " in line]
+            if errors or lines:
+                print(f"--- {log.name}: {len(errors)} errors and warnings, the first:")
+                print("\n".join(errors[:10] or lines[-3:]))
         db.stop()
 
 
@@ -292,6 +351,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--backlog", type=int, default=10_000)
     parser.add_argument("--worker-env", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--baseline", metavar="REF", help="also measure this commit's worker")
     args = parser.parse_args()
     WORKER_ENV.extend(args.worker_env)
     with tempfile.TemporaryDirectory(prefix="refunds-bench-webhooks-") as work:

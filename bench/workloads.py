@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench.seed import WINDOW, Seeded, merchant_uuid
 
@@ -295,7 +296,7 @@ class PeerCursor:
     stamp: str
     merchant: str
 
-    def encode(self, sample: list) -> str:
+    def encode(self, sample: list[Any]) -> str:
         values = [sample[0], self.stamp, MAX_UUID, self.merchant, MAX_UUID][: len(sample)]
         return base64.b64encode(json.dumps(values, separators=(",", ":")).encode()).decode()
 
@@ -303,10 +304,10 @@ class PeerCursor:
 @dataclass
 class Request:
     key: str  # the merchant's API key
-    variables: dict  # for the service and the ceiling
-    peer_variables: dict  # for the peer; a PeerCursor stands for its `after`
+    variables: dict[str, Any]  # for the service and the ceiling
+    peer_variables: dict[str, Any]  # for the peer; a PeerCursor stands for its `after`
 
-    def for_peer(self, sample: list | None) -> dict:
+    def for_peer(self, sample: list[Any] | None) -> dict[str, Any]:
         after = self.peer_variables.get("after")
         if isinstance(after, PeerCursor):
             assert sample is not None, "a paged peer workload needs one of the peer's cursors"

@@ -22,6 +22,8 @@ DISTRIBUTION_COLUMN = {
     "idempotency_keys": "merchant_id",
     "webhook_endpoints": "merchant_id",
     "webhook_deliveries": "merchant_id",
+    "refund_batches": "merchant_id",
+    "refund_batch_items": "merchant_id",
 }
 REFERENCE_TABLES = ("api_key_routes",)
 NOT_DISTRIBUTED = ("sandbox_settlements",)

@@ -9,3 +9,6 @@ REFUND_EVENTS_CHANNEL = "refund_events"
 # Payload: the revoked key's id. Every process evicts it from its key cache and closes the
 # WebSockets opened with it.
 API_KEY_REVOCATIONS_CHANNEL = "api_key_revocations"
+
+# Payload: the merchant's id. A refund batch was submitted: the batch appliers look for work.
+REFUND_BATCHES_CHANNEL = "refund_batches"

@@ -18,11 +18,15 @@ from db.repositories.merchants import MERCHANT_COLUMNS
 from db.repositories.refunds import REFUND_COLUMNS
 from db.tables import ledger_entries, merchants, refund_events, refunds, transactions
 from domain.model import (
+    RELEASED_STATUSES,
     LedgerEntry,
     Merchant,
     PaymentMethod,
     Refund,
     RefundEvent,
+    RefundReason,
+    RefundSpeed,
+    RefundState,
     RefundStatus,
     Transaction,
     TransactionStatus,
@@ -36,6 +40,7 @@ class TransactionFilter:
     order_id: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    refund_state: RefundState | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +49,10 @@ class RefundFilter:
     transaction_id: UUID | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    order_id: str | None = None  # the order of the refund's transaction
+    reasons: Sequence[RefundReason] | None = None
+    speed: RefundSpeed | None = None  # as requested
+    bank_reference: str | None = None  # the ARN / UTR a customer quotes
 
 
 def _created_window(column: Any, start: datetime | None, end: datetime | None) -> list[Any]:
@@ -54,6 +63,26 @@ def _created_window(column: Any, start: datetime | None, end: datetime | None) -
     if end is not None:
         window.append(column < end)
     return window
+
+
+def _refund_state_is(merchant_id: UUID, state: RefundState) -> Any:
+    """The transaction's refunded amount (its refunds that still hold money, as
+    Transaction.refunded_amount) compared with its amount; read through ix_refunds_transaction."""
+    r, t = refunds.c, transactions.c
+    refunded = (
+        select(func.coalesce(func.sum(r.amount), 0))
+        .where(
+            r.merchant_id == merchant_id,
+            r.transaction_id == t.id,
+            r.status.not_in([s.value for s in RELEASED_STATUSES]),
+        )
+        .scalar_subquery()
+    )
+    if state is RefundState.NONE:
+        return refunded == 0
+    if state is RefundState.FULL:
+        return refunded >= t.amount
+    return refunded.between(1, t.amount - 1)  # one subquery, where > and < would run two
 
 
 async def _rows(conn: AsyncConnection, stmt: Select[Any]) -> Sequence[Any]:
@@ -118,6 +147,8 @@ class ReadQueries:
         if f.order_id is not None:
             where.append(c.order_id == f.order_id)
         where += _created_window(c.created_at, f.created_from, f.created_to)
+        if f.refund_state is not None:
+            where.append(_refund_state_is(merchant_id, f.refund_state))
         return where
 
     async def transactions(
@@ -153,6 +184,16 @@ class ReadQueries:
         if f.transaction_id is not None:
             where.append(c.transaction_id == f.transaction_id)
         where += _created_window(c.created_at, f.created_from, f.created_to)
+        if f.order_id is not None:
+            t = transactions.c
+            of_order = select(t.id).where(t.merchant_id == merchant_id, t.order_id == f.order_id)
+            where.append(c.transaction_id.in_(of_order))
+        if f.reasons:
+            where.append(c.reason.in_([r.value for r in f.reasons]))
+        if f.speed is not None:
+            where.append(c.speed_requested == f.speed.value)
+        if f.bank_reference is not None:
+            where.append(c.bank_reference == f.bank_reference)
         return where
 
     async def refunds(

@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -33,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, SQLModel
 
+from domain.batches import RefundBatchItemStatus, RefundBatchStatus
 from domain.model import (
     ApiKeyScope,
     DestinationKind,
@@ -171,6 +173,27 @@ class RefundRow(SQLModel, table=True):
             "ix_refunds_merchant_newest", "merchant_id", text("created_at DESC"), text("id DESC")
         ),
         Index("ix_refunds_transaction", "merchant_id", "transaction_id"),
+        # The list's filters (db/queries.py), each newest first within a merchant.
+        Index(
+            "ix_refunds_merchant_reason_newest",
+            "merchant_id",
+            "reason",
+            text("created_at DESC"),
+            text("id DESC"),
+        ),
+        Index(
+            "ix_refunds_merchant_speed_newest",
+            "merchant_id",
+            "speed_requested",
+            text("created_at DESC"),
+            text("id DESC"),
+        ),
+        Index(
+            "ix_refunds_merchant_bank_reference",
+            "merchant_id",
+            "bank_reference",
+            postgresql_where=text("bank_reference IS NOT NULL"),
+        ),
         Index(
             "ix_refunds_on_hold_queue",
             "merchant_id",
@@ -375,6 +398,95 @@ class WebhookDeliveryRow(SQLModel, table=True):
     delivered_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
 
 
+class RefundBatchRow(SQLModel, table=True):
+    """A batch of refunds, applied item by item in the background (domain/batches.py). Claimed
+    like refunds are (db/batch_claims.py): a RUNNING batch is due at `next_attempt_at`, which a
+    claim moves to the lease's end. Its counts are read from its items, never stored twice."""
+
+    __tablename__ = "refund_batches"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "idempotency_key", name="uq_refund_batches_merchant_key"),
+        CheckConstraint(one_of("status", RefundBatchStatus), name="status_known"),
+        CheckConstraint("total BETWEEN 1 AND 10000", name="total_in_range"),
+        Index(
+            "ix_refund_batches_merchant_newest",
+            "merchant_id",
+            text("created_at DESC"),
+            text("id DESC"),
+        ),
+        Index(
+            "ix_refund_batches_due",
+            "merchant_id",
+            "next_attempt_at",
+            postgresql_where=text("status = 'RUNNING'"),
+        ),
+        ForeignKeyConstraint(
+            ["merchant_id", "initiated_by_key_id"],
+            ["api_keys.merchant_id", "api_keys.id"],
+            name="fk_refund_batches_initiated_by_key_api_keys",
+        ),
+    )
+    merchant_id: UUID = Field(sa_column=_merchant_key())
+    id: UUID = Field(default_factory=uuid4, primary_key=True)
+    idempotency_key: str = Field(sa_column=Column(Text, nullable=False))
+    request_hash: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(sa_column=Column(Text, nullable=False))
+    total: int = Field(sa_column=Column(Integer, nullable=False))
+    queue_if_insufficient_balance: bool = Field(sa_column=Column(Boolean, nullable=False))
+    initiated_by_key_id: UUID | None = Field(sa_column=Column(Uuid))
+    created_at: datetime = Field(sa_column=_now_column())
+    completed_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
+    next_attempt_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
+    claimed_by: str | None = Field(sa_column=Column(Text))
+    claim_expires_at: datetime | None = Field(sa_column=Column(DateTime(timezone=True)))
+
+
+class RefundBatchItemRow(SQLModel, table=True):
+    """One item of a batch, as given, and what applying it gave: a refund or the userErrors."""
+
+    __tablename__ = "refund_batch_items"
+    __table_args__ = (
+        CheckConstraint(one_of("status", RefundBatchItemStatus), name="status_known"),
+        CheckConstraint(one_of("reason", RefundReason), name="reason_known"),
+        CheckConstraint(one_of("speed", RefundSpeed), name="speed_known"),
+        CheckConstraint("(transaction IS NULL) <> (order_id IS NULL)", name="one_payment"),
+        CheckConstraint("amount IS NULL OR amount > 0", name="amount_positive"),
+        CheckConstraint("(status = 'CREATED') = (refund_id IS NOT NULL)", name="created_refund"),
+        # A lane's pending items in order: what the applier reads next (processor/batches.py).
+        Index(
+            "ix_refund_batch_items_pending",
+            "merchant_id",
+            "batch_id",
+            "lane",
+            "index",
+            postgresql_where=text("status = 'PENDING'"),
+        ),
+        ForeignKeyConstraint(
+            ["merchant_id", "batch_id"],
+            ["refund_batches.merchant_id", "refund_batches.id"],
+            name="fk_refund_batch_items_batch_id_refund_batches",
+        ),
+        _same_merchant("refund_batch_items", "refund_id", "refunds"),
+    )
+    merchant_id: UUID = Field(sa_column=_merchant_key())
+    batch_id: UUID = Field(sa_column=Column(Uuid, primary_key=True))
+    index: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    lane: int = Field(sa_column=Column(Integer, nullable=False))
+    transaction: str | None = Field(sa_column=Column(Text))  # the public id, as given
+    transaction_id: UUID | None = Field(sa_column=Column(Uuid))  # what it decodes to
+    order_id: str | None = Field(sa_column=Column(Text))
+    amount: int | None = Field(sa_column=Column(BigInteger))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    speed: str = Field(sa_column=Column(Text, nullable=False))
+    notes: str | None = Field(sa_column=Column(Text))
+    idempotency_key: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(sa_column=Column(Text, nullable=False))
+    refund_id: UUID | None = Field(sa_column=Column(Uuid))
+    error_code: str | None = Field(sa_column=Column(Text))
+    error_field: list[str] | None = Field(sa_column=Column(ARRAY(Text)))
+    error_message: str | None = Field(sa_column=Column(Text))
+
+
 merchants: Table = MerchantRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 api_keys: Table = ApiKeyRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 transactions: Table = TransactionRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
@@ -385,6 +497,8 @@ ledger_entries: Table = LedgerEntryRow.__table__  # type: ignore[attr-defined]  
 idempotency_keys: Table = IdempotencyKeyRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 webhook_endpoints: Table = WebhookEndpointRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 webhook_deliveries: Table = WebhookDeliveryRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+refund_batches: Table = RefundBatchRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
+refund_batch_items: Table = RefundBatchItemRow.__table__  # type: ignore[attr-defined]  # set by SQLModel
 
 
 class SandboxSettlementRow(SQLModel, table=True):

@@ -4,7 +4,17 @@ bound to it. Leaving the block without `commit()` rolls back.
 The repositories' hot statements (db/statements.py) go straight to the asyncpg connection under
 the SQLAlchemy one, so the transaction is begun eagerly through SQLAlchemy's asyncpg adapter:
 its BEGIN would otherwise wait for the first SQLAlchemy statement, and statements sent before it
-would run outside the transaction. Commit and rollback stay SQLAlchemy's."""
+would run outside the transaction. Commit and rollback stay SQLAlchemy's.
+
+That takes a private method of the adapter (`_start_transaction`), for want of a public one in
+SQLAlchemy 2.1: `AsyncConnection.begin()` only opens SQLAlchemy's own transaction, the
+dialect's `do_begin` is a no-op (a DBAPI begins implicitly), and the adapter sends BEGIN from
+its cursor, right before the first statement SQLAlchemy executes. The public ways to make it
+send BEGIN all execute a statement through SQLAlchemy (a `begin` event listener included): one
+more round trip per unit of work, on initiateRefund's five. Beginning with asyncpg's public
+`Connection.transaction()` instead would make the adapter's own BEGIN, on the colder SQLAlchemy
+statements, a savepoint. `_begun` asserts what it relies on, so a SQLAlchemy that changes it
+fails every unit of work's test at once."""
 
 from __future__ import annotations
 
@@ -14,6 +24,7 @@ from typing import Any, Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from db.repositories.api_keys import SqlApiKeys
+from db.repositories.batches import SqlRefundBatches
 from db.repositories.idempotency import SqlIdempotency
 from db.repositories.merchants import SqlLedger, SqlMerchants
 from db.repositories.refunds import SqlRefundEvents, SqlRefunds
@@ -39,6 +50,7 @@ class SqlUnitOfWork:
         self.ledger = SqlLedger(conn, raw)
         self.idempotency = SqlIdempotency(conn, raw)
         self.webhooks = SqlWebhooks(conn)
+        self.batches = SqlRefundBatches(conn, raw)
         return self
 
     async def __aexit__(

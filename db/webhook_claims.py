@@ -4,10 +4,16 @@ of processes share the work and a dead one's claims come back when the lease run
 
 A delivery is claimable when it is due, its endpoint is enabled, and no earlier event of the
 same refund is still owed to the same endpoint: a refund's events arrive in order. A claim moves
-`next_attempt_at` to the lease's end, so a claimed delivery is simply not due meanwhile."""
+`next_attempt_at` to the lease's end, so a claimed delivery is simply not due meanwhile.
+
+One round trip each way: a merchant's claim is one UPDATE that RETURNs what the sender needs
+(the delivery, its event, refund and order, the endpoint's URL and secrets), and the attempts
+finished together are recorded with one UPDATE per merchant over `unnest` of their outcomes
+(bench/WEBHOOKS.md has the figures)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,12 +21,30 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, case, exists, func, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    Integer,
+    Interval,
+    Text,
+    Uuid,
+    and_,
+    any_,
+    case,
+    column,
+    exists,
+    func,
+    literal,
+    null,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.claims import share_out
 from db.distribution import ACROSS_MERCHANTS
-from db.repositories.webhooks import deliveries_with_sources, delivery
+from db.repositories.webhooks import DELIVERY_COLUMNS, DELIVERY_SOURCES, delivery
 from db.tables import webhook_deliveries, webhook_endpoints
 from domain.webhooks import (
     UNDELIVERED,
@@ -32,6 +56,9 @@ from domain.webhooks import (
 d = webhook_deliveries.c
 w = webhook_endpoints.c
 OWED = [s.value for s in UNDELIVERED]
+# Claims and records commit without waiting for the disk: one lost in a crash only means that a
+# delivery is sent again, under the same webhook-id, which a receiver already has to expect.
+NO_WAIT_FOR_DISK = text("SET LOCAL synchronous_commit TO off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +102,21 @@ class WebhookClaims:
         self.worker_id = worker_id
 
     async def claim(self, limit: int, lease_seconds: float) -> Sequence[Outgoing]:
-        """Up to `limit` due deliveries, shared out among the merchants that have some."""
+        """Up to `limit` due deliveries, shared out among the merchants that have some: one
+        statement per merchant, all in one transaction (one commit for the round)."""
         async with self.engine.connect() as conn:
             hungry = await _merchants_with_deliveries_due(conn, limit)
-        return await share_out(limit, hungry, partial(self._claim_of, lease_seconds=lease_seconds))
+            if not hungry:
+                return []
+            await conn.execute(NO_WAIT_FOR_DISK)
+            claimed = await share_out(
+                limit, hungry, partial(self._claim_of, conn, lease_seconds=lease_seconds)
+            )
+            await conn.commit()
+        return claimed
 
     async def _claim_of(
-        self, merchant_id: UUID, limit: int, lease_seconds: float
+        self, conn: AsyncConnection, merchant_id: UUID, limit: int, lease_seconds: float
     ) -> list[Outgoing]:
         due = (
             select(d.id)
@@ -93,130 +128,187 @@ class WebhookClaims:
             .prefix_with("MATERIALIZED")
         )
         until = func.now() + timedelta(seconds=lease_seconds)
+        # Each source names the merchant itself, so that the statement is routed (Citus).
+        sources = [on for _table, on in DELIVERY_SOURCES]
         stmt = (
             update(webhook_deliveries)
-            .where(d.merchant_id == merchant_id, d.id == due.c.id)
+            .where(
+                d.merchant_id == merchant_id,
+                d.id == due.c.id,
+                *sources,
+                w.merchant_id == merchant_id,
+                w.id == d.endpoint_id,
+            )
             .values(claimed_by=self.worker_id, claim_expires_at=until, next_attempt_at=until)
-            .returning(d.id)
+            .returning(
+                *DELIVERY_COLUMNS,
+                w.url,
+                w.secret,
+                w.old_secret,
+                w.old_secret_expires_at,
+                w.failing_since,
+                func.now().label("db_now"),
+            )
         )
-        async with self.engine.begin() as conn:
-            ids = list((await conn.execute(stmt)).scalars())
-            if not ids:
-                return []
-            return await _outgoing(conn, merchant_id, ids)
+        rows = (await conn.execute(stmt)).all()
+        found = sorted(rows, key=lambda r: r.event_row_id)  # each refund's oldest first
+        return [
+            Outgoing(delivery(r), r.url, _signing_secrets(r, r.db_now), r.failing_since is not None)
+            for r in found
+        ]
 
     async def oldest_undelivered_seconds(self) -> float:
         """Age of the oldest event still owed to an endpoint (across merchants)."""
         async with self.engine.connect() as conn:
             return await _oldest_undelivered(conn)
 
-    async def succeeded(self, sent: Outgoing, status_code: int) -> bool:
-        """Delivered: the endpoint's failing clock stops."""
-        values = {
-            "status": WebhookDeliveryStatus.SUCCEEDED.value,
-            "attempts": d.attempts + 1,
-            "last_response_status": status_code,
-            "last_error": None,
-            "delivered_at": func.now(),
-            "next_attempt_at": None,
-        }
+    async def record(self, outcomes: Sequence[Outcome], disable_after: timedelta) -> set[UUID]:
+        """Record finished attempts (in the order they finished) on the claims still held, and
+        say which those were: a claim lost to an expired lease is recorded by its new holder.
+        A delivery is SUCCEEDED on a 2xx, else RETRYING (due again after its wait) or FAILED.
+        An endpoint's failing clock stops at a success and starts at a failure; an endpoint
+        that has failed every attempt for `disable_after` is DISABLED. One transaction, one
+        UPDATE of deliveries per merchant (and one of endpoints when a clock moves), merchants
+        in a fixed order so that two batches lock endpoints in the same order."""
+        by_merchant: dict[UUID, list[Outcome]] = defaultdict(list)
+        for outcome in outcomes:
+            by_merchant[outcome.sent.delivery.merchant_id].append(outcome)
+        recorded: set[UUID] = set()
         async with self.engine.begin() as conn:
-            if not await self._mine(conn, sent, values):
-                return False
-            if not sent.endpoint_failing:
-                return True
-            # Only when it was failing: successes must not queue on the endpoint's row lock.
-            await conn.execute(
-                update(webhook_endpoints)
-                .where(*_endpoint_of(sent), w.failing_since.is_not(None))
-                .values(failing_since=None)
-            )
-        return True
+            await conn.execute(NO_WAIT_FOR_DISK)
+            for merchant_id in sorted(by_merchant):
+                group = by_merchant[merchant_id]
+                mine = await self._record_of(conn, merchant_id, group)
+                clocks = _failing_clocks([o for o in group if o.sent.delivery.id in mine])
+                if clocks:
+                    await conn.execute(_endpoint_clocks(merchant_id, clocks, disable_after))
+                recorded |= mine
+        return recorded
 
-    async def failed(
-        self,
-        sent: Outgoing,
-        status_code: int | None,
-        error: str | None,
-        retry_in_seconds: float | None,
-        disable_after: timedelta,
-    ) -> bool:
-        """An attempt that got no 2xx: due again after `retry_in_seconds`, or FAILED when
-        None. An endpoint that has failed every attempt for `disable_after` is DISABLED."""
-        retry = retry_in_seconds is not None
-        values = {
-            "status": (
-                WebhookDeliveryStatus.RETRYING if retry else WebhookDeliveryStatus.FAILED
-            ).value,
-            "attempts": d.attempts + 1,
-            "last_response_status": status_code,
-            "last_error": error,
-            "next_attempt_at": func.now() + timedelta(seconds=retry_in_seconds or 0)
-            if retry
-            else None,
-        }
-        failing_since = func.coalesce(w.failing_since, func.now())
-        async with self.engine.begin() as conn:
-            if not await self._mine(conn, sent, values):
-                return False
-            await conn.execute(
-                update(webhook_endpoints)
-                .where(*_endpoint_of(sent))
-                .values(
-                    failing_since=failing_since,
-                    status=case(
-                        (
-                            failing_since <= func.now() - disable_after,
-                            WebhookEndpointStatus.DISABLED.value,
-                        ),
-                        else_=w.status,
-                    ),
-                )
+    async def _record_of(
+        self, conn: AsyncConnection, merchant_id: UUID, outcomes: Sequence[Outcome]
+    ) -> set[UUID]:
+        v = (
+            func.unnest(
+                literal([o.sent.delivery.id for o in outcomes], ARRAY(Uuid)),
+                literal([o.status.value for o in outcomes], ARRAY(Text)),
+                literal([o.status_code for o in outcomes], ARRAY(Integer)),
+                literal([o.error for o in outcomes], ARRAY(Text)),
+                literal([o.retry_in for o in outcomes], ARRAY(Interval)),
             )
-        return True
-
-    async def _mine(self, conn: AsyncConnection, sent: Outgoing, values: dict[str, Any]) -> bool:
-        """Record the attempt on a claim still held (a claim lost to an expired lease is
-        recorded by its new holder). Without waiting for the disk: a record lost in a crash
-        only means that the delivery is sent again, under the same webhook-id, which the
-        receiver already has to expect (at least once)."""
-        await conn.execute(text("SET LOCAL synchronous_commit TO off"))
-        stmt = (
+            .table_valued(
+                column("id", Uuid),
+                column("status", Text),
+                column("code", Integer),
+                column("error", Text),
+                column("retry_in", Interval),
+            )
+            .render_derived(name="outcome")
+        )
+        deliveries = (
             update(webhook_deliveries)
-            .where(
-                d.merchant_id == sent.delivery.merchant_id,
-                d.id == sent.delivery.id,
-                d.claimed_by == self.worker_id,
+            .where(d.merchant_id == merchant_id, d.id == v.c.id, d.claimed_by == self.worker_id)
+            .values(
+                status=v.c.status,
+                attempts=d.attempts + 1,
+                last_response_status=v.c.code,
+                last_error=v.c.error,
+                delivered_at=case(
+                    (v.c.status == WebhookDeliveryStatus.SUCCEEDED.value, func.now()),
+                    else_=d.delivered_at,
+                ),
+                next_attempt_at=func.now() + v.c.retry_in,  # NULL when no retry is due
+                claimed_by=None,
+                claim_expires_at=None,
             )
-            .values(claimed_by=None, claim_expires_at=None, **values)
+            .returning(d.id)
         )
-        return (await conn.execute(stmt)).rowcount > 0
+        return set((await conn.execute(deliveries)).scalars())
 
 
-def _endpoint_of(sent: Outgoing) -> tuple[Any, Any]:
-    return w.merchant_id == sent.delivery.merchant_id, w.id == sent.delivery.endpoint_id
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A finished attempt, to record."""
+
+    sent: Outgoing
+    status_code: int | None  # None: no HTTP answer
+    error: str | None
+    delivered: bool  # a 2xx
+    retry_in: timedelta | None  # when not delivered: the wait before the next attempt, or None
+
+    @property
+    def status(self) -> WebhookDeliveryStatus:
+        if self.delivered:
+            return WebhookDeliveryStatus.SUCCEEDED
+        if self.retry_in is not None:
+            return WebhookDeliveryStatus.RETRYING
+        return WebhookDeliveryStatus.FAILED
 
 
-async def _outgoing(conn: AsyncConnection, merchant_id: UUID, ids: list[UUID]) -> list[Outgoing]:
-    stmt = (
-        deliveries_with_sources()
-        .add_columns(
-            w.url,
-            w.secret,
-            w.old_secret,
-            w.old_secret_expires_at,
-            w.failing_since,
-            func.now().label("db_now"),
+@dataclass(frozen=True, slots=True)
+class _Clock:
+    failing: bool  # the endpoint's last attempt in the batch failed
+    restart: bool  # … after a success earlier in the batch: the clock starts again now
+
+
+def _failing_clocks(outcomes: Sequence[Outcome]) -> dict[UUID, _Clock]:
+    """Each endpoint whose failing clock the batch moves, by its last outcome: a failure
+    starts it, a success stops it. A success leaves alone an endpoint that was not failing
+    when claimed and has not failed in the batch: successes must not queue on its row lock."""
+    clocks: dict[UUID, _Clock] = {}
+    for o in outcomes:
+        endpoint_id = o.sent.delivery.endpoint_id
+        before = clocks.get(endpoint_id)
+        if o.delivered:
+            if o.sent.endpoint_failing or before is not None:
+                clocks[endpoint_id] = _Clock(failing=False, restart=False)
+        else:
+            restart = before is not None and not before.failing
+            clocks[endpoint_id] = _Clock(failing=True, restart=restart)
+    return clocks
+
+
+def _endpoint_clocks(
+    merchant_id: UUID, clocks: dict[UUID, _Clock], disable_after: timedelta
+) -> Any:
+    ids = sorted(clocks)
+    v = (
+        func.unnest(
+            literal(ids, ARRAY(Uuid)),
+            literal([clocks[i].failing for i in ids], ARRAY(Boolean)),
+            literal([clocks[i].restart for i in ids], ARRAY(Boolean)),
         )
-        .join(webhook_endpoints, (w.merchant_id == d.merchant_id) & (w.id == d.endpoint_id))
-        .where(d.merchant_id == merchant_id, d.id.in_(ids))
-        .order_by(d.refund_event_id)
+        .table_valued(column("id", Uuid), column("failing", Boolean), column("restart", Boolean))
+        .render_derived(name="clock")
     )
-    found = (await conn.execute(stmt)).all()
-    return [
-        Outgoing(delivery(r), r.url, _signing_secrets(r, r.db_now), r.failing_since is not None)
-        for r in found
-    ]
+    # Locked in id order first: two batches moving the same endpoints cannot deadlock.
+    locked = (
+        select(w.id)
+        .where(w.merchant_id == merchant_id, w.id == any_(literal(ids, ARRAY(Uuid))))
+        .order_by(w.id)
+        .with_for_update()
+        .cte("locked")
+        .prefix_with("MATERIALIZED")
+    )
+    failing_since = case(
+        (~v.c.failing, null()),
+        (v.c.restart, func.now()),
+        else_=func.coalesce(w.failing_since, func.now()),
+    )
+    return (
+        update(webhook_endpoints)
+        .where(w.merchant_id == merchant_id, w.id == locked.c.id, w.id == v.c.id)
+        .values(
+            failing_since=failing_since,
+            status=case(
+                (
+                    v.c.failing & (failing_since <= func.now() - disable_after),
+                    WebhookEndpointStatus.DISABLED.value,
+                ),
+                else_=w.status,
+            ),
+        )
+    )
 
 
 def _signing_secrets(row: Any, now: datetime) -> tuple[str, ...]:
@@ -225,17 +317,34 @@ def _signing_secrets(row: Any, now: datetime) -> tuple[str, ...]:
     return (row.secret,)
 
 
+_OWED_SQL = ", ".join(f"'{status}'" for status in OWED)  # the enum's own values
+# The first merchants by their oldest due delivery: the one read across merchants. It walks
+# ix_webhook_deliveries_due merchant by merchant (a loose index scan: one probe each for the
+# next merchant owed something and for its earliest due time), where a GROUP BY read every
+# row owed, the whole backlog, at every claim round (bench/WEBHOOKS.md).
+MERCHANTS_WITH_DELIVERIES_DUE = text(f"""
+WITH RECURSIVE owing(merchant_id) AS (
+    (SELECT {ACROSS_MERCHANTS} merchant_id FROM webhook_deliveries
+     WHERE status IN ({_OWED_SQL}) ORDER BY merchant_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT n.merchant_id FROM webhook_deliveries AS n
+            WHERE n.status IN ({_OWED_SQL}) AND n.merchant_id > owing.merchant_id
+            ORDER BY n.merchant_id LIMIT 1)
+    FROM owing WHERE owing.merchant_id IS NOT NULL
+)
+SELECT owing.merchant_id FROM owing
+CROSS JOIN LATERAL (
+    SELECT min(f.next_attempt_at) AS due FROM webhook_deliveries AS f
+    WHERE f.merchant_id = owing.merchant_id AND f.status IN ({_OWED_SQL})
+) AS earliest
+WHERE earliest.due <= now()
+ORDER BY earliest.due
+LIMIT :limit
+""")
+
+
 async def _merchants_with_deliveries_due(conn: AsyncConnection, limit: int) -> list[UUID]:
-    """The first `limit` merchants by their oldest due delivery: the one read across merchants."""
-    stmt = (
-        select(d.merchant_id)
-        .prefix_with(ACROSS_MERCHANTS)
-        .where(d.status.in_(OWED), d.next_attempt_at <= func.now())
-        .group_by(d.merchant_id)
-        .order_by(func.min(d.next_attempt_at))
-        .limit(limit)
-    )
-    return list((await conn.execute(stmt)).scalars())
+    return list((await conn.execute(MERCHANTS_WITH_DELIVERIES_DUE, {"limit": limit})).scalars())
 
 
 async def _oldest_undelivered(conn: AsyncConnection) -> float:

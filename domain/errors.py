@@ -31,6 +31,8 @@ class ErrorCode(StrEnum):
     LAST_FULL_API_KEY = "LAST_FULL_API_KEY"
     WEBHOOK_ENDPOINT_NOT_FOUND = "WEBHOOK_ENDPOINT_NOT_FOUND"
     WEBHOOK_DELIVERY_NOT_FOUND = "WEBHOOK_DELIVERY_NOT_FOUND"
+    REFUND_BATCH_NOT_FOUND = "REFUND_BATCH_NOT_FOUND"
+    REFUND_BATCH_NOT_CANCELLABLE = "REFUND_BATCH_NOT_CANCELLABLE"
 
 
 class DomainError(Exception):
@@ -189,3 +191,17 @@ class WebhookDeliveryNotFound(DomainError):
 
     code = ErrorCode.WEBHOOK_DELIVERY_NOT_FOUND
     default_field = ("input", "deliveryId")
+
+
+class RefundBatchNotFound(DomainError):
+    """Raised when an id names no refund batch of the caller's."""
+
+    code = ErrorCode.REFUND_BATCH_NOT_FOUND
+    default_field = ("input", "id")
+
+
+class RefundBatchNotCancellable(DomainError):
+    """Raised when a batch to cancel has already been applied in full."""
+
+    code = ErrorCode.REFUND_BATCH_NOT_CANCELLABLE
+    default_field = ("input", "id")

@@ -40,6 +40,14 @@ class RefundStatus(enum.StrEnum):
 RELEASED_STATUSES = frozenset({RefundStatus.FAILED, RefundStatus.CANCELLED, RefundStatus.REVERSED})
 
 
+class RefundState(enum.StrEnum):
+    """How much of a transaction its refunds hold: nothing, some, or all of it."""
+
+    NONE = "NONE"
+    PARTIAL = "PARTIAL"
+    FULL = "FULL"
+
+
 class RefundReason(enum.StrEnum):
     CUSTOMER_REQUEST = "CUSTOMER_REQUEST"
     ORDER_CANCELLED = "ORDER_CANCELLED"

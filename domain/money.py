@@ -72,3 +72,21 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} minor units"
+
+
+# ISO 4217 minor-unit digits of the currencies that do not have two (two is the rule).
+_MINOR_UNIT_DIGITS = {
+    "JPY": 0,
+    "KRW": 0,
+    "VND": 0,
+    "BHD": 3,
+    "JOD": 3,
+    "KWD": 3,
+    "OMR": 3,
+    "TND": 3,
+}
+
+
+def minor_unit_digits(currency: str) -> int:
+    """How many decimals the currency's major unit has: 2 for INR (100 paise to the rupee)."""
+    return _MINOR_UNIT_DIGITS.get(currency, 2)

@@ -12,6 +12,13 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
+from domain.batches import (
+    ItemError,
+    PendingItem,
+    RefundBatch,
+    RefundBatchStatus,
+    SubmitRefundBatch,
+)
 from domain.destinations import Destination
 from domain.model import (
     ApiKey,
@@ -57,13 +64,54 @@ class TransactionRepository(Protocol):
         ...
 
     async def by_reference(self, merchant_id: UUID, reference: str) -> Transaction | None: ...
-    async def lock(self, merchant_id: UUID, transaction_id: UUID) -> Transaction | None:
-        """Read the transaction with its row locked until the unit of work ends."""
+    async def by_order(self, merchant_id: UUID, order_id: str) -> list[Transaction]:
+        """The order's transactions, newest first."""
+        ...
+
+    async def lock_to_refund(
+        self, merchant_id: UUID, transaction_id: UUID
+    ) -> LockedToRefund | None:
+        """Read the transaction with its row locked until the unit of work ends, and in the same
+        read what refunding it depends on (see LockedToRefund)."""
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class LockedToRefund:
+    transaction: Transaction  # its row locked
+    # The sum of its refunds that still hold money (see RELEASED_STATUSES) as the read began:
+    # when the read waited for the lock, refunds committed meanwhile are missing from it.
+    held: int
+    merchant: Merchant  # as it stands, not locked
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceRange:
+    """The balances, both bounds included, for which a decision taken on a balance holds.
+    `at_most` None: no upper bound."""
+
+    at_least: int
+    at_most: int | None = None
+
+
 class RefundRepository(Protocol):
-    async def add(self, refund: Refund, destination_details: dict[str, str] | None) -> None: ...
+    async def create(
+        self,
+        refund: Refund,
+        change: RefundStatusChanged,
+        *,
+        debit: int,
+        if_balance: BalanceRange,
+        if_held: int,
+        idempotency_key: str | None,
+    ) -> bool:
+        """Lock the merchant's balance row; only if its balance then lies in `if_balance` and
+        the refund's transaction (locked by the caller) has refunds holding `if_held`, debit
+        `debit` from it with its ledger entry (0: none), store the refund with `change` as its
+        first event (announced once the unit of work commits) and make it the idempotency key's
+        outcome (None: no key). False, with nothing written, when either differs."""
+        ...
+
     async def get(self, merchant_id: UUID, refund_id: UUID) -> Refund | None: ...
     async def lock(self, merchant_id: UUID, refund_id: UUID) -> Refund | None:
         """Read the refund with its row locked until the unit of work ends."""
@@ -135,7 +183,44 @@ class IdempotencyRepository(Protocol):
         owner to finish; raises IdempotencyKeyInUse when that takes too long."""
         ...
 
-    async def attach(self, merchant_id: UUID, key: str, refund_id: UUID) -> None: ...
+
+class RefundBatchRepository(Protocol):
+    async def add(self, batch_id: UUID, cmd: SubmitRefundBatch, request_hash: str) -> bool:
+        """Store the batch and its items, due at once; False (nothing stored) when the merchant
+        already has a batch with this idempotency key."""
+        ...
+
+    async def by_key(self, merchant_id: UUID, key: str) -> tuple[UUID, str] | None:
+        """The id and request hash of the merchant's batch with this idempotency key."""
+        ...
+
+    async def get(self, merchant_id: UUID, batch_id: UUID) -> RefundBatch | None: ...
+    async def lock(self, merchant_id: UUID, batch_id: UUID) -> RefundBatchStatus | None:
+        """The batch's status, its row locked until the unit of work ends."""
+        ...
+
+    async def lock_pending_item(
+        self, merchant_id: UUID, batch_id: UUID, index: int
+    ) -> PendingItem | None:
+        """The item, its row locked, with its batch's settings; None unless it is PENDING."""
+        ...
+
+    async def item_created(
+        self, merchant_id: UUID, batch_id: UUID, index: int, refund_id: UUID
+    ) -> None: ...
+    async def item_refused(
+        self, merchant_id: UUID, batch_id: UUID, index: int, error: ItemError
+    ) -> None:
+        """Record the refusal, unless the item was cancelled meanwhile."""
+        ...
+
+    async def finish(
+        self, merchant_id: UUID, batch_id: UUID, status: RefundBatchStatus, at: datetime
+    ) -> None:
+        """End a RUNNING batch: CANCELLED cancels its pending items first."""
+        ...
+
+    async def has_pending(self, merchant_id: UUID, batch_id: UUID) -> bool: ...
 
 
 class UnitOfWork(Protocol):
@@ -157,6 +242,8 @@ class UnitOfWork(Protocol):
     def idempotency(self) -> IdempotencyRepository: ...
     @property
     def webhooks(self) -> WebhookRepository: ...
+    @property
+    def batches(self) -> RefundBatchRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -21,13 +21,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from db.batch_claims import BatchClaims
 from db.claims import RefundClaims
 from db.engine import create_engine, database_answers
 from db.listener import NotificationListener
-from db.notifications import REFUND_EVENTS_CHANNEL
+from db.notifications import REFUND_BATCHES_CHANNEL, REFUND_EVENTS_CHANNEL
 from db.sandbox_bank import SandboxBank
 from db.uow import SqlUnitOfWork
 from db.webhook_claims import WebhookClaims
+from domain.batches import LANES
+from processor.batches import BATCHES_AT_ONCE, BatchApplier
 from processor.config import ProcessorSettings, WebhookSettings
 from processor.metrics import metrics_endpoint
 from processor.sandbox import SandboxGateway
@@ -36,6 +39,11 @@ from processor.webhooks.sender import WebhookSender
 from processor.worker import Processor
 
 log = logging.getLogger("refunds.processor")
+
+
+def background_pool_size(settings: ProcessorSettings) -> int:
+    """Connections for the processor's refunds, and the lanes of the batches applied at once."""
+    return settings.concurrency + 4 + LANES * BATCHES_AT_ONCE
 
 
 def worker_id() -> str:
@@ -52,6 +60,17 @@ def build_processor(
     )
 
 
+def build_batch_applier(
+    engine: AsyncEngine, settings: ProcessorSettings, refund_window_days: int
+) -> BatchApplier:
+    return BatchApplier(
+        BatchClaims(engine, worker_id()),
+        lambda: SqlUnitOfWork(engine),
+        settings,
+        refund_window_days,
+    )
+
+
 def build_dispatcher(engine: AsyncEngine, settings: WebhookSettings) -> WebhookDispatcher:
     return WebhookDispatcher(WebhookClaims(engine, worker_id()), WebhookSender(settings), settings)
 
@@ -65,23 +84,31 @@ class Worker:
         settings: ProcessorSettings,
         gateway_delay_scale: float,
         webhooks: WebhookSettings,
+        *,
+        refund_window_days: int,
     ) -> None:
         self.settings = settings
-        self.engine = create_engine(database_url, pool_size=settings.concurrency + 4)
+        self.engine = create_engine(database_url, pool_size=background_pool_size(settings))
         self.processor = build_processor(self.engine, settings, gateway_delay_scale)
         self.dispatcher = build_dispatcher(self.engine, webhooks)
+        self.batches = build_batch_applier(self.engine, settings, refund_window_days)
         self.listener = NotificationListener(
-            database_url, REFUND_EVENTS_CHANNEL, name=f"refunds-worker-{os.getpid()}"
+            database_url,
+            REFUND_EVENTS_CHANNEL,
+            REFUND_BATCHES_CHANNEL,
+            name=f"refunds-worker-{os.getpid()}",
         )
         self.listener.on_notify(self.processor.wake)
         self.listener.on_reconnect(self.processor.wake)
         self.listener.on_notify(self.dispatcher.wake)
         self.listener.on_reconnect(self.dispatcher.wake)
+        self.listener.on_notify(self.batches.wake, REFUND_BATCHES_CHANNEL)
+        self.listener.on_reconnect(self.batches.wake)
         self._task: asyncio.Future[Any] | None = None
 
     def start(self) -> None:
         self._task = asyncio.gather(
-            self.listener.run(), self.processor.run(), self.dispatcher.run()
+            self.listener.run(), self.processor.run(), self.dispatcher.run(), self.batches.run()
         )
 
     async def stop(self) -> None:
@@ -152,12 +179,19 @@ async def run_worker(
     gateway_delay_scale: float,
     webhooks: WebhookSettings,
     *,
+    refund_window_days: int,
     health_host: str = "127.0.0.1",
     health_port: int | None = None,
     metrics_token: str | None = None,
 ) -> None:
     """Run until SIGTERM / SIGINT."""
-    worker = Worker(database_url, settings, gateway_delay_scale, webhooks)
+    worker = Worker(
+        database_url,
+        settings,
+        gateway_delay_scale,
+        webhooks,
+        refund_window_days=refund_window_days,
+    )
     if health_port is not None:
         config = uvicorn.Config(
             health_app(worker, metrics_token),

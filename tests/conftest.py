@@ -15,7 +15,6 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -23,11 +22,18 @@ from starlette.applications import Starlette
 from api.app import create_app
 from api.config import EdgeSettings, Settings
 from db.engine import create_engine
+from db.listener import connect_kwargs
 from db.migrate import upgrade
 from processor.config import WebhookSettings
+from tests.serving import serving
 from tests.support import Api
 
 ADMIN_TOKEN = "adm_test_" + secrets.token_hex(16)
+
+# Apps started inside the test process keep Python's garbage-collector thresholds: tuning them is
+# for a serving process (tests/api/test_gc_tuning.py checks `refunds serve` does), not for pytest.
+# Subprocesses start without this (tests/api/serve_process.py drops REFUNDS_* settings).
+os.environ["REFUNDS_GC_THRESHOLD"] = "python"
 
 
 def _server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -43,14 +49,7 @@ def _server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 async def _on_server(server_url: str, sql: str) -> None:
     """Run one statement on the server's maintenance database (CREATE/DROP DATABASE)."""
-    url = make_url(server_url)
-    conn = await asyncpg.connect(
-        user=url.username,
-        password=url.password or None,
-        host=url.query.get("host", url.host),
-        port=url.port,
-        database=url.database or "postgres",
-    )
+    conn = await asyncpg.connect(**connect_kwargs(server_url))
     try:
         await conn.execute(sql)
     finally:
@@ -105,19 +104,8 @@ def app(settings: Settings) -> Starlette:
 @pytest.fixture(scope="session")
 async def server(app: Starlette) -> AsyncIterator[str]:
     """The real app on a real socket (port chosen by the OS); yields its base URL."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws="websockets-sansio"
-    )
-    uv = uvicorn.Server(config)
-    task = asyncio.create_task(uv.serve())
-    while not uv.started:
-        await asyncio.sleep(0.01)
-        if task.done():
-            task.result()
-    port = uv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    await task
+    async with serving(app, lifespan="on", ws="websockets-sansio") as url:
+        yield url
 
 
 @pytest.fixture

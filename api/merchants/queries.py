@@ -6,6 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from api import ids
+from api.batches.types import load_refund_batch
 from api.keys.types import load_api_key
 from api.merchants.types import MerchantType
 from api.node import Node
@@ -40,6 +41,8 @@ class MerchantQueries:
             return await load_webhook_endpoint(info, key)
         if prefix == ids.WEBHOOK_DELIVERY and (key := ids.decode_uuid(prefix, id)):
             return await load_webhook_delivery(info, key)
+        if prefix == ids.REFUND_BATCH and (key := ids.decode_uuid(prefix, id)):
+            return await load_refund_batch(info, key)
         if prefix == ids.MERCHANT and ids.decode_uuid(prefix, id) == merchant_id:
             return await load_viewer(info)
         return None

@@ -18,7 +18,7 @@ from api.pagination import (
 )
 from api.refunds.types import RefundType
 from db.queries import RefundFilter as RefundFilterQuery
-from domain.model import RefundStatus
+from domain.model import RefundReason, RefundSpeed, RefundStatus
 
 # Stands for a transactionId that names nothing of the caller's: matches no refund.
 NO_SUCH_TRANSACTION = UUID(int=0)
@@ -32,6 +32,16 @@ class RefundFilter:
     transaction_id: strawberry.ID | None = None
     created_from: datetime | None = strawberry.field(default=None, description="Inclusive.")
     created_to: datetime | None = strawberry.field(default=None, description="Exclusive.")
+    order_id: str | None = strawberry.field(
+        default=None, description="Refunds of the transactions with this order id."
+    )
+    reason: list[RefundReason] | None = strawberry.field(
+        default=None, description="Any of these reasons."
+    )
+    speed: RefundSpeed | None = strawberry.field(default=None, description="The speed requested.")
+    bank_reference: str | None = strawberry.field(
+        default=None, description="The ARN / UTR the bank gave (a customer may quote it)."
+    )
 
     def to_query(self) -> RefundFilterQuery:
         transaction_id = None
@@ -44,6 +54,10 @@ class RefundFilter:
             transaction_id=transaction_id,
             created_from=self.created_from,
             created_to=self.created_to,
+            order_id=self.order_id,
+            reasons=self.reason,
+            speed=self.speed,
+            bank_reference=self.bank_reference,
         )
 
 

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from api import ids
+from api.batches.subscriptions import RefundBatchSubscription
 from api.refunds.types import RefundType
 
 # An id that does not parse behaves like one that names nothing: the subscription stays open
@@ -23,7 +24,7 @@ def decode_filter(prefix: str, public_id: str | None) -> UUID | None:
 
 
 @strawberry.type
-class Subscription:
+class Subscription(RefundBatchSubscription):
     @strawberry.subscription(
         description="Every status change of your refunds, narrowed by the arguments when given."
         " Each change comes once, in order, with the refund as that change left it."

@@ -17,7 +17,7 @@ from api.pagination import (
 )
 from api.transactions.types import TransactionType, load_transaction
 from db.queries import TransactionFilter as TransactionFilterQuery
-from domain.model import PaymentMethod, TransactionStatus
+from domain.model import PaymentMethod, RefundState, TransactionStatus
 
 
 @strawberry.input
@@ -27,6 +27,10 @@ class TransactionFilter:
     order_id: str | None = None
     created_from: datetime | None = strawberry.field(default=None, description="Inclusive.")
     created_to: datetime | None = strawberry.field(default=None, description="Exclusive.")
+    refund_state: RefundState | None = strawberry.field(
+        default=None,
+        description="NONE: nothing refunded; PARTIAL: some; FULL: all (by refundedAmount).",
+    )
 
     def to_query(self) -> TransactionFilterQuery:
         return TransactionFilterQuery(
@@ -35,6 +39,7 @@ class TransactionFilter:
             order_id=self.order_id,
             created_from=self.created_from,
             created_to=self.created_to,
+            refund_state=self.refund_state,
         )
 
 

@@ -13,7 +13,7 @@ from api import ids, list_budget
 from api.node import Node
 from api.scalars import MinorUnits
 from domain.eligibility import held_amount, refundable_amount
-from domain.model import PaymentMethod, Refund, Transaction, TransactionStatus
+from domain.model import PaymentMethod, Refund, RefundState, Transaction, TransactionStatus
 
 if TYPE_CHECKING:
     from api.refunds.types import RefundType
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 # The domain's enums, registered in place as GraphQL enums (fields use them directly).
 strawberry.enum(PaymentMethod, name="PaymentMethod")
 strawberry.enum(TransactionStatus, name="TransactionStatus")
+strawberry.enum(RefundState, name="RefundState")
 
 
 @strawberry.type(name="Transaction", description="A payment the platform recorded.")

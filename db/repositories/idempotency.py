@@ -45,9 +45,6 @@ class SqlIdempotency:
         row = await self.raw.fetchrow(statements.IDEMPOTENCY_KEY, merchant_id, key)
         return IdempotencyClaim(False, row["request_hash"], row["refund_id"])
 
-    async def attach(self, merchant_id: UUID, key: str, refund_id: UUID) -> None:
-        await self.raw.execute(statements.ATTACH_IDEMPOTENCY_KEY, merchant_id, key, refund_id)
-
 
 async def prune_expired(conn: AsyncConnection) -> int:
     """Delete keys past the retention, every merchant's at once; returns how many went."""

@@ -18,6 +18,7 @@ from db.tables import refunds
 from domain import webhooks
 from domain.destinations import Destination
 from domain.model import Refund, RefundSpeed, RefundStatus
+from domain.ports import BalanceRange
 from domain.refund_states import RefundStatusChanged
 
 # The columns the domain's Refund is made of (not the processing bookkeeping).
@@ -35,6 +36,22 @@ def _jsonb(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
+# The announcement of a refund event, delivered by PostgreSQL at commit, and only then:
+# subscribers never see a change that was rolled back. Ids only; listeners read the state from
+# the tables. CREATE_REFUND appends the event id in SQL to all but the last characters.
+_EVENT_ID_LAST = "0}"
+
+
+def _notice(refund: Refund, event_id: int = 0) -> str:
+    notice = {
+        "m": str(refund.merchant_id),
+        "r": str(refund.id),
+        "t": str(refund.transaction_id),
+        "e": event_id,
+    }
+    return orjson.dumps(notice).decode()
+
+
 def _this(refund: Refund) -> tuple[Any, Any]:
     return refunds.c.merchant_id == refund.merchant_id, refunds.c.id == refund.id
 
@@ -44,11 +61,21 @@ class SqlRefunds:
         self.conn = conn
         self.raw = raw  # the asyncpg connection under `conn`, in its transaction
 
-    async def add(self, refund: Refund, destination_details: dict[str, str] | None) -> None:
-        await self.raw.execute(
-            statements.INSERT_REFUND,
-            refund.id,
+    async def create(
+        self,
+        refund: Refund,
+        change: RefundStatusChanged,
+        *,
+        debit: int,
+        if_balance: BalanceRange,
+        if_held: int,
+        idempotency_key: str | None,
+    ) -> bool:
+        notice = _notice(refund)
+        created = await self.raw.fetchrow(
+            statements.CREATE_REFUND,
             refund.merchant_id,
+            refund.id,
             refund.transaction_id,
             refund.amount,
             refund.currency,
@@ -59,13 +86,23 @@ class SqlRefunds:
             refund.speed_requested.value,
             refund.destination_kind.value,
             refund.destination_display,
-            _jsonb(destination_details),
+            _jsonb(None),  # destination_details: the original source needs none
             refund.estimated_settlement_at,
             refund.created_at,
             refund.updated_at,
-            refund.created_at,  # next_attempt_at: due for the processor now
             refund.initiated_by_key_id,
+            change.message,
+            webhooks.new_event_id(),
+            REFUND_EVENTS_CHANNEL,
+            notice[: -len(_EVENT_ID_LAST)],
+            webhooks.event_type(change.previous, change.status).value,
+            debit,
+            if_balance.at_least,
+            if_balance.at_most,
+            idempotency_key,
+            if_held,
         )
+        return created is not None
 
     async def get(self, merchant_id: UUID, refund_id: UUID) -> Refund | None:
         return await self._one(merchant_id, refund_id, for_update=False)
@@ -153,7 +190,7 @@ class SqlRefundEvents:
         self.raw = raw  # the asyncpg connection under `conn`, in its transaction
 
     async def append(self, refund: Refund, change: RefundStatusChanged, at: datetime) -> None:
-        event_id = await self.raw.fetchval(
+        event_id: int = await self.raw.fetchval(
             statements.INSERT_REFUND_EVENT,
             refund.merchant_id,
             refund.id,
@@ -164,14 +201,5 @@ class SqlRefundEvents:
             webhooks.new_event_id(),
             webhooks.event_type(change.previous, change.status).value,
         )
-        # Delivered by PostgreSQL at commit, and only then: subscribers never see a change
-        # that was rolled back. Ids only; listeners read the state from the tables.
-        payload = orjson.dumps(
-            {
-                "m": str(refund.merchant_id),
-                "r": str(refund.id),
-                "t": str(refund.transaction_id),
-                "e": event_id,
-            }
-        ).decode()
+        payload = _notice(refund, event_id)
         await self.raw.execute(statements.NOTIFY, REFUND_EVENTS_CHANNEL, payload)

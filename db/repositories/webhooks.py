@@ -50,38 +50,50 @@ def endpoint(row: Any) -> WebhookEndpoint:
     )
 
 
+def _sources() -> tuple[tuple[Any, ...], tuple[tuple[Any, Any], ...]]:
+    """A delivery's columns with what its body is made of (the event, its refund and the
+    order), and each source table with the condition that joins it to the delivery."""
+    e, r, t = refund_events.c, refunds.c, transactions.c
+    columns = (
+        d.id.label("delivery_id"),
+        d.endpoint_id,
+        d.event_id.label("webhook_id"),
+        d.event_type,
+        d.status.label("delivery_status"),
+        d.attempts.label("delivery_attempts"),
+        d.last_response_status,
+        d.last_error,
+        d.next_attempt_at.label("delivery_next_attempt_at"),
+        d.created_at.label("delivery_created_at"),
+        d.delivered_at,
+        e.id.label("event_row_id"),
+        e.status.label("event_status"),
+        e.at.label("event_at"),
+        e.message.label("event_message"),
+        e.failure_code.label("event_failure_code"),
+        t.order_id,
+        *REFUND_COLUMNS,
+    )
+    joins = (
+        (refund_events, (e.merchant_id == d.merchant_id) & (e.id == d.refund_event_id)),
+        (refunds, (r.merchant_id == d.merchant_id) & (r.id == d.refund_id)),
+        (transactions, (t.merchant_id == r.merchant_id) & (t.id == r.transaction_id)),
+    )
+    return columns, joins
+
+
+# What delivery() reads, and how its sources join a webhook_deliveries row: a SELECT joins them
+# (deliveries_with_sources), the dispatcher's claim names them in its UPDATE's FROM and WHERE
+# and RETURNs these columns (db/webhook_claims.py).
+DELIVERY_COLUMNS, DELIVERY_SOURCES = _sources()
+
+
 def deliveries_with_sources() -> Select[Any]:
     """Deliveries with what their body is made of: the event, its refund and the order."""
-    e, r, t = refund_events.c, refunds.c, transactions.c
-    return (
-        select(
-            d.id.label("delivery_id"),
-            d.endpoint_id,
-            d.event_id.label("webhook_id"),
-            d.event_type,
-            d.status.label("delivery_status"),
-            d.attempts.label("delivery_attempts"),
-            d.last_response_status,
-            d.last_error,
-            d.next_attempt_at.label("delivery_next_attempt_at"),
-            d.created_at.label("delivery_created_at"),
-            d.delivered_at,
-            e.id.label("event_row_id"),
-            e.status.label("event_status"),
-            e.at.label("event_at"),
-            e.message.label("event_message"),
-            e.failure_code.label("event_failure_code"),
-            t.order_id,
-            *REFUND_COLUMNS,
-        )
-        .join_from(
-            webhook_deliveries,
-            refund_events,
-            (e.merchant_id == d.merchant_id) & (e.id == d.refund_event_id),
-        )
-        .join(refunds, (r.merchant_id == d.merchant_id) & (r.id == d.refund_id))
-        .join(transactions, (t.merchant_id == r.merchant_id) & (t.id == r.transaction_id))
-    )
+    stmt = select(*DELIVERY_COLUMNS).select_from(webhook_deliveries)
+    for table, on in DELIVERY_SOURCES:
+        stmt = stmt.join(table, on)
+    return stmt
 
 
 def delivery(row: Any) -> WebhookDelivery:

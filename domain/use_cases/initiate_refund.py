@@ -1,8 +1,12 @@
 """Initiating a refund: the one use case that must never create money.
 
 Inside one database transaction it claims the idempotency key, locks the transaction row (so
-concurrent refunds of one payment queue up behind each other), sums what its refunds already
-hold, locks the merchant's balance row, and debits it — or parks the refund ON_HOLD."""
+concurrent refunds of one payment queue up behind each other) reading in the same round trip
+what its refunds already hold and the merchant's balance as it stands, and decides. The
+merchant's balance row, which all of a merchant's refunds share, is locked last and for as short
+a time as possible: by the one statement that stores the refund and debits the balance — or
+parks the refund ON_HOLD — if the locked balance and the held sum still give the same decision,
+and otherwise decides again with both read under lock."""
 
 from __future__ import annotations
 
@@ -22,11 +26,19 @@ from domain.errors import (
     InvalidInput,
     TransactionNotFound,
 )
-from domain.model import Refund, RefundReason, RefundSpeed, RefundStatus, Transaction
+from domain.model import (
+    Merchant,
+    Refund,
+    RefundReason,
+    RefundSpeed,
+    RefundStatus,
+    Transaction,
+)
 from domain.money import check_minor_units
-from domain.ports import IdempotencyClaim, UnitOfWork
+from domain.ports import BalanceRange, IdempotencyClaim, UnitOfWork
+from domain.refund_states import BalanceEffect, RefundStatusChanged
 from domain.settlement import estimated_settlement
-from domain.use_cases.balance import record_change, shortfall_message
+from domain.use_cases.balance import shortfall_message
 
 NOTES_MAX = 1000
 METADATA_MAX_KEYS = 20
@@ -125,17 +137,21 @@ async def initiate_refund(
 ) -> Refund:
     validate(cmd)
     async with uow:
-        if cmd.idempotency_key is not None:
-            claim = await uow.idempotency.claim(
-                cmd.merchant_id, cmd.idempotency_key, cmd.fingerprint()
-            )
-            if not claim.fresh:
-                return await _replay(uow, cmd, claim)
-        refund = await _create(uow, cmd, now=now, window_days=window_days)
-        if cmd.idempotency_key is not None:
-            await uow.idempotency.attach(cmd.merchant_id, cmd.idempotency_key, refund.id)
+        refund = await initiate_within(uow, cmd, now=now, window_days=window_days)
         await uow.commit()
     return refund
+
+
+async def initiate_within(
+    uow: UnitOfWork, cmd: InitiateRefund, *, now: datetime, window_days: int
+) -> Refund:
+    """The refund inside a unit of work the caller has begun and commits (a batch's item is
+    marked applied in the same database transaction: domain/use_cases/refund_batches.py)."""
+    if cmd.idempotency_key is not None:
+        claim = await uow.idempotency.claim(cmd.merchant_id, cmd.idempotency_key, cmd.fingerprint())
+        if not claim.fresh:
+            return await _replay(uow, cmd, claim)
+    return await _create(uow, cmd, now=now, window_days=window_days)
 
 
 async def _replay(uow: UnitOfWork, cmd: InitiateRefund, claim: IdempotencyClaim) -> Refund:
@@ -153,12 +169,34 @@ async def _replay(uow: UnitOfWork, cmd: InitiateRefund, claim: IdempotencyClaim)
 async def _create(
     uow: UnitOfWork, cmd: InitiateRefund, *, now: datetime, window_days: int
 ) -> Refund:
-    transaction = await uow.transactions.lock(cmd.merchant_id, cmd.transaction_id)
-    if transaction is None:
+    locked = await uow.transactions.lock_to_refund(cmd.merchant_id, cmd.transaction_id)
+    if locked is None:
         raise TransactionNotFound("No transaction of yours has that id.")
+    transaction, held, merchant = locked.transaction, locked.held, locked.merchant
+    refund, change, holds_for = _decide(cmd, transaction, held, merchant, now, window_days)
+    if await _store(uow, cmd, refund, change, holds_for, held):
+        return refund
+    # Refunds of the transaction committed while its lock was awaited, or the balance moved past
+    # what the decision depends on: read both again, the balance row locked (neither can move
+    # now), and decide again.
     held = await uow.refunds.held_amount(cmd.merchant_id, transaction.id)
-    merchant = await uow.merchants.lock(cmd.merchant_id)
-    assert merchant is not None  # the caller is an authenticated merchant
+    found = await uow.merchants.lock(cmd.merchant_id)
+    assert found is not None  # the caller is an authenticated merchant
+    refund, change, holds_for = _decide(cmd, transaction, held, found, now, window_days)
+    stored = await _store(uow, cmd, refund, change, holds_for, held)
+    assert stored, "with the transaction and the balance locked, neither can have moved"
+    return refund
+
+
+def _decide(
+    cmd: InitiateRefund,
+    transaction: Transaction,
+    held: int,
+    merchant: Merchant,
+    now: datetime,
+    window_days: int,
+) -> tuple[Refund, RefundStatusChanged, BalanceRange]:
+    """The refund, its first event, and the balances for which both stay what they are."""
     amount = eligibility.amount_to_refund(
         transaction,
         held=held,
@@ -174,14 +212,31 @@ async def _create(
     if status is None:
         raise InsufficientBalance(shortfall_message(merchant.balance, amount, merchant.currency))
     refund = _new_refund(cmd, transaction, amount, status, now)
-    await uow.refunds.add(refund, None)
-    message = (
-        None
-        if status is RefundStatus.PENDING
-        else shortfall_message(merchant.balance, amount, merchant.currency)
+    if status is RefundStatus.PENDING:
+        return refund, refund_states.created(status), BalanceRange(at_least=amount)
+    # ON_HOLD: its message quotes the balance
+    message = shortfall_message(merchant.balance, amount, merchant.currency)
+    exactly = BalanceRange(at_least=merchant.balance, at_most=merchant.balance)
+    return refund, refund_states.created(status, message), exactly
+
+
+async def _store(
+    uow: UnitOfWork,
+    cmd: InitiateRefund,
+    refund: Refund,
+    change: RefundStatusChanged,
+    holds_for: BalanceRange,
+    held: int,
+) -> bool:
+    debit = refund.amount if change.balance_effect is BalanceEffect.DEBIT else 0
+    return await uow.refunds.create(
+        refund,
+        change,
+        debit=debit,
+        if_balance=holds_for,
+        if_held=held,
+        idempotency_key=cmd.idempotency_key,
     )
-    await record_change(uow, merchant, refund, refund_states.created(status, message), now)
-    return refund
 
 
 def _new_refund(

@@ -70,7 +70,12 @@ class WebhookSender:
             follow_redirects=False,
             trust_env=False,  # no proxy from the environment: it would do the resolving
             timeout=settings.timeout_seconds,
-            limits=httpx.Limits(max_connections=settings.concurrency),
+            # Every connection may stay open for the next delivery to its endpoint (httpx keeps
+            # 20 by default: beyond that each delivery paid a new TCP connection).
+            limits=httpx.Limits(
+                max_connections=settings.concurrency,
+                max_keepalive_connections=settings.concurrency,
+            ),
         )
 
     async def close(self) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 
+from api.compiled import CompiledReads
 from api.graphql_view import GraphQLEndpoint
 from tests.support import Api
 
@@ -30,8 +31,9 @@ class Both:
 
     def __init__(self, api: Api, endpoint: GraphQLEndpoint) -> None:
         self.api, self.endpoint = api, endpoint
-        self.planned = endpoint.compiled_reads
-        assert self.planned is not None, "compiled reads are on by default"
+        planned = endpoint.compiled_reads
+        assert planned is not None, "compiled reads are on by default"
+        self.planned: CompiledReads = planned
         self.answered_fast: list[bool] = []
 
     async def _send(self, body: dict[str, Any], token: str | None) -> tuple[int, bytes]:
@@ -49,7 +51,7 @@ class Both:
             answers.append(result is not None)
             return result
 
-        planned.respond = spy  # type: ignore[method-assign]
+        planned.respond = spy  # type: ignore[method-assign, assignment]
         try:
             fast = await self._send(body, token)
         finally:

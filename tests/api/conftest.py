@@ -3,14 +3,13 @@ paths, and a seeded shop."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 from starlette.applications import Starlette
 
 from tests.api.both_paths import Both, endpoint_of
-from tests.api.read_documents import REFUND, TRANSACTIONS
+from tests.processing.live import wait_until
 from tests.support import Api, Merchant
 
 
@@ -25,15 +24,18 @@ async def _refund(api: Api, merchant: Merchant, transaction_id: str, amount: int
     return str(payload["refund"]["id"])
 
 
-async def _settled(api: Api, merchant: Merchant, body: dict[str, Any]) -> None:
-    """Wait until the background processor has nothing left to change in what `body` reads."""
-    previous = None
-    for _ in range(100):
-        current = (await api.post(body["query"], body["variables"], token=merchant.key)).content
-        if current == previous:
-            return
-        previous = current
-        await asyncio.sleep(0.1)
+IN_FLIGHT = "{ refunds(first: 1, filter: {status: [PENDING, PROCESSING]}) { totalCount } }"
+
+
+async def _settled(api: Api, merchant: Merchant) -> None:
+    """Wait until the background processor has no refund of the merchant left in flight (every one
+    PROCESSED, FAILED, CANCELLED, ACTION_REQUIRED or ON_HOLD), or fail saying so."""
+
+    async def nothing_in_flight() -> bool:
+        answer = (await api.post(IN_FLIGHT, None, token=merchant.key)).json()
+        return bool(answer["data"]["refunds"]["totalCount"] == 0)
+
+    await wait_until(nothing_in_flight, f"{merchant.id}: no refund PENDING or PROCESSING")
 
 
 @pytest.fixture
@@ -80,10 +82,8 @@ async def shop(api: Api) -> dict[str, Any]:
         other, transactionId=large["id"], amount=400_00, queueIfInsufficientBalance=True
     )
     assert held["refund"]["status"] == "ON_HOLD", held
-    page = {"query": TRANSACTIONS, "variables": {"first": 20}}
-    await _settled(api, merchant, page)
-    for refund_id in refunds:
-        await _settled(api, merchant, {"query": REFUND, "variables": {"id": refund_id}})
+    await _settled(api, merchant)
+    await _settled(api, other)
     return {
         "merchant": merchant,
         "other": other,

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
@@ -67,11 +67,19 @@ def _wait_until_healthy(served: Served) -> None:
 
 
 @contextmanager
-def running(database_url: str, *args: str, port: int | None = None, **env: str) -> Iterator[Served]:
-    """`refunds serve --no-demo` (or the given command line) with these REFUNDS_* settings, on
-    `port` (a restart on the same port) or a free one."""
+def running(
+    database_url: str,
+    *args: str,
+    port: int | None = None,
+    log_level: str = "warning",
+    settings: Mapping[str, str] | None = None,
+    **env: str,
+) -> Iterator[Served]:
+    """`refunds serve --no-demo` (or the given command line) with these REFUNDS_* settings (as
+    keywords, or a mapping in `settings`), on `port` (a restart on the same port) or a free one."""
+    env = {**(settings or {}), **env}
     port = port or free_port()
-    command = list(args) or ["serve", "--no-demo", "--port", str(port), "--log-level", "warning"]
+    command = list(args) or ["serve", "--no-demo", "--port", str(port), "--log-level", log_level]
     if args:
         command += ["--health-port", str(port)]
     with tempfile.TemporaryFile() as output:

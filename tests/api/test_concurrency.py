@@ -18,8 +18,10 @@ from tests.api.account_state import account, merchant_with_balance, transaction
 from tests.support import Api, Merchant
 
 
-async def _at_once(api: Api, merchant: Merchant, inputs: list[dict[str, Any]]) -> list[Any]:
-    return await asyncio.gather(*(api.initiate_refund(merchant, **i) for i in inputs))
+async def _at_once(
+    api: Api, merchant: Merchant, inputs: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    return list(await asyncio.gather(*(api.initiate_refund(merchant, **i) for i in inputs)))
 
 
 def _codes(payloads: list[dict[str, Any]]) -> Counter[str]:

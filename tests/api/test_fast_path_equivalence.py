@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy.pool import QueuePool
 
 from db.pooled_reads import PooledReads
 from tests.api.both_paths import Both, api_key_ids
@@ -150,7 +151,7 @@ async def test_documents_as_clients_send_them_compile_to_the_same_bytes(
 ) -> None:
     key = shop["merchant"].key
     reformatted = " ".join(TRANSACTIONS.split()).replace("Bench", "")
-    requests = [
+    requests: list[dict[str, Any]] = [
         {"query": reformatted, "variables": {"first": 3}},
         {"query": APOLLO, "variables": {"first": 4}},
         {"query": DASHBOARD},
@@ -281,14 +282,16 @@ async def test_concurrent_reads_beyond_the_pool_each_hold_one_connection(
     # after the pooled ones
     planned = both.planned
     assert planned is not None
-    pool_size = both.endpoint.services.reads.engine.pool.size()
+    pool = both.endpoint.services.reads.engine.pool
+    assert isinstance(pool, QueuePool)  # db/engine.py: a fixed pool of pool_size connections
+    pool_size = pool.size()
     original, answers = planned.respond, []
 
     async def spy(*args: Any) -> bytes | None:
         answers.append(result := await original(*args))
         return result
 
-    planned.respond = spy  # type: ignore[method-assign]
+    planned.respond = spy  # type: ignore[method-assign, assignment]
     try:
         headers = {"Authorization": f"Bearer {shop['merchant'].key}"}
         responses = await asyncio.gather(

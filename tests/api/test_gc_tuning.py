@@ -7,6 +7,7 @@ import gc
 import pytest
 
 from api.gc_tuning import DEFAULT_GC_THRESHOLD, parse_threshold
+from tests.api.serve_process import running
 
 
 def test_three_positive_integers_or_python() -> None:
@@ -21,6 +22,13 @@ def test_anything_else_is_refused_with_what_is_expected(value: str) -> None:
         parse_threshold(value)
 
 
-def test_a_serving_process_runs_with_the_default_thresholds(server: str) -> None:
-    # the session's app has started (its lifespan applies the setting) in this process
-    assert gc.get_threshold() == parse_threshold(DEFAULT_GC_THRESHOLD)
+def test_refunds_serve_applies_the_default_thresholds(database_url: str) -> None:
+    with running(database_url, log_level="info") as served:
+        assert f"garbage collector thresholds set to {parse_threshold(DEFAULT_GC_THRESHOLD)}" in (
+            served.log()
+        )
+
+
+def test_apps_inside_the_test_process_leave_its_thresholds_alone(server: str) -> None:
+    # the session's app has started in this process (tests/conftest.py asks for Python's own)
+    assert gc.get_threshold() == (700, 10, 10)

@@ -1,14 +1,12 @@
 """The edges of HTTP: bad requests, limits, masking, health, readiness, metrics, GraphiQL."""
 
-import asyncio
-
 import httpx
 import pytest
-import uvicorn
 
 from api.app import create_app
 from api.config import Settings
 from api.errors import UNAVAILABLE_MESSAGE
+from tests.serving import serving
 from tests.support import Api
 
 
@@ -132,14 +130,8 @@ async def broken_server(tmp_path) -> object:  # type: ignore[no-untyped-def]
         refund_window_days=180,
     )
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event to wait on
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serving(app, log_level="critical") as url:
+        yield url
 
 
 async def test_without_a_database_readiness_fails_and_clients_are_told_to_retry(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -63,7 +62,7 @@ def nested(depth: int) -> dict[str, Any]:
 
 
 @pytest.fixture
-def server_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+def server_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     """What the in-process server logs (tests/conftest.py serves the app on this event loop)."""
     caplog.set_level(logging.INFO, logger="refunds")
     caplog.set_level(logging.INFO, logger="strawberry")
@@ -257,11 +256,12 @@ async def test_compiled_reads_leave_junk_to_strawberry_which_refuses_it(
     merchant, _ = shop
     docs = DOCUMENTS
     server_log.clear()
-    for name, variables in [
+    junk: list[tuple[str, dict[str, Any]]] = [
         ("TransactionWithRefunds", {"id": "txn_\x00"}),
         ("BenchRefund", {"id": NUL}),
         ("BenchTransactions", {"first": 5, "after": cursor(f"{YEAR_ONE_EAST}|{'0' * 32}")}),
-    ]:
+    ]
+    for name, variables in junk:
         status, body = await post(api, docs[name], variables, merchant.key)
         assert (status, error_code(body)) == (200, "BAD_USER_INPUT"), name
         logged_as_client_error(server_log, "BAD_USER_INPUT")

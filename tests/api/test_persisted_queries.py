@@ -80,7 +80,7 @@ async def test_a_hash_is_unknown_until_sent_with_its_document_then_answers_by_po
         answered_fast.append(result is not None)
         return result
 
-    both.planned.respond = spy  # type: ignore[method-assign]
+    both.planned.respond = spy  # type: ignore[method-assign, assignment]
     try:
         assert (await post(api, merchant, by_hash)).content == full.content
         assert (await get(api, merchant, by_hash)).content == full.content

@@ -70,7 +70,7 @@ def _ws_bomb(served: Served, key: str) -> tuple[float, dict[str, Any]]:
 
 
 def _healthz_latencies_while(served: Served, bombs: list[Any]) -> list[float]:
-    latencies = []
+    latencies: list[float] = []
     with httpx.Client(base_url=served.base_url, timeout=30) as http:
         while not all(bomb.done() for bomb in bombs) or not latencies:
             started = time.monotonic()

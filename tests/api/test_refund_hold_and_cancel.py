@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.uow import SqlUnitOfWork
 from domain.use_cases.platform import recharge_balance
+from domain.use_cases.processing import RailOutcome
 from tests.api import rails
 from tests.api.account_state import (
     account,
@@ -259,7 +260,7 @@ async def test_a_failed_or_reversed_refund_has_its_money_back_and_cannot_be_canc
     api: Api,
     engine: AsyncEngine,
     source: str,
-    outcomes: list[rails.RailOutcome],
+    outcomes: list[RailOutcome],
     history: list[str],
 ) -> None:
     # given a refund the rails failed, or paid and the bank then returned

@@ -9,7 +9,6 @@ from dataclasses import replace
 
 import orjson
 import pytest
-import uvicorn
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -17,6 +16,7 @@ from api.app import create_app
 from api.config import LiveSettings, Settings
 from processor.config import ProcessorSettings
 from tests.processing.live import TRANSPORT_WS, WAIT_SECONDS, ws_url
+from tests.serving import serving
 from tests.support import Api
 
 
@@ -30,15 +30,8 @@ async def quick_server(settings: Settings) -> AsyncIterator[str]:
             live=LiveSettings(keepalive_seconds=0.2, idle_seconds=0.6),
         )
     )
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with serving(app, lifespan="on") as url:
+        yield url
 
 
 async def _read_without_answering(ws: object, received: list[str]) -> None:
@@ -49,7 +42,7 @@ async def _read_without_answering(ws: object, received: list[str]) -> None:
 
 async def test_a_silent_peer_is_pinged_then_closed_as_idle(api: Api, quick_server: str) -> None:
     merchant = await api.create_merchant()
-    received = []
+    received: list[str] = []
     async with connect(ws_url(quick_server), subprotocols=[TRANSPORT_WS]) as ws:  # type: ignore[list-item]
         await ws.send(
             orjson.dumps(

@@ -4,18 +4,17 @@ endpoints are invisible."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from api.app import create_app
 from api.config import Settings
 from processor.config import ProcessorSettings, WebhookSettings
+from tests.serving import serving
 from tests.support import Api, Merchant
 
 ENDPOINT = "id url description enabledEvents status createdAt"
@@ -164,18 +163,11 @@ async def strict_api(settings: Settings) -> AsyncIterator[Api]:
     strict = dataclasses.replace(
         settings, webhooks=WebhookSettings(), processor=ProcessorSettings(enabled=False)
     )
-    config = uvicorn.Config(create_app(strict), host="127.0.0.1", port=0, log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-        if task.done():
-            task.result()
-    port = server.servers[0].sockets[0].getsockname()[1]
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+    async with (
+        serving(create_app(strict)) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
         yield Api(http, settings.admin_token or "")
-    server.should_exit = True
-    await task
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.serving import serving
 from tests.support import free_port
 
 WAIT_LIMIT_SECONDS = 60.0  # a guard against hanging, never a measured bound
@@ -82,16 +82,8 @@ async def receiving(
     """A receiver listening until the block ends (on `port`, or one free now)."""
     receiver = receiver or Receiver(port or free_port(), list(script or []))
     app = Starlette(routes=[Route("/hooks", receiver._hook, methods=["POST"])])
-    config = uvicorn.Config(app, host="127.0.0.1", port=receiver.port, log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-        if task.done():
-            task.result()
-    try:
-        yield receiver
-    finally:
-        receiver.release.set()
-        server.should_exit = True
-        await task
+    async with serving(app, port=receiver.port):
+        try:
+            yield receiver
+        finally:
+            receiver.release.set()

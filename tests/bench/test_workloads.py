@@ -5,7 +5,6 @@ against its shape below)."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import random
 from collections.abc import AsyncIterator
@@ -14,13 +13,13 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-import uvicorn
 from graphql import build_schema, parse, validate
 
 from bench import ceiling
 from bench.answers import same_json, same_rows
 from bench.seed import Seeded
 from bench.workloads import WORKLOADS
+from tests.serving import serving
 
 SCHEMA = build_schema((Path(__file__).resolve().parents[2] / "schema.graphql").read_text())
 
@@ -36,19 +35,8 @@ def test_each_workload_is_a_valid_document_of_the_schema(key: str) -> None:
 @pytest.fixture(scope="module")
 async def ceiling_url(database_url: str) -> AsyncIterator[str]:
     """bench/ceiling.py's app on a real socket, on the suite's database."""
-    config = uvicorn.Config(
-        ceiling.create_app(database_url), host="127.0.0.1", port=0, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-        if task.done():
-            task.result()
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}/graphql"
-    server.should_exit = True
-    await task
+    async with serving(ceiling.create_app(database_url)) as url:
+        yield f"{url}/graphql"
 
 
 @pytest.mark.parametrize("key", list(WORKLOADS))

@@ -31,7 +31,7 @@ WAIT_MS = 15_000  # a guard against hanging, never a measured bound
 
 @pytest.fixture(scope="module")
 def served(database_url: str) -> Iterator[Served]:
-    with running(database_url, **SERVE_ENV) as served:
+    with running(database_url, settings=SERVE_ENV) as served:
         yield served
 
 

@@ -25,7 +25,7 @@ from tests.support import Api, free_port
 
 @pytest.fixture(scope="module")
 def served(database_url: str) -> Iterator[Served]:
-    with running(database_url, port=free_port(), **SERVE_ENV) as served:
+    with running(database_url, port=free_port(), settings=SERVE_ENV) as served:
         yield served
 
 
@@ -64,7 +64,7 @@ async def test_the_socket_drops_and_the_page_catches_up_by_itself(
     )
     await expect(row.get_by_text("ON_HOLD", exact=True)).to_be_visible()
 
-    with running(database_url, port=served.port, **SERVE_ENV):
+    with running(database_url, port=served.port, settings=SERVE_ENV):
         await expect(page.get_by_text("Live", exact=True)).to_be_visible()
         await expect(row.get_by_text("CANCELLED", exact=True)).to_be_visible()
         await expect(page.locator("header").get_by_text("Balance")).to_contain_text("₹10.00")

@@ -51,6 +51,9 @@ def _nodes(node: Any) -> Iterator[Any]:
 
 
 def _unrouted_insert(insert: ast.InsertStmt) -> list[str]:
+    # PostgreSQL's grammar gives every INSERT the table it writes to.
+    assert insert.relation is not None
+    assert insert.relation.relname is not None
     table = insert.relation.relname
     column = DISTRIBUTION_COLUMN.get(table)
     named = {target.name for target in insert.cols or ()}
@@ -66,15 +69,16 @@ class _Scope:
     joined: list[tuple[str, str]] = field(default_factory=list)  # alias pairs
 
     def add(self, relation: Any) -> None:
-        if isinstance(relation, ast.RangeVar) and relation.relname in DISTRIBUTION_COLUMN:
-            alias = relation.alias.aliasname if relation.alias else relation.relname
-            self.tables[alias] = relation.relname
+        table = relation.relname if isinstance(relation, ast.RangeVar) else None
+        if table is not None and table in DISTRIBUTION_COLUMN:
+            alias = relation.alias.aliasname if relation.alias else None
+            self.tables[alias or table] = table
 
     def column(self, ref: Any) -> str | None:
         """The alias whose distribution column `ref` names, if it does."""
         if not isinstance(ref, ast.ColumnRef):
             return None
-        names = [f.sval for f in ref.fields if isinstance(f, ast.String)]
+        names = [f.sval for f in ref.fields or () if isinstance(f, ast.String) and f.sval]
         if len(names) == 2:
             alias, column = names
         elif len(names) == 1 and len(self.tables) == 1:
@@ -86,13 +90,13 @@ class _Scope:
 
     def condition(self, expr: Any) -> None:
         if isinstance(expr, ast.BoolExpr) and expr.boolop == BoolExprType.AND_EXPR:
-            for arg in expr.args:
+            for arg in expr.args or ():
                 self.condition(arg)
             return
         if not (
             isinstance(expr, ast.A_Expr)
             and expr.kind == A_Expr_Kind.AEXPR_OP
-            and [n.sval for n in expr.name] == ["="]
+            and [n.sval for n in expr.name or ()] == ["="]
         ):
             return
         left, right = self.column(expr.lexpr), self.column(expr.rexpr)

@@ -119,8 +119,8 @@ async def _refused(
             await conn.execute(text(sql), params)
     cause = refused.value.orig.__cause__ if refused.value.orig is not None else None
     assert isinstance(cause, violation), repr(cause)
-    name: str = cause.constraint_name
-    return name
+    assert cause.constraint_name is not None, repr(cause)
+    return cause.constraint_name
 
 
 async def _balance(conn: AsyncConnection, merchant_id: UUID) -> int:

@@ -11,9 +11,9 @@ from uuid import UUID, uuid4
 
 import asyncpg
 from alembic import command
-from sqlalchemy.engine import make_url
 
 from db.engine import create_engine
+from db.listener import connect_kwargs
 from db.migrate import alembic_config
 from db.uow import SqlUnitOfWork
 from domain.use_cases.platform import recharge_balance
@@ -35,14 +35,7 @@ LEDGER = [
 
 
 async def _connect(url: str) -> asyncpg.Connection:
-    u = make_url(url)
-    return await asyncpg.connect(
-        user=u.username,
-        password=u.password or None,
-        host=u.query.get("host", u.host),
-        port=u.port,
-        database=u.database,
-    )
+    return await asyncpg.connect(**connect_kwargs(url))
 
 
 async def _seed_at_0002(url: str) -> None:

@@ -15,8 +15,11 @@ from api.housekeeping import prune_idempotency_keys
 from db import statements
 from db.distribution import ACROSS_MERCHANTS, DISTRIBUTION_COLUMN
 from db.refund_changes import RefundChanges
+from tests.api.batches import CANCEL, applied, submit
 from tests.api.read_documents import DOCUMENTS
 from tests.api.test_api_keys import create_key, list_keys, revoke_key
+from tests.api.test_webhook_delivery import hooked_merchant, recorded, refund_of
+from tests.api.webhook_receiver import receiving
 from tests.db.routing import StatementLog, unrouted
 from tests.processing.live import live, refund_on_rails, subscribers_registered, wait_until
 from tests.support import Api, Merchant
@@ -88,7 +91,7 @@ async def test_every_statement_of_the_representative_operations_names_one_mercha
     # then the operations reached every distributed table, through both drivers' paths
     touched = {t for sql in log.statements for t in DISTRIBUTION_COLUMN if f" {t} " in f"{sql} "}
     assert touched == set(DISTRIBUTION_COLUMN)
-    assert statements.INSERT_REFUND in log.statements  # sent to asyncpg directly
+    assert statements.CREATE_REFUND in log.statements  # sent to asyncpg directly
     # and each one names its merchant, but for the reads and prunes marked as across merchants
     assert log.unrouted() == {}
 
@@ -108,7 +111,44 @@ async def _representative_operations(api: Api, server: str, app: Starlette) -> N
         await client.refunds_until("PROCESSED")
     await _held_then_released(api, merchant)
     await _reads(api, merchant, paid["id"])
+    await _batch(api, merchant)
     await _key_management(api, merchant, app)
+    await _webhook_failed_then_delivered(api)
+
+
+async def _webhook_failed_then_delivered(api: Api) -> None:
+    """The dispatcher's claim, a failure's record (the endpoint's failing clock starts) and a
+    success's (it stops)."""
+    async with receiving(script=[500]) as receiver:
+        hooked, _secret = await hooked_merchant(api, receiver, ["REFUND_CREATED"])
+        await refund_of(api, hooked)
+        await recorded(api, hooked, 1)
+        assert [r.status for r in receiver.received] == [500, 204]
+
+
+async def _batch(api: Api, merchant: Merchant) -> None:
+    """A batch by transaction and by order, applied, read, listed; another cancelled; the
+    lists' filters."""
+    await api.recharge(merchant, 100_00)
+    paid = await api.record_transaction(merchant, amount=10_00, orderId="batch-order")
+    items = [
+        {"transactionId": paid["id"], "amount": 1_00, "reason": "OTHER"},
+        {"orderId": "batch-order", "amount": 1_00, "reason": "FRAUD"},
+    ]
+    done = await applied(api, merchant, (await submit(api, merchant, items))["batch"]["id"])
+    assert done["created"] == 2
+    await api.gql(
+        "{ refundBatches(first: 5) { totalCount edges { node { id } } } }", token=merchant.key
+    )
+    running = (await submit(api, merchant, items))["batch"]["id"]
+    await api.gql(CANCEL, {"id": running}, token=merchant.key)
+    await applied(api, merchant, running)
+    await api.gql(
+        '{ refunds(filter: {orderId: "batch-order", reason: [FRAUD], speed: NORMAL,'
+        ' bankReference: "ARN"}) { totalCount edges { node { id } } }'
+        " transactions(filter: {refundState: PARTIAL}) { totalCount edges { node { id } } } }",
+        token=merchant.key,
+    )
 
 
 async def _new_destination(api: Api, merchant: Merchant, refund_id: str) -> None:

@@ -11,13 +11,13 @@ import asyncpg
 import pytest
 from graphql import GraphQLError
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.errors import UNAVAILABLE_MESSAGE, MaskFaults
 from db.engine import create_engine
 from db.errors import is_transient
+from db.listener import connect_kwargs
 
 
 async def failure_of(engine: AsyncEngine, *statements: str) -> DBAPIError:
@@ -33,14 +33,7 @@ async def failure_of(engine: AsyncEngine, *statements: str) -> DBAPIError:
 
 
 async def raw_connection(database_url: str) -> asyncpg.Connection:
-    url = make_url(database_url)
-    return await asyncpg.connect(
-        user=url.username,
-        password=url.password or None,
-        host=url.query.get("host", url.host),
-        port=url.port,
-        database=url.database,
-    )
+    return await asyncpg.connect(**connect_kwargs(database_url))
 
 
 async def terminate(engine: AsyncEngine, pid: int) -> None:

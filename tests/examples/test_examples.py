@@ -47,7 +47,7 @@ REDELIVER = """mutation($id: ID!) { redeliverWebhook(input: {deliveryId: $id}) {
 
 @pytest.fixture(scope="module")
 def served(database_url: str) -> Iterator[Served]:
-    with running(database_url, **SERVE_ENV) as served:
+    with running(database_url, settings=SERVE_ENV) as served:
         yield served
 
 

@@ -33,7 +33,7 @@ async def test_a_claim_takes_no_more_than_asked_and_the_oldest_due_merchants_fir
     first, second, third = [await seed.refunds(own_engine, 3, amount=1_00) for _ in range(3)]
     claims = RefundClaims(own_engine, "w")
     # when two slots are free, then one refund of each of the two oldest-due merchants is taken
-    claimed = await claims.claim(2, lease_seconds=30)
+    claimed = list(await claims.claim(2, lease_seconds=30))
     assert sorted(c.merchant_id for c in claimed) == sorted([first.merchant_id, second.merchant_id])
     # and the rest is claimed once each, by as many claims as it takes
     for _ in range(4):

@@ -206,7 +206,7 @@ async def test_the_sandbox_bank_answers_a_key_once_and_repeats_that_answer(
     assert order is not None
     request = payout_request(order)
     gateway = SandboxGateway(SandboxBank(own_engine), 0)
-    outcomes = []
+    outcomes: list[PayoutResult | None] = []
     for _ in range(4):
         try:
             outcomes.append(await gateway.pay(request))

@@ -199,19 +199,20 @@ async def test_a_change_seen_twice_or_late_is_pushed_once() -> None:
     changes = FakeChanges()
     broker = Broker(changes)  # type: ignore[arg-type]
     refund = a_refund()
-    changes.refunds.update({1: refund, 2: refund})
+    later = replace(refund, status=RefundStatus.PROCESSED)
+    changes.refunds.update({1: refund, 2: refund, 3: later})
     runner = asyncio.create_task(broker.run())
     try:
         async with broker.subscribe(refund.merchant_id, refund_id=refund.id) as sub:
             for event_id in (1, 2, 2, 1):
                 broker.notify(notice(refund, event_id))
             broker.notify("not json")
-            first, second = await sub.next(), await sub.next()
-            await asyncio.sleep(0.05)
+            broker.notify(notice(refund, 3))  # changes are pushed in order: a duplicate would
+            pushed = [await sub.next() for _ in range(3)]  # come before this one
             assert not sub.items
     finally:
         runner.cancel()
-    assert (first, second) == (refund, refund)
+    assert pushed == [refund, refund, later]
 
 
 async def test_an_outcome_for_a_refund_that_does_not_exist_changes_nothing(

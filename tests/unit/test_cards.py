@@ -7,12 +7,12 @@ from domain.cards import luhn_valid, mask_card_numbers
     "number",
     ["4242424242424242", "4111111111111111", "5555555555554444", "378282246310005", "79927398713"],
 )
-def test_known_numbers_pass_the_luhn_check(number):
+def test_known_numbers_pass_the_luhn_check(number: str) -> None:
     assert luhn_valid(number)
 
 
 @pytest.mark.parametrize("number", ["4242424242424241", "1234567812345678", "79927398710"])
-def test_a_wrong_check_digit_fails_it(number):
+def test_a_wrong_check_digit_fails_it(number: str) -> None:
     assert not luhn_valid(number)
 
 
@@ -34,7 +34,9 @@ def test_a_wrong_check_digit_fails_it(number):
         ("4242424242424242 or 5555555555554444", "XXXXXXXXXXXX4242 or XXXXXXXXXXXX4444"),
     ],
 )
-def test_every_luhn_valid_run_of_12_to_19_digits_keeps_only_its_last_four(source, stored):
+def test_every_luhn_valid_run_of_12_to_19_digits_keeps_only_its_last_four(
+    source: str, stored: str
+) -> None:
     assert mask_card_numbers(source) == stored
 
 
@@ -51,10 +53,10 @@ def test_every_luhn_valid_run_of_12_to_19_digits_keeps_only_its_last_four(source
         "XXXXXXXXXXXX4242",  # already masked
     ],
 )
-def test_text_without_a_card_number_is_kept_as_it_is(source):
+def test_text_without_a_card_number_is_kept_as_it_is(source: str) -> None:
     assert mask_card_numbers(source) == source
 
 
-def test_masking_twice_changes_nothing_more():
+def test_masking_twice_changes_nothing_more() -> None:
     once = mask_card_numbers("bounce 4242 4242 4242 4242")
     assert mask_card_numbers(once) == once == "bounce XXXX XXXX XXXX 4242"

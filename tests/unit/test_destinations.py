@@ -10,7 +10,7 @@ ACCOUNT = ("input", "bankAccount")
 HOLDER_NAME_MAX = 140
 
 
-def test_a_valid_bank_account_is_kept_in_full_for_the_rails_and_shown_masked():
+def test_a_valid_bank_account_is_kept_in_full_for_the_rails_and_shown_masked() -> None:
     # when
     destination = bank_account("123456789012", "HDFC0001234", "Asha Rao")
     # then
@@ -24,7 +24,7 @@ def test_a_valid_bank_account_is_kept_in_full_for_the_rails_and_shown_masked():
 
 
 @pytest.mark.parametrize("number", ["123456789", "123456789012345678"])
-def test_an_account_number_of_9_to_18_digits_is_accepted(number):
+def test_an_account_number_of_9_to_18_digits_is_accepted(number: str) -> None:
     assert bank_account(number, "HDFC0001234", "Asha Rao").details["accountNumber"] == number
 
 
@@ -32,20 +32,20 @@ def test_an_account_number_of_9_to_18_digits_is_accepted(number):
     "number",
     ["12345678", "1234567890123456789", "12345678A", "1234 5678 9012", "", "١٢٣٤٥٦٧٨٩"],
 )
-def test_an_account_number_that_is_not_9_to_18_digits_is_refused(number):
+def test_an_account_number_that_is_not_9_to_18_digits_is_refused(number: str) -> None:
     with pytest.raises(InvalidDestination) as refused:
         bank_account(number, "HDFC0001234", "Asha Rao")
     assert refused.value.field == (*ACCOUNT, "accountNumber")
     assert refused.value.code == "INVALID_DESTINATION"
 
 
-def test_spaces_around_an_account_number_are_ignored():
+def test_spaces_around_an_account_number_are_ignored() -> None:
     destination = bank_account("  123456789012\n", "HDFC0001234", "Asha Rao")
     assert destination.details["accountNumber"] == "123456789012"
 
 
 @pytest.mark.parametrize("number", ["123456789", "987654321098765432"])
-def test_a_masked_account_shows_only_its_last_four_digits(number):
+def test_a_masked_account_shows_only_its_last_four_digits(number: str) -> None:
     display = bank_account(number, "HDFC0001234", "Asha Rao").display
     ifsc, masked = display.split(" ")
     assert ifsc == "HDFC0001234"
@@ -54,11 +54,11 @@ def test_a_masked_account_shows_only_its_last_four_digits(number):
 
 
 @pytest.mark.parametrize("ifsc", ["HDFC0001234", "SBIN0ABC12Z", "ICIC0000001"])
-def test_an_ifsc_of_four_letters_a_zero_and_six_letters_or_digits_is_accepted(ifsc):
+def test_an_ifsc_of_four_letters_a_zero_and_six_letters_or_digits_is_accepted(ifsc: str) -> None:
     assert bank_account("123456789012", ifsc, "Asha Rao").details["ifsc"] == ifsc
 
 
-def test_a_lower_case_ifsc_is_upper_cased():
+def test_a_lower_case_ifsc_is_upper_cased() -> None:
     destination = bank_account("123456789012", " hdfc0001234 ", "Asha Rao")
     assert destination.details["ifsc"] == "HDFC0001234"
     assert destination.display.startswith("HDFC0001234 ")
@@ -76,34 +76,34 @@ def test_a_lower_case_ifsc_is_upper_cased():
         "",
     ],
 )
-def test_an_ifsc_of_any_other_shape_is_refused(ifsc):
+def test_an_ifsc_of_any_other_shape_is_refused(ifsc: str) -> None:
     with pytest.raises(InvalidDestination) as refused:
         bank_account("123456789012", ifsc, "Asha Rao")
     assert refused.value.field == (*ACCOUNT, "ifsc")
 
 
-def test_a_holders_name_has_its_spacing_tidied():
+def test_a_holders_name_has_its_spacing_tidied() -> None:
     destination = bank_account("123456789012", "HDFC0001234", "  Asha \t  Rao ")
     assert destination.details["holderName"] == "Asha Rao"
 
 
-def test_a_holders_name_of_the_longest_allowed_length_is_accepted():
+def test_a_holders_name_of_the_longest_allowed_length_is_accepted() -> None:
     name = "A" * HOLDER_NAME_MAX
     assert bank_account("123456789012", "HDFC0001234", name).details["holderName"] == name
 
 
 @pytest.mark.parametrize("name", ["", "   \t ", "A" * (HOLDER_NAME_MAX + 1)])
-def test_an_empty_or_overlong_holders_name_is_refused(name):
+def test_an_empty_or_overlong_holders_name_is_refused(name: str) -> None:
     with pytest.raises(InvalidDestination) as refused:
         bank_account("123456789012", "HDFC0001234", name)
     assert refused.value.field == (*ACCOUNT, "holderName")
 
 
-def test_the_holders_name_is_not_shown():
+def test_the_holders_name_is_not_shown() -> None:
     assert "Asha" not in bank_account("123456789012", "HDFC0001234", "Asha Rao").display
 
 
-def test_a_valid_vpa_is_kept_in_full_and_shown_with_two_characters_and_a_fixed_mask():
+def test_a_valid_vpa_is_kept_in_full_and_shown_with_two_characters_and_a_fixed_mask() -> None:
     # when
     destination = upi_vpa("asha.rao-99_x@okaxis")
     # then
@@ -112,12 +112,12 @@ def test_a_valid_vpa_is_kept_in_full_and_shown_with_two_characters_and_a_fixed_m
     assert destination.display == "as••••@okaxis"
 
 
-def test_a_short_vpa_handle_shows_one_character_and_a_fixed_mask():
+def test_a_short_vpa_handle_shows_one_character_and_a_fixed_mask() -> None:
     assert upi_vpa("abc@ybl").display == "a••••@ybl"
     assert upi_vpa("ab@ybl").display == "a••••@ybl"
 
 
-def test_spaces_around_a_vpa_are_ignored():
+def test_spaces_around_a_vpa_are_ignored() -> None:
     assert upi_vpa("  asha@okaxis \n").details == {"vpa": "asha@okaxis"}
 
 
@@ -136,13 +136,13 @@ def test_spaces_around_a_vpa_are_ignored():
         "",
     ],
 )
-def test_a_vpa_that_is_not_name_at_provider_is_refused(vpa):
+def test_a_vpa_that_is_not_name_at_provider_is_refused(vpa: str) -> None:
     with pytest.raises(InvalidDestination) as refused:
         upi_vpa(vpa)
     assert refused.value.field == ("input", "upiVpa")
 
 
-def test_the_original_source_is_shown_as_the_platform_recorded_it():
+def test_the_original_source_is_shown_as_the_platform_recorded_it() -> None:
     destination = original_source("ab••@okaxis")
     assert destination.kind is DestinationKind.ORIGINAL_SOURCE
     assert destination.display == "ab••@okaxis"

@@ -26,15 +26,15 @@ def a_refund(status: RefundStatus) -> Refund:
     )  # fmt: skip
 
 
-def test_failed_cancelled_and_reversed_refunds_release_their_amount():
+def test_failed_cancelled_and_reversed_refunds_release_their_amount() -> None:
     assert RELEASED_STATUSES == {RefundStatus.FAILED, RefundStatus.CANCELLED, RefundStatus.REVERSED}
 
 
 @pytest.mark.parametrize("status", sorted(RELEASED_STATUSES))
-def test_a_released_refund_no_longer_counts_against_its_transaction(status):
+def test_a_released_refund_no_longer_counts_against_its_transaction(status: RefundStatus) -> None:
     assert not a_refund(status).holds_money
 
 
 @pytest.mark.parametrize("status", sorted(set(RefundStatus) - RELEASED_STATUSES))
-def test_any_other_refund_counts_against_its_transaction(status):
+def test_any_other_refund_counts_against_its_transaction(status: RefundStatus) -> None:
     assert a_refund(status).holds_money

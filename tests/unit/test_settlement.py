@@ -22,37 +22,39 @@ SUPPLIED = [DestinationKind.BANK_ACCOUNT, DestinationKind.UPI]
 NOT_UPI = sorted(set(PaymentMethod) - {PaymentMethod.UPI})
 
 
-def test_the_dates_used_fall_on_the_weekdays_their_names_say():
+def test_the_dates_used_fall_on_the_weekdays_their_names_say() -> None:
     assert [d.weekday() for d in (MONDAY, FRIDAY, SATURDAY, SUNDAY)] == [0, 4, 5, 6]
 
 
-def test_a_friday_plus_one_business_day_is_the_next_monday():
+def test_a_friday_plus_one_business_day_is_the_next_monday() -> None:
     assert add_business_days(FRIDAY, 1) == NEXT_MONDAY
 
 
-def test_a_monday_plus_one_business_day_is_the_tuesday():
+def test_a_monday_plus_one_business_day_is_the_tuesday() -> None:
     assert add_business_days(MONDAY, 1) == MONDAY + timedelta(days=1)
 
 
 @pytest.mark.parametrize("weekend_day", [SATURDAY, SUNDAY])
-def test_a_weekend_day_plus_one_business_day_is_the_monday(weekend_day):
+def test_a_weekend_day_plus_one_business_day_is_the_monday(weekend_day: datetime) -> None:
     assert add_business_days(weekend_day, 1) == NEXT_MONDAY
 
 
-def test_five_business_days_are_one_calendar_week():
+def test_five_business_days_are_one_calendar_week() -> None:
     assert add_business_days(MONDAY, 5) == NEXT_MONDAY
 
 
-def test_ten_business_days_from_a_friday_are_two_calendar_weeks():
+def test_ten_business_days_from_a_friday_are_two_calendar_weeks() -> None:
     assert add_business_days(FRIDAY, 10) == FRIDAY + timedelta(days=14)
 
 
-def test_zero_business_days_leave_the_date_alone():
+def test_zero_business_days_leave_the_date_alone() -> None:
     assert add_business_days(SATURDAY, 0) == SATURDAY
 
 
 @pytest.mark.parametrize(("start_day", "days"), list(product(range(7), range(1, 11))))
-def test_business_days_never_end_on_a_weekend_and_keep_the_time_of_day(start_day, days):
+def test_business_days_never_end_on_a_weekend_and_keep_the_time_of_day(
+    start_day: int, days: int
+) -> None:
     # given
     start = MONDAY + timedelta(days=start_day)
     # when
@@ -76,25 +78,25 @@ def test_business_days_never_end_on_a_weekend_and_keep_the_time_of_day(start_day
     ],
 )
 def test_a_normal_refund_to_the_original_source_quotes_the_far_end_of_the_methods_range(
-    method, business_days
-):
+    method: PaymentMethod, business_days: int
+) -> None:
     expected = add_business_days(MONDAY, business_days)
     assert estimated_settlement(MONDAY, method, ORIGINAL, RefundSpeed.NORMAL) == expected
 
 
-def test_a_normal_card_refund_on_a_monday_settles_two_mondays_later():
+def test_a_normal_card_refund_on_a_monday_settles_two_mondays_later() -> None:
     assert estimated_settlement(
         MONDAY, PaymentMethod.CARD, ORIGINAL, RefundSpeed.NORMAL
     ) == MONDAY + timedelta(days=14)
 
 
-def test_a_normal_net_banking_refund_on_a_monday_settles_the_wednesday_after_next():
+def test_a_normal_net_banking_refund_on_a_monday_settles_the_wednesday_after_next() -> None:
     assert estimated_settlement(
         MONDAY, PaymentMethod.NET_BANKING, ORIGINAL, RefundSpeed.NORMAL
     ) == MONDAY + timedelta(days=9)
 
 
-def test_a_normal_upi_refund_on_a_friday_settles_on_monday():
+def test_a_normal_upi_refund_on_a_friday_settles_on_monday() -> None:
     assert (
         estimated_settlement(FRIDAY, PaymentMethod.UPI, ORIGINAL, RefundSpeed.NORMAL) == NEXT_MONDAY
     )
@@ -102,12 +104,12 @@ def test_a_normal_upi_refund_on_a_friday_settles_on_monday():
 
 @pytest.mark.parametrize(("method", "destination"), list(product(PaymentMethod, SUPPLIED)))
 def test_a_normal_refund_to_a_destination_the_merchant_supplied_settles_next_business_day(
-    method, destination
-):
+    method: PaymentMethod, destination: DestinationKind
+) -> None:
     assert estimated_settlement(FRIDAY, method, destination, RefundSpeed.NORMAL) == NEXT_MONDAY
 
 
-def test_an_instant_upi_refund_settles_in_half_an_hour_even_at_the_weekend():
+def test_an_instant_upi_refund_settles_in_half_an_hour_even_at_the_weekend() -> None:
     assert estimated_settlement(
         SATURDAY, PaymentMethod.UPI, ORIGINAL, RefundSpeed.INSTANT
     ) == SATURDAY + timedelta(minutes=30)
@@ -115,15 +117,17 @@ def test_an_instant_upi_refund_settles_in_half_an_hour_even_at_the_weekend():
 
 @pytest.mark.parametrize(("method", "destination"), list(product(PaymentMethod, SUPPLIED)))
 def test_an_instant_refund_to_a_supplied_account_or_vpa_settles_in_half_an_hour(
-    method, destination
-):
+    method: PaymentMethod, destination: DestinationKind
+) -> None:
     assert estimated_settlement(
         MONDAY, method, destination, RefundSpeed.INSTANT
     ) == MONDAY + timedelta(minutes=30)
 
 
 @pytest.mark.parametrize("method", NOT_UPI)
-def test_an_instant_refund_to_a_card_wallet_or_net_banking_falls_back_to_normal(method):
+def test_an_instant_refund_to_a_card_wallet_or_net_banking_falls_back_to_normal(
+    method: PaymentMethod,
+) -> None:
     # given
     requested = RefundSpeed.INSTANT
     # when
@@ -135,17 +139,21 @@ def test_an_instant_refund_to_a_card_wallet_or_net_banking_falls_back_to_normal(
     assert settles == estimated_settlement(MONDAY, method, ORIGINAL, RefundSpeed.NORMAL)
 
 
-def test_an_instant_refund_to_the_original_upi_source_goes_instant():
+def test_an_instant_refund_to_the_original_upi_source_goes_instant() -> None:
     assert instant_is_possible(PaymentMethod.UPI, ORIGINAL)
     assert speed_to_use(RefundSpeed.INSTANT, PaymentMethod.UPI, ORIGINAL) is RefundSpeed.INSTANT
 
 
 @pytest.mark.parametrize(("method", "destination"), list(product(PaymentMethod, SUPPLIED)))
-def test_instant_is_possible_to_any_account_or_vpa_the_merchant_supplied(method, destination):
+def test_instant_is_possible_to_any_account_or_vpa_the_merchant_supplied(
+    method: PaymentMethod, destination: DestinationKind
+) -> None:
     assert instant_is_possible(method, destination)
     assert speed_to_use(RefundSpeed.INSTANT, method, destination) is RefundSpeed.INSTANT
 
 
 @pytest.mark.parametrize(("method", "destination"), list(product(PaymentMethod, DestinationKind)))
-def test_a_normal_refund_is_never_sped_up(method, destination):
+def test_a_normal_refund_is_never_sped_up(
+    method: PaymentMethod, destination: DestinationKind
+) -> None:
     assert speed_to_use(RefundSpeed.NORMAL, method, destination) is RefundSpeed.NORMAL

@@ -18,13 +18,13 @@ from domain.webhooks import (
 )
 
 
-def test_a_refunds_first_event_is_created_whatever_its_status_and_later_ones_name_theirs():
+def test_a_refunds_first_event_is_created_whatever_its_status_and_later_ones_name_theirs() -> None:
     assert event_type(None, RefundStatus.ON_HOLD) is WebhookEventType.REFUND_CREATED
     assert event_type(RefundStatus.ON_HOLD, RefundStatus.PENDING) is WebhookEventType.REFUND_PENDING
     assert WebhookEventType.REFUND_ACTION_REQUIRED.wire_name == "refund.action_required"
 
 
-def test_the_schedule_is_the_contracts_scaled_with_jitter_then_nothing():
+def test_the_schedule_is_the_contracts_scaled_with_jitter_then_nothing() -> None:
     assert RETRY_WAITS_SECONDS == (5, 300, 1800, 7200, 18000, 36000, 36000)
     assert retry_wait_seconds(1, 1.0, 0.5) == 5
     assert retry_wait_seconds(2, 0.01, 0.0) == pytest.approx(300 * 0.01 * 0.8)
@@ -32,19 +32,19 @@ def test_the_schedule_is_the_contracts_scaled_with_jitter_then_nothing():
     assert retry_wait_seconds(MAX_ATTEMPTS, 1.0, 0.5) is None
 
 
-def test_a_secret_is_whsec_and_random():
+def test_a_secret_is_whsec_and_random() -> None:
     assert new_secret().startswith("whsec_")
     assert new_secret() != new_secret()
 
 
-def test_a_description_longer_than_500_characters_is_refused():
+def test_a_description_longer_than_500_characters_is_refused() -> None:
     assert description(None) is None
     assert description("ERP") == "ERP"
     with pytest.raises(InvalidInput):
         description("x" * 501)
 
 
-def test_only_absolute_https_urls_with_a_host_pass_unless_private_is_allowed():
+def test_only_absolute_https_urls_with_a_host_pass_unless_private_is_allowed() -> None:
     assert parse_url("https://example.com/h", allow_private=False).port == 443
     assert parse_url("http://127.0.0.1:9000/h", allow_private=True).port == 9000
     for url in ("http://example.com/", "https:///x", "//example.com", "https://a b/", "x" * 3000):
@@ -52,7 +52,7 @@ def test_only_absolute_https_urls_with_a_host_pass_unless_private_is_allowed():
             parse_url(url, allow_private=False)
 
 
-def test_every_address_must_be_public_and_one_private_answer_refuses():
+def test_every_address_must_be_public_and_one_private_answer_refuses() -> None:
     assert refused_addresses(["93.184.215.14", "2606:2800:21f:cb07::1"], allow_private=False) == []
     for private in (
         "127.0.0.1",

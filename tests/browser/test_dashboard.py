@@ -513,3 +513,37 @@ async def test_a_bad_ifsc_is_shown_next_to_its_field_then_a_bank_account_takes_i
     assert [(r["status"], r["destination"]["kind"]) for r in seen["refunds"]] == [
         ("PROCESSED", "BANK_ACCOUNT")
     ]
+
+
+async def test_rupees_typed_become_exact_paise_and_paise_show_as_rupees(tab: Tab) -> None:
+    await tab.page.goto(tab.base_url + "/")
+    results = await tab.page.evaluate(
+        """async () => {
+          const { parseRupees, formatMoney } = await import("/static/dashboard/money.js");
+          const parse = (t) => { try { return parseRupees(t); } catch (e) { return e.message; } };
+          const typed = ["123.45", "0.1", "0.10", "₹1,234.5", " 7 ", "100.", "1.005", "-1",
+                         "1e3", "", "12.3.4", "9007199254740.99"];
+          return {
+            parsed: typed.map(parse),
+            sum: parseRupees("0.10") + parseRupees("0.20"),
+            shown: [0, 5, 12345, 123456789, -1050].map((p) => formatMoney(p)),
+          };
+        }"""
+    )
+    not_an_amount = "Enter an amount in rupees, like 123.45."
+    assert results["parsed"] == [
+        12345,
+        10,
+        10,
+        123450,
+        700,
+        10000,
+        "At most two digits after the point: amounts are in whole paise.",
+        not_an_amount,
+        not_an_amount,
+        not_an_amount,
+        not_an_amount,
+        900719925474099,
+    ]
+    assert results["sum"] == 30
+    assert results["shown"] == ["₹0.00", "₹0.05", "₹123.45", "₹12,34,567.89", "-₹10.50"]

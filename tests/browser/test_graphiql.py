@@ -9,7 +9,7 @@ import re
 from urllib.parse import quote, urlencode
 
 import httpx
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from api.web.graphiql import offline_graphiql_html
 from tests.api.serve_process import Served
@@ -46,7 +46,7 @@ async def open_graphiql(tab: Tab, merchant: Merchant, query: str) -> Page:
     return page
 
 
-def result_pane(page: Page):  # type: ignore[no-untyped-def]
+def result_pane(page: Page) -> Locator:
     return page.locator(".result-window")
 
 

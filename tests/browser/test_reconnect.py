@@ -2,8 +2,8 @@
 refund changes while nobody can tell the page, and the server comes back on the same port: the
 page reconnects by itself and re-reads what it missed, without a reload.
 
-The refund is one no processor moves (ON_HOLD); the test cancels it through the domain's own use
-case while the server is away."""
+The refund waits ON_HOLD (the balance is short), where no processor of this or any other test
+moves it, and the test cancels it through the domain's own use case while the server is down."""
 
 from __future__ import annotations
 
@@ -19,10 +19,8 @@ from db.uow import SqlUnitOfWork
 from domain.use_cases.refund_actions import cancel_refund
 from tests.api import rails
 from tests.api.serve_process import Served, running
-from tests.browser.conftest import Tab
+from tests.browser.conftest import SERVE_ENV, Tab
 from tests.support import Api, free_port
-
-SERVE_ENV = {"REFUNDS_PROCESSOR": "off"}
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +32,6 @@ def served(database_url: str) -> Iterator[Served]:
 async def test_the_socket_drops_and_the_page_catches_up_by_itself(
     tab: Tab, api: Api, served: Served, database_url: str, engine: AsyncEngine
 ) -> None:
-    # An ON_HOLD refund (more than the balance, queued): no processor moves it (the suite's own
-    # in-process app runs one on the same database), only the test does.
     merchant = await api.create_merchant("Flaky Wire")
     await api.recharge(merchant, 10_00)
     payment = await api.record_transaction(merchant, orderId="order_wire_1")
@@ -43,6 +39,7 @@ async def test_the_socket_drops_and_the_page_catches_up_by_itself(
         merchant, transactionId=payment["id"], amount=40_00, queueIfInsufficientBalance=True
     )
     refund_id = made["refund"]["id"]
+    assert made["refund"]["status"] == "ON_HOLD"
 
     page = await tab.sign_in(merchant)
     await page.get_by_role("link", name="Refunds").click()
@@ -59,8 +56,12 @@ async def test_the_socket_drops_and_the_page_catches_up_by_itself(
     await expect(page.get_by_text("Reconnecting…")).to_be_visible()
 
     # a change the page cannot hear
-    merchant_id, refund_key = rails.merchant_key(merchant), rails.refund_key(refund_id)
-    await cancel_refund(SqlUnitOfWork(engine), merchant_id, refund_key, datetime.now(UTC))
+    await cancel_refund(
+        SqlUnitOfWork(engine),
+        rails.merchant_key(merchant),
+        rails.refund_key(refund_id),
+        datetime.now(UTC),
+    )
     await expect(row.get_by_text("ON_HOLD", exact=True)).to_be_visible()
 
     with running(database_url, port=served.port, settings=SERVE_ENV):

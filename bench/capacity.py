@@ -59,7 +59,6 @@ def main() -> None:
     options.add_argument("--clients", type=int, default=8)
     args = options.parse_args()
     work = Path(tempfile.mkdtemp(prefix="refunds-capacity-"))
-    work.chmod(0o755)  # the embedded server may run as its own system user
     db = database.start(work)
     try:
         servers.migrate(db.url, Path(__file__).resolve().parents[1])

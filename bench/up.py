@@ -27,7 +27,6 @@ def main() -> None:
     args = options(argv)
     stop_on_sigterm()
     work = Path(tempfile.mkdtemp(prefix="refunds-bench-up-"))
-    work.chmod(0o755)
     db = database.start(work)
     service = ceiling = None
     try:

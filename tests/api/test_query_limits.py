@@ -118,7 +118,7 @@ def test_a_plain_list_counts_ten_items() -> None:
 def honest_documents() -> dict[str, str]:
     """Every document this repository sends or documents: the fast path's operations, the
     benchmark's, the README's examples, and GraphiQL's introspection."""
-    from bench.subscriptions import SUBSCRIPTION
+    from bench.subscribers import SUBSCRIPTION
     from bench.workloads import INITIATE_REFUND
 
     docs = {p.name: p.read_text() for p in ROOT.glob("**/*.graphql") if ".venv" not in p.parts}

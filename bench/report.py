@@ -132,6 +132,8 @@ def summary_section(reads: dict) -> list[str]:
 
 
 def reads_section(reads: dict) -> list[str]:
+    if not reads:
+        return []
     out = ["## Reads: the service, the peer and the hand-written ceiling", ""]
     for key, workload in WORKLOADS.items():
         names = _servers(reads, key)

@@ -21,7 +21,7 @@ from db.distribution import ACROSS_MERCHANTS
 # The service's statements per request and per claim (db/statements.py, db/pooled_reads.py,
 # db/queries.py, db/claims.py, db/repositories/api_keys.py), as PostgreSQL plans them.
 PLANS = {
-    "lock a transaction": statements.LOCK_TRANSACTION_TO_REFUND,
+    "lock a transaction": statements.LOCK_TRANSACTION,
     "held amount": statements.HELD_AMOUNT,
     "transactions page": pooled_reads.PAGE,
     "transactions count": pooled_reads.COUNT,

@@ -146,6 +146,8 @@ def summary_section(reads: dict[str, Any]) -> list[str]:
 
 
 def reads_section(reads: dict[str, Any]) -> list[str]:
+    if not reads:
+        return []
     out = ["## Reads: the service, the peer and the hand-written ceiling", ""]
     for key, workload in WORKLOADS.items():
         names = _servers(reads, key)

@@ -30,21 +30,19 @@ IDEMPOTENCY_KEY = (
     "SELECT request_hash, refund_id FROM idempotency_keys WHERE merchant_id = $1 AND key = $2"
 )
 
+LOCK_TRANSACTION = (
+    f"SELECT {TRANSACTION_COLUMNS} FROM transactions "
+    "WHERE merchant_id = $1 AND id = $2 FOR NO KEY UPDATE"
+)
+
 _RELEASED = ", ".join(f"'{s.value}'" for s in sorted(RELEASED_STATUSES, key=lambda s: s.value))
 HELD_AMOUNT = (
     "SELECT coalesce(sum(amount), 0) FROM refunds "
     f"WHERE merchant_id = $1 AND transaction_id = $2 AND status NOT IN ({_RELEASED})"
 )
-_TRANSACTION_OF_T = ", ".join(f"t.{c}" for c in TRANSACTION_COLUMNS.split(", "))
-# The transaction locked as LOCK_TRANSACTION locks it and, in the same round trip, HELD_AMOUNT
-# and the merchant as it stands (not locked). Both as of the statement's start: when it waited
-# for the lock, the refunds committed meanwhile are not in the sum (CREATE_REFUND checks it).
-LOCK_TRANSACTION_TO_REFUND = (
-    f"SELECT {_TRANSACTION_OF_T}, ({HELD_AMOUNT}) AS held, m.name AS merchant_name, "
-    "m.currency AS merchant_currency, m.balance AS merchant_balance, "
-    "m.created_at AS merchant_created_at "
-    "FROM transactions t, merchants m WHERE t.merchant_id = $1 AND t.id = $2 AND m.id = $1 "
-    "FOR NO KEY UPDATE OF t"
+# The held sum above and the merchant as it stands, in one round trip; nothing locked.
+HELD_AMOUNT_AND_MERCHANT = (
+    f"SELECT {MERCHANT_COLUMNS}, ({HELD_AMOUNT}) AS held FROM merchants WHERE id = $1"
 )
 # The event, and in the same statement (so in the same transaction) the outbox of its webhook
 # deliveries: one per enabled endpoint of the merchant subscribed to its type ($8), all under
@@ -65,21 +63,17 @@ NOTIFY = "SELECT pg_notify($1, $2)"
 
 # A new refund in one round trip, its merchant's balance row locked last. The balance CTE locks
 # and updates the row only when its balance, once locked, lies in [$24, $25] (the bounds within
-# which the caller's decision holds; $25 null: no upper bound) and the transaction's refunds
-# hold $27 (HELD_AMOUNT as the decision saw it; this statement starts after the transaction's
-# row was locked, so its sum counts every refund committed before), debiting $23 (0: no debit,
-# the row is locked all the same). Every other part reads from it, so nothing is written when
-# either differs and the statement returns no row. Then the refund, its first event as
+# which the caller's decision holds; $25 null: no upper bound), debiting $23 (0: no debit, the
+# row is locked all the same). Every other part reads from it, so nothing is written when the
+# balance lies outside and the statement returns no row. Then the refund, its first event as
 # INSERT_REFUND_EVENT writes it (with its outbox), the ledger entry of a debit as SET_BALANCE
 # and APPEND_LEDGER_ENTRY write it, the idempotency key's outcome ($26, null: none) and the
 # announcement: $21 || the event's id || '}' on channel $20, delivered at commit.
 CREATE_REFUND = (
-    f"WITH held AS ({HELD_AMOUNT.replace('$2', '$3::uuid')}), "
-    "balance AS ("
+    "WITH balance AS ("
     "UPDATE merchants SET balance = balance - $23::bigint, "
     "ledger_seq = ledger_seq + CASE WHEN $23::bigint > 0 THEN 1 ELSE 0 END "
     "WHERE id = $1 AND balance >= $24::bigint AND ($25::bigint IS NULL OR balance <= $25) "
-    "AND (SELECT * FROM held) = $27::bigint "
     "RETURNING balance, ledger_seq), "
     "refund AS ("
     "INSERT INTO refunds (id, merchant_id, transaction_id, amount, currency, status, reason, "

@@ -11,7 +11,7 @@ SQLAlchemy 2.1: `AsyncConnection.begin()` only opens SQLAlchemy's own transactio
 dialect's `do_begin` is a no-op (a DBAPI begins implicitly), and the adapter sends BEGIN from
 its cursor, right before the first statement SQLAlchemy executes. The public ways to make it
 send BEGIN all execute a statement through SQLAlchemy (a `begin` event listener included): one
-more round trip per unit of work, on initiateRefund's five. Beginning with asyncpg's public
+more round trip per unit of work, on initiateRefund's six. Beginning with asyncpg's public
 `Connection.transaction()` instead would make the adapter's own BEGIN, on the colder SQLAlchemy
 statements, a savepoint. `_begun` asserts what it relies on, so a SQLAlchemy that changes it
 fails every unit of work's test at once."""

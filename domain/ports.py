@@ -68,21 +68,9 @@ class TransactionRepository(Protocol):
         """The order's transactions, newest first."""
         ...
 
-    async def lock_to_refund(
-        self, merchant_id: UUID, transaction_id: UUID
-    ) -> LockedToRefund | None:
-        """Read the transaction with its row locked until the unit of work ends, and in the same
-        read what refunding it depends on (see LockedToRefund)."""
+    async def lock(self, merchant_id: UUID, transaction_id: UUID) -> Transaction | None:
+        """Read the transaction with its row locked until the unit of work ends."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class LockedToRefund:
-    transaction: Transaction  # its row locked
-    # The sum of its refunds that still hold money (see RELEASED_STATUSES) as the read began:
-    # when the read waited for the lock, refunds committed meanwhile are missing from it.
-    held: int
-    merchant: Merchant  # as it stands, not locked
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,14 +90,13 @@ class RefundRepository(Protocol):
         *,
         debit: int,
         if_balance: BalanceRange,
-        if_held: int,
         idempotency_key: str | None,
     ) -> bool:
-        """Lock the merchant's balance row; only if its balance then lies in `if_balance` and
-        the refund's transaction (locked by the caller) has refunds holding `if_held`, debit
-        `debit` from it with its ledger entry (0: none), store the refund with `change` as its
-        first event (announced once the unit of work commits) and make it the idempotency key's
-        outcome (None: no key). False, with nothing written, when either differs."""
+        """Lock the merchant's balance row; only if its balance then lies in `if_balance`,
+        debit `debit` from it with its ledger entry (0: none), store the refund with `change`
+        as its first event (announced once the unit of work commits) and make it the
+        idempotency key's outcome (None: no key). False, with nothing written, when the balance
+        lies outside."""
         ...
 
     async def get(self, merchant_id: UUID, refund_id: UUID) -> Refund | None: ...
@@ -117,8 +104,11 @@ class RefundRepository(Protocol):
         """Read the refund with its row locked until the unit of work ends."""
         ...
 
-    async def held_amount(self, merchant_id: UUID, transaction_id: UUID) -> int:
-        """The sum of the transaction's refunds that still hold money (see RELEASED_STATUSES)."""
+    async def held_amount_and_merchant(
+        self, merchant_id: UUID, transaction_id: UUID
+    ) -> tuple[int, Merchant | None]:
+        """The sum of the transaction's refunds that still hold money (see RELEASED_STATUSES),
+        and the merchant as it stands, in one read; nothing locked."""
         ...
 
     async def on_hold_oldest_first(self, merchant_id: UUID) -> Sequence[Refund]:

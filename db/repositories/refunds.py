@@ -17,7 +17,7 @@ from db.notifications import REFUND_EVENTS_CHANNEL
 from db.tables import refunds
 from domain import webhooks
 from domain.destinations import Destination
-from domain.model import Refund, RefundSpeed, RefundStatus
+from domain.model import Merchant, Refund, RefundSpeed, RefundStatus
 from domain.ports import BalanceRange
 from domain.refund_states import RefundStatusChanged
 
@@ -68,7 +68,6 @@ class SqlRefunds:
         *,
         debit: int,
         if_balance: BalanceRange,
-        if_held: int,
         idempotency_key: str | None,
     ) -> bool:
         notice = _notice(refund)
@@ -100,7 +99,6 @@ class SqlRefunds:
             if_balance.at_least,
             if_balance.at_most,
             idempotency_key,
-            if_held,
         )
         return created is not None
 
@@ -119,8 +117,15 @@ class SqlRefunds:
         row = (await self.conn.execute(stmt)).one_or_none()
         return rows.refund(row) if row else None
 
-    async def held_amount(self, merchant_id: UUID, transaction_id: UUID) -> int:
-        return int(await self.raw.fetchval(statements.HELD_AMOUNT, merchant_id, transaction_id))
+    async def held_amount_and_merchant(
+        self, merchant_id: UUID, transaction_id: UUID
+    ) -> tuple[int, Merchant | None]:
+        record = await self.raw.fetchrow(
+            statements.HELD_AMOUNT_AND_MERCHANT, merchant_id, transaction_id
+        )
+        if record is None:
+            return 0, None
+        return int(record["held"]), rows.merchant_record(record)
 
     async def on_hold_oldest_first(self, merchant_id: UUID) -> Sequence[Refund]:
         stmt = (

@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import rows, statements
 from db.tables import transactions
-from domain.model import Merchant, Transaction
-from domain.ports import LockedToRefund
+from domain.model import Transaction
 
 
 class SqlTransactions:
@@ -59,19 +58,6 @@ class SqlTransactions:
         )
         return [rows.transaction(r) for r in (await self.conn.execute(stmt)).all()]
 
-    async def lock_to_refund(
-        self, merchant_id: UUID, transaction_id: UUID
-    ) -> LockedToRefund | None:
-        record = await self.raw.fetchrow(
-            statements.LOCK_TRANSACTION_TO_REFUND, merchant_id, transaction_id
-        )
-        if record is None:
-            return None
-        merchant = Merchant(
-            merchant_id,
-            record["merchant_name"],
-            record["merchant_currency"],
-            record["merchant_balance"],
-            record["merchant_created_at"],
-        )
-        return LockedToRefund(rows.transaction_record(record), int(record["held"]), merchant)
+    async def lock(self, merchant_id: UUID, transaction_id: UUID) -> Transaction | None:
+        record = await self.raw.fetchrow(statements.LOCK_TRANSACTION, merchant_id, transaction_id)
+        return rows.transaction_record(record) if record else None

@@ -1,12 +1,11 @@
 """Initiating a refund: the one use case that must never create money.
 
 Inside one database transaction it claims the idempotency key, locks the transaction row (so
-concurrent refunds of one payment queue up behind each other) reading in the same round trip
-what its refunds already hold and the merchant's balance as it stands, and decides. The
-merchant's balance row, which all of a merchant's refunds share, is locked last and for as short
-a time as possible: by the one statement that stores the refund and debits the balance — or
-parks the refund ON_HOLD — if the locked balance and the held sum still give the same decision,
-and otherwise decides again with both read under lock."""
+concurrent refunds of one payment queue up behind each other), sums what its refunds already
+hold, and decides on the merchant's balance as it stands. The merchant's balance row, which all
+of a merchant's refunds share, is locked last and for as short a time as possible: by the one
+statement that stores the refund and debits the balance — or parks the refund ON_HOLD — if the
+locked balance still gives the same decision, and otherwise decides again on the locked row."""
 
 from __future__ import annotations
 
@@ -169,22 +168,21 @@ async def _replay(uow: UnitOfWork, cmd: InitiateRefund, claim: IdempotencyClaim)
 async def _create(
     uow: UnitOfWork, cmd: InitiateRefund, *, now: datetime, window_days: int
 ) -> Refund:
-    locked = await uow.transactions.lock_to_refund(cmd.merchant_id, cmd.transaction_id)
-    if locked is None:
+    transaction = await uow.transactions.lock(cmd.merchant_id, cmd.transaction_id)
+    if transaction is None:
         raise TransactionNotFound("No transaction of yours has that id.")
-    transaction, held, merchant = locked.transaction, locked.held, locked.merchant
+    held, merchant = await uow.refunds.held_amount_and_merchant(cmd.merchant_id, transaction.id)
+    assert merchant is not None  # the caller is an authenticated merchant
     refund, change, holds_for = _decide(cmd, transaction, held, merchant, now, window_days)
-    if await _store(uow, cmd, refund, change, holds_for, held):
+    if await _store(uow, cmd, refund, change, holds_for):
         return refund
-    # Refunds of the transaction committed while its lock was awaited, or the balance moved past
-    # what the decision depends on: read both again, the balance row locked (neither can move
-    # now), and decide again.
-    held = await uow.refunds.held_amount(cmd.merchant_id, transaction.id)
-    found = await uow.merchants.lock(cmd.merchant_id)
-    assert found is not None  # the caller is an authenticated merchant
-    refund, change, holds_for = _decide(cmd, transaction, held, found, now, window_days)
-    stored = await _store(uow, cmd, refund, change, holds_for, held)
-    assert stored, "with the transaction and the balance locked, neither can have moved"
+    # The balance moved past what the decision depends on since it was read: decide again on
+    # the row locked, where it cannot move.
+    merchant = await uow.merchants.lock(cmd.merchant_id)
+    assert merchant is not None
+    refund, change, holds_for = _decide(cmd, transaction, held, merchant, now, window_days)
+    stored = await _store(uow, cmd, refund, change, holds_for)
+    assert stored, "a locked balance cannot have moved"
     return refund
 
 
@@ -226,16 +224,10 @@ async def _store(
     refund: Refund,
     change: RefundStatusChanged,
     holds_for: BalanceRange,
-    held: int,
 ) -> bool:
     debit = refund.amount if change.balance_effect is BalanceEffect.DEBIT else 0
     return await uow.refunds.create(
-        refund,
-        change,
-        debit=debit,
-        if_balance=holds_for,
-        if_held=held,
-        idempotency_key=cmd.idempotency_key,
+        refund, change, debit=debit, if_balance=holds_for, idempotency_key=cmd.idempotency_key
     )
 
 

@@ -1,9 +1,9 @@
 """initiateRefund decides on the merchant's balance as read, unlocked, and locks the balance row
-only when it stores the refund (domain/use_cases/initiate_refund.py); the sum its payment's
-refunds hold is read with the payment's lock, as the read began. These tests move the balance,
-through the API, between that read and the store, or commit another refund of the payment while
-the read waits for its lock, and check that the refund is what the locked balance and the
-payment's refunds give, and that the ledger agrees with it to the paisa."""
+only when it stores the refund (domain/use_cases/initiate_refund.py). These tests move the
+balance, through the API, between that read and the store, or commit another refund of the
+payment while the use case waits for the payment's lock, and check that the refund is what the
+locked balance and the payment's refunds give, and that the ledger agrees with it to the
+paisa."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from api.config import Settings
 from db import statements
 from db.uow import SqlUnitOfWork
 from domain.errors import AmountExceedsRefundable, InsufficientBalance
+from domain.model import Merchant as MerchantRow
 from domain.model import RefundReason, RefundStatus
-from domain.ports import LockedToRefund
 from domain.use_cases.initiate_refund import InitiateRefund, initiate_refund
 from tests.api.account_state import account, created, merchant_with_balance
 from tests.support import Api, Merchant
@@ -31,7 +31,7 @@ from tests.support import Api, Merchant
 
 class MovedAfterTheRead(SqlUnitOfWork):
     """A unit of work that runs `meanwhile` (committed on its own) right after the use case has
-    locked the transaction and read the held sum and the balance."""
+    read the held sum and the balance."""
 
     def __init__(self, engine: AsyncEngine, meanwhile: Callable[[], Awaitable[Any]]) -> None:
         super().__init__(engine)
@@ -39,14 +39,16 @@ class MovedAfterTheRead(SqlUnitOfWork):
 
     async def __aenter__(self) -> MovedAfterTheRead:
         await super().__aenter__()
-        read = self.transactions.lock_to_refund
+        read = self.refunds.held_amount_and_merchant
 
-        async def read_then_move(merchant_id: UUID, transaction_id: UUID) -> LockedToRefund | None:
+        async def read_then_move(
+            merchant_id: UUID, transaction_id: UUID
+        ) -> tuple[int, MerchantRow | None]:
             found = await read(merchant_id, transaction_id)
             await self.meanwhile()
             return found
 
-        self.transactions.lock_to_refund = read_then_move  # type: ignore[method-assign]
+        self.refunds.held_amount_and_merchant = read_then_move  # type: ignore[method-assign]
         return self
 
 
@@ -232,9 +234,9 @@ async def test_a_refund_that_waited_for_its_payment_counts_the_refund_before_it(
 
     first = asyncio.create_task(refund_of(first_uow, 80_00))
     await first_uow.stored.wait()
-    # when a refund of 50.00 reads the payment while waiting for its lock, and the first commits
+    # when a refund of 50.00 waits for the payment's lock, and the first commits
     second = asyncio.create_task(refund_of(SqlUnitOfWork(engine), 50_00))
-    await _waiting_for_a_lock(engine, statements.LOCK_TRANSACTION_TO_REFUND)
+    await _waiting_for_a_lock(engine, statements.LOCK_TRANSACTION)
     first_uow.release.set()
     assert await first == RefundStatus.PENDING
     # then the second is refused on what the payment has left, and nothing of it is written

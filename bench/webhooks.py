@@ -17,7 +17,8 @@ refund processor to do, so that the worker's time goes to webhooks alone.
 
 With --baseline REF (a git commit), each phase runs twice in the same run: first with the
 worker of REF's code (a `git archive` snapshot, bench/servers.py REFUNDS), then with this
-checkout's, against the same database, API and receiver."""
+checkout's, against the same database, API and receiver; each --also-with NAME=VALUE adds a
+run of this checkout's worker with that variable set."""
 
 from __future__ import annotations
 
@@ -185,7 +186,9 @@ async def read_p99(http: httpx.AsyncClient, merchants: list, seconds: float) -> 
     return percentile(found, 99), len(found)
 
 
-def start_worker(url: str, admin: str, work: Path, name: str, root: Path) -> Server:
+def start_worker(
+    url: str, admin: str, work: Path, name: str, root: Path, extra: dict[str, str]
+) -> Server:
     env = {
         "DATABASE_URL": url,
         "REFUNDS_ADMIN_TOKEN": admin,
@@ -193,6 +196,7 @@ def start_worker(url: str, admin: str, work: Path, name: str, root: Path) -> Ser
         "REFUNDS_DATA_DIR": str(work / "data"),
         # --worker-env NAME=VALUE …
         **dict(pair.split("=", 1) for pair in WORKER_ENV),
+        **extra,
     }
     command = [*REFUNDS, "worker"]
     if profile := os.environ.get("BENCH_PROFILE"):  # a cProfile of the worker, to this file
@@ -286,9 +290,11 @@ async def run(args: argparse.Namespace, work: Path) -> None:
         cwd=ROOT,
         start_new_session=True,
     )
-    variants = [("this checkout", ROOT)]
+    variants: list[tuple[str, Path, dict[str, str]]] = [("this checkout", ROOT, {})]
     if args.baseline:
-        variants.insert(0, (f"baseline {args.baseline}", snapshot(args.baseline, work)))
+        variants.insert(0, (f"baseline {args.baseline}", snapshot(args.baseline, work), {}))
+    for pair in args.also_with:
+        variants.append((f"this checkout, {pair}", ROOT, dict([pair.split("=", 1)])))
     worker: Server | None = None
     try:
         base = api.url.removesuffix("/graphql")
@@ -299,8 +305,8 @@ async def run(args: argparse.Namespace, work: Path) -> None:
             limits=httpx.Limits(max_connections=64, keepalive_expiry=2),
         ) as http:
             merchants = await setup_merchants(http, admin, f"http://127.0.0.1:{sink_port}/hooks")
-            for n, (label, root) in enumerate(variants):
-                worker = start_worker(db.url, admin, work, f"latency-{n}", root)
+            for n, (label, root, extra) in enumerate(variants):
+                worker = start_worker(db.url, admin, work, f"latency-{n}", root, extra)
                 await asyncio.sleep(2)
                 found = await latency_phase(http, merchants, args.rate, args.seconds, sink_file)
                 print(f"latency, {label}: {found} (load {load_average()})", flush=True)
@@ -311,14 +317,16 @@ async def run(args: argparse.Namespace, work: Path) -> None:
                 f"load {load_average()})",
                 flush=True,
             )
-            for n, (label, root) in enumerate(variants):
+            for n, (label, root, extra) in enumerate(variants):
                 name = f"drain-{n}"
                 worker, found = await drain_phase(
                     http,
                     merchants,
                     args.backlog,
                     sink_file,
-                    lambda name=name, root=root: start_worker(db.url, admin, work, name, root),
+                    lambda name=name, root=root, extra=extra: start_worker(
+                        db.url, admin, work, name, root, extra
+                    ),
                 )
                 print(f"drain, {label}: {found}", flush=True)
                 stop(worker)
@@ -343,6 +351,13 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=10_000)
     parser.add_argument("--worker-env", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--baseline", metavar="REF", help="also measure this commit's worker")
+    parser.add_argument(
+        "--also-with",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="also measure this checkout's worker with this variable set (a lever)",
+    )
     args = parser.parse_args()
     WORKER_ENV.extend(args.worker_env)
     with tempfile.TemporaryDirectory(prefix="refunds-bench-webhooks-") as work:

@@ -14,7 +14,7 @@ finished together are recorded with one UPDATE per merchant over `unnest` of the
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -153,7 +153,11 @@ class WebhookClaims:
             for merchant_id in sorted(by_merchant):
                 group = by_merchant[merchant_id]
                 mine = await self._record_of(conn, merchant_id, group)
-                clocks = _failing_clocks([o for o in group if o.sent.delivery.id in mine])
+                clocks = failing_clocks(
+                    (o.sent.delivery.endpoint_id, o.delivered, o.sent.endpoint_failing)
+                    for o in group
+                    if o.sent.delivery.id in mine
+                )
                 if clocks:
                     params = _endpoint_clocks(merchant_id, clocks, disable_after)
                     await conn.execute(ENDPOINT_CLOCKS, params)
@@ -195,30 +199,31 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
-class _Clock:
+class Clock:
     failing: bool  # the endpoint's last attempt in the batch failed
     restart: bool  # … after a success earlier in the batch: the clock starts again now
 
 
-def _failing_clocks(outcomes: Sequence[Outcome]) -> dict[UUID, _Clock]:
-    """Each endpoint whose failing clock the batch moves, by its last outcome: a failure
-    starts it, a success stops it. A success leaves alone an endpoint that was not failing
-    when claimed and has not failed in the batch: successes must not queue on its row lock."""
-    clocks: dict[UUID, _Clock] = {}
-    for o in outcomes:
-        endpoint_id = o.sent.delivery.endpoint_id
+def failing_clocks(attempts: Iterable[tuple[UUID, bool, bool]]) -> dict[UUID, Clock]:
+    """Each endpoint whose failing clock a batch of attempts moves, from the attempts'
+    (endpoint id, delivered, endpoint failing when claimed) in the order they finished: by
+    its last attempt, a failure starts the clock, a success stops it. A success leaves alone
+    an endpoint that was not failing when claimed and has not failed in the batch: successes
+    must not queue on its row lock."""
+    clocks: dict[UUID, Clock] = {}
+    for endpoint_id, delivered, endpoint_failing in attempts:
         before = clocks.get(endpoint_id)
-        if o.delivered:
-            if o.sent.endpoint_failing or before is not None:
-                clocks[endpoint_id] = _Clock(failing=False, restart=False)
+        if delivered:
+            if endpoint_failing or before is not None:
+                clocks[endpoint_id] = Clock(failing=False, restart=False)
         else:
             restart = before is not None and not before.failing
-            clocks[endpoint_id] = _Clock(failing=True, restart=restart)
+            clocks[endpoint_id] = Clock(failing=True, restart=restart)
     return clocks
 
 
 def _endpoint_clocks(
-    merchant_id: UUID, clocks: dict[UUID, _Clock], disable_after: timedelta
+    merchant_id: UUID, clocks: dict[UUID, Clock], disable_after: timedelta
 ) -> dict[str, Any]:
     ids = sorted(clocks)
     return {

@@ -15,10 +15,10 @@ refund processor to do, so that the worker's time goes to webhooks alone.
    then the worker started: the drain's deliveries per second with one worker, and the p99 of
    API reads (`refunds(first: 20)`, 4 clients) during the drain and before it.
 
-With --baseline REF (a git commit), each phase runs twice in the same run: first with the
-worker of REF's code (a `git archive` snapshot, bench/servers.py REFUNDS), then with this
-checkout's, against the same database, API and receiver; each --also-with NAME=VALUE adds a
-run of this checkout's worker with that variable set."""
+With --baseline REF (a git commit; may be repeated), each phase runs again in the same run,
+first with the worker of each REF's code (a `git archive` snapshot, bench/servers.py
+REFUNDS), then with this checkout's, against the same database, API and receiver; each
+--also-with NAME=VALUE adds a run of this checkout's worker with that variable set."""
 
 from __future__ import annotations
 
@@ -291,8 +291,8 @@ async def run(args: argparse.Namespace, work: Path) -> None:
         start_new_session=True,
     )
     variants: list[tuple[str, Path, dict[str, str]]] = [("this checkout", ROOT, {})]
-    if args.baseline:
-        variants.insert(0, (f"baseline {args.baseline}", snapshot(args.baseline, work), {}))
+    for n, ref in enumerate(args.baseline):
+        variants.insert(n, (f"baseline {ref}", snapshot(ref, work), {}))
     for pair in args.also_with:
         variants.append((f"this checkout, {pair}", ROOT, dict([pair.split("=", 1)])))
     worker: Server | None = None
@@ -350,7 +350,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--backlog", type=int, default=10_000)
     parser.add_argument("--worker-env", action="append", default=[], metavar="NAME=VALUE")
-    parser.add_argument("--baseline", metavar="REF", help="also measure this commit's worker")
+    parser.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="REF",
+        help="also measure this commit's worker (before this checkout's; may be repeated)",
+    )
     parser.add_argument(
         "--also-with",
         action="append",

@@ -51,6 +51,7 @@ async def with_httpx(url: str, requests: int, concurrency: int) -> None:
             async with gate:
                 response = await client.post(url, content=BODY, headers=HEADERS)
                 await response.aread()
+                assert response.status_code == 204, response.status_code
 
         await asyncio.gather(*(one() for _ in range(requests)))
 
@@ -66,6 +67,7 @@ async def with_aiohttp(url: str, requests: int, concurrency: int) -> None:
                 session.post(url, data=BODY, headers=HEADERS, allow_redirects=False) as response,
             ):
                 await response.read()
+                assert response.status == 204, response.status
 
         await asyncio.gather(*(one() for _ in range(requests)))
 

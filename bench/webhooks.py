@@ -295,7 +295,12 @@ async def run(args: argparse.Namespace, work: Path) -> None:
         variants.insert(n, (f"baseline {ref}", snapshot(ref, work), {}))
     for pair in args.also_with:
         variants.append((f"this checkout, {pair}", ROOT, dict([pair.split("=", 1)])))
-    worker: Server | None = None
+    started: list[Server] = []  # each worker, stopped at the end even when a phase fails
+
+    def start(name: str, root: Path, extra: dict[str, str]) -> Server:
+        started.append(start_worker(db.url, admin, work, name, root, extra))
+        return started[-1]
+
     try:
         base = api.url.removesuffix("/graphql")
         async with httpx.AsyncClient(
@@ -306,7 +311,7 @@ async def run(args: argparse.Namespace, work: Path) -> None:
         ) as http:
             merchants = await setup_merchants(http, admin, f"http://127.0.0.1:{sink_port}/hooks")
             for n, (label, root, extra) in enumerate(variants):
-                worker = start_worker(db.url, admin, work, f"latency-{n}", root, extra)
+                worker = start(f"latency-{n}", root, extra)
                 await asyncio.sleep(2)
                 found = await latency_phase(http, merchants, args.rate, args.seconds, sink_file)
                 print(f"latency, {label}: {found} (load {load_average()})", flush=True)
@@ -324,15 +329,13 @@ async def run(args: argparse.Namespace, work: Path) -> None:
                     merchants,
                     args.backlog,
                     sink_file,
-                    lambda name=name, root=root, extra=extra: start_worker(
-                        db.url, admin, work, name, root, extra
-                    ),
+                    lambda name=name, root=root, extra=extra: start(name, root, extra),
                 )
                 print(f"drain, {label}: {found}", flush=True)
                 stop(worker)
     finally:
-        for server in (worker, api):
-            if server is not None and server.process.poll() is None:
+        for server in [*started, api]:
+            if server.process.poll() is None:
                 stop(server)
         os.killpg(sink.pid, signal.SIGTERM)
         for log in sorted(work.glob("*.log")):  # noqa: ASYNC240  (after the measurements)

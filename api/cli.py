@@ -243,9 +243,6 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    # httpx logs every request at INFO: a line per webhook attempt, which the deliveries'
-    # records and metrics already keep (processor/webhooks/dispatcher.py).
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     try:
         args.func(args)

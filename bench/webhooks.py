@@ -15,9 +15,10 @@ refund processor to do, so that the worker's time goes to webhooks alone.
    then the worker started: the drain's deliveries per second with one worker, and the p99 of
    API reads (`refunds(first: 20)`, 4 clients) during the drain and before it.
 
-With --baseline REF (a git commit), each phase runs twice in the same run: first with the
-worker of REF's code (a `git archive` snapshot, bench/servers.py REFUNDS), then with this
-checkout's, against the same database, API and receiver."""
+With --baseline REF (a git commit; may be repeated), each phase runs again in the same run,
+first with the worker of each REF's code (a `git archive` snapshot, bench/servers.py
+REFUNDS), then with this checkout's, against the same database, API and receiver; each
+--also-with NAME=VALUE adds a run of this checkout's worker with that variable set."""
 
 from __future__ import annotations
 
@@ -193,7 +194,9 @@ async def read_p99(
     return percentile(found, 99), len(found)
 
 
-def start_worker(url: str, admin: str, work: Path, name: str, root: Path) -> Server:
+def start_worker(
+    url: str, admin: str, work: Path, name: str, root: Path, extra: dict[str, str]
+) -> Server:
     env = {
         "DATABASE_URL": url,
         "REFUNDS_ADMIN_TOKEN": admin,
@@ -201,6 +204,7 @@ def start_worker(url: str, admin: str, work: Path, name: str, root: Path) -> Ser
         "REFUNDS_DATA_DIR": str(work / "data"),
         # --worker-env NAME=VALUE …
         **dict(pair.split("=", 1) for pair in WORKER_ENV),
+        **extra,
     }
     command = [*REFUNDS, "worker"]
     if profile := os.environ.get("BENCH_PROFILE"):  # a cProfile of the worker, to this file
@@ -295,10 +299,17 @@ async def run(args: argparse.Namespace, work: Path) -> None:
         cwd=ROOT,
         start_new_session=True,
     )
-    variants = [("this checkout", ROOT)]
-    if args.baseline:
-        variants.insert(0, (f"baseline {args.baseline}", snapshot(args.baseline, work)))
-    worker: Server | None = None
+    variants: list[tuple[str, Path, dict[str, str]]] = [("this checkout", ROOT, {})]
+    for n, ref in enumerate(args.baseline):
+        variants.insert(n, (f"baseline {ref}", snapshot(ref, work), {}))
+    for pair in args.also_with:
+        variants.append((f"this checkout, {pair}", ROOT, dict([pair.split("=", 1)])))
+    started: list[Server] = []  # each worker, stopped at the end even when a phase fails
+
+    def start(name: str, root: Path, extra: dict[str, str]) -> Server:
+        started.append(start_worker(db.url, admin, work, name, root, extra))
+        return started[-1]
+
     try:
         base = api.url.removesuffix("/graphql")
         async with httpx.AsyncClient(
@@ -308,8 +319,8 @@ async def run(args: argparse.Namespace, work: Path) -> None:
             limits=httpx.Limits(max_connections=64, keepalive_expiry=2),
         ) as http:
             merchants = await setup_merchants(http, admin, f"http://127.0.0.1:{sink_port}/hooks")
-            for n, (label, root) in enumerate(variants):
-                worker = start_worker(db.url, admin, work, f"latency-{n}", root)
+            for n, (label, root, extra) in enumerate(variants):
+                worker = start(f"latency-{n}", root, extra)
                 await asyncio.sleep(2)
                 found = await latency_phase(http, merchants, args.rate, args.seconds, sink_file)
                 print(f"latency, {label}: {found} (load {load_average()})", flush=True)
@@ -320,20 +331,20 @@ async def run(args: argparse.Namespace, work: Path) -> None:
                 f"load {load_average()})",
                 flush=True,
             )
-            for n, (label, root) in enumerate(variants):
+            for n, (label, root, extra) in enumerate(variants):
                 name = f"drain-{n}"
                 worker, found = await drain_phase(
                     http,
                     merchants,
                     args.backlog,
                     sink_file,
-                    partial(start_worker, db.url, admin, work, name, root),
+                    partial(start, name, root, extra),
                 )
                 print(f"drain, {label}: {found}", flush=True)
                 stop(worker)
     finally:
-        for server in (worker, api):
-            if server is not None and server.process.poll() is None:
+        for server in [*started, api]:
+            if server.process.poll() is None:
                 stop(server)
         os.killpg(sink.pid, signal.SIGTERM)
         for log in sorted(work.glob("*.log")):  # noqa: ASYNC240  (after the measurements)
@@ -351,7 +362,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--backlog", type=int, default=10_000)
     parser.add_argument("--worker-env", action="append", default=[], metavar="NAME=VALUE")
-    parser.add_argument("--baseline", metavar="REF", help="also measure this commit's worker")
+    parser.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="REF",
+        help="also measure this commit's worker (before this checkout's; may be repeated)",
+    )
+    parser.add_argument(
+        "--also-with",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="also measure this checkout's worker with this variable set (a lever)",
+    )
     args = parser.parse_args()
     WORKER_ENV.extend(args.worker_env)
     with tempfile.TemporaryDirectory(prefix="refunds-bench-webhooks-") as work:

@@ -14,7 +14,7 @@ finished together are recorded with one UPDATE per merchant over `unnest` of the
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -30,11 +30,11 @@ from sqlalchemy import (
     Uuid,
     and_,
     any_,
+    bindparam,
     case,
     column,
     exists,
     func,
-    literal,
     null,
     select,
     text,
@@ -71,7 +71,7 @@ class Outgoing:
     endpoint_failing: bool  # when claimed: a success has the endpoint's failing clock to stop
 
 
-def _due(merchant_id: UUID) -> Any:
+def _due(merchant_id: Any) -> Any:
     earlier = webhook_deliveries.alias("earlier")
     e = earlier.c
     # Each subquery names the merchant itself, so that it is routed on its own (Citus).
@@ -118,39 +118,13 @@ class WebhookClaims:
     async def _claim_of(
         self, conn: AsyncConnection, merchant_id: UUID, limit: int, lease_seconds: float
     ) -> list[Outgoing]:
-        due = (
-            select(d.id)
-            .where(_due(merchant_id))
-            .order_by(d.next_attempt_at, d.refund_event_id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .cte("due")
-            .prefix_with("MATERIALIZED")
-        )
-        until = func.now() + timedelta(seconds=lease_seconds)
-        # Each source names the merchant itself, so that the statement is routed (Citus).
-        sources = [on for _table, on in DELIVERY_SOURCES]
-        stmt = (
-            update(webhook_deliveries)
-            .where(
-                d.merchant_id == merchant_id,
-                d.id == due.c.id,
-                *sources,
-                w.merchant_id == merchant_id,
-                w.id == d.endpoint_id,
-            )
-            .values(claimed_by=self.worker_id, claim_expires_at=until, next_attempt_at=until)
-            .returning(
-                *DELIVERY_COLUMNS,
-                w.url,
-                w.secret,
-                w.old_secret,
-                w.old_secret_expires_at,
-                w.failing_since,
-                func.now().label("db_now"),
-            )
-        )
-        rows = (await conn.execute(stmt)).all()
+        params = {
+            "merchant": merchant_id,
+            "limit": limit,
+            "worker": self.worker_id,
+            "lease": timedelta(seconds=lease_seconds),
+        }
+        rows = (await conn.execute(CLAIM, params)).all()
         found = sorted(rows, key=lambda r: r.event_row_id)  # each refund's oldest first
         return [
             Outgoing(delivery(r), r.url, _signing_secrets(r, r.db_now), r.failing_since is not None)
@@ -179,51 +153,30 @@ class WebhookClaims:
             for merchant_id in sorted(by_merchant):
                 group = by_merchant[merchant_id]
                 mine = await self._record_of(conn, merchant_id, group)
-                clocks = _failing_clocks([o for o in group if o.sent.delivery.id in mine])
+                clocks = failing_clocks(
+                    (o.sent.delivery.endpoint_id, o.delivered, o.sent.endpoint_failing)
+                    for o in group
+                    if o.sent.delivery.id in mine
+                )
                 if clocks:
-                    await conn.execute(_endpoint_clocks(merchant_id, clocks, disable_after))
+                    params = _endpoint_clocks(merchant_id, clocks, disable_after)
+                    await conn.execute(ENDPOINT_CLOCKS, params)
                 recorded |= mine
         return recorded
 
     async def _record_of(
         self, conn: AsyncConnection, merchant_id: UUID, outcomes: Sequence[Outcome]
     ) -> set[UUID]:
-        v = (
-            func.unnest(
-                literal([o.sent.delivery.id for o in outcomes], ARRAY(Uuid)),
-                literal([o.status.value for o in outcomes], ARRAY(Text)),
-                literal([o.status_code for o in outcomes], ARRAY(Integer)),
-                literal([o.error for o in outcomes], ARRAY(Text)),
-                literal([o.retry_in for o in outcomes], ARRAY(Interval)),
-            )
-            .table_valued(
-                column("id", Uuid),
-                column("status", Text),
-                column("code", Integer),
-                column("error", Text),
-                column("retry_in", Interval),
-            )
-            .render_derived(name="outcome")
-        )
-        deliveries = (
-            update(webhook_deliveries)
-            .where(d.merchant_id == merchant_id, d.id == v.c.id, d.claimed_by == self.worker_id)
-            .values(
-                status=v.c.status,
-                attempts=d.attempts + 1,
-                last_response_status=v.c.code,
-                last_error=v.c.error,
-                delivered_at=case(
-                    (v.c.status == WebhookDeliveryStatus.SUCCEEDED.value, func.now()),
-                    else_=d.delivered_at,
-                ),
-                next_attempt_at=func.now() + v.c.retry_in,  # NULL when no retry is due
-                claimed_by=None,
-                claim_expires_at=None,
-            )
-            .returning(d.id)
-        )
-        return set((await conn.execute(deliveries)).scalars())
+        params = {
+            "merchant": merchant_id,
+            "worker": self.worker_id,
+            "ids": [o.sent.delivery.id for o in outcomes],
+            "statuses": [o.status.value for o in outcomes],
+            "codes": [o.status_code for o in outcomes],
+            "errors": [o.error for o in outcomes],
+            "retry_in": [o.retry_in for o in outcomes],
+        }
+        return set((await conn.execute(RECORD, params)).scalars())
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,37 +199,128 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
-class _Clock:
+class Clock:
     failing: bool  # the endpoint's last attempt in the batch failed
     restart: bool  # … after a success earlier in the batch: the clock starts again now
 
 
-def _failing_clocks(outcomes: Sequence[Outcome]) -> dict[UUID, _Clock]:
-    """Each endpoint whose failing clock the batch moves, by its last outcome: a failure
-    starts it, a success stops it. A success leaves alone an endpoint that was not failing
-    when claimed and has not failed in the batch: successes must not queue on its row lock."""
-    clocks: dict[UUID, _Clock] = {}
-    for o in outcomes:
-        endpoint_id = o.sent.delivery.endpoint_id
+def failing_clocks(attempts: Iterable[tuple[UUID, bool, bool]]) -> dict[UUID, Clock]:
+    """Each endpoint whose failing clock a batch of attempts moves, from the attempts'
+    (endpoint id, delivered, endpoint failing when claimed) in the order they finished: by
+    its last attempt, a failure starts the clock, a success stops it. A success leaves alone
+    an endpoint that was not failing when claimed and has not failed in the batch: successes
+    must not queue on its row lock."""
+    clocks: dict[UUID, Clock] = {}
+    for endpoint_id, delivered, endpoint_failing in attempts:
         before = clocks.get(endpoint_id)
-        if o.delivered:
-            if o.sent.endpoint_failing or before is not None:
-                clocks[endpoint_id] = _Clock(failing=False, restart=False)
+        if delivered:
+            if endpoint_failing or before is not None:
+                clocks[endpoint_id] = Clock(failing=False, restart=False)
         else:
             restart = before is not None and not before.failing
-            clocks[endpoint_id] = _Clock(failing=True, restart=restart)
+            clocks[endpoint_id] = Clock(failing=True, restart=restart)
     return clocks
 
 
 def _endpoint_clocks(
-    merchant_id: UUID, clocks: dict[UUID, _Clock], disable_after: timedelta
-) -> Any:
+    merchant_id: UUID, clocks: dict[UUID, Clock], disable_after: timedelta
+) -> dict[str, Any]:
     ids = sorted(clocks)
+    return {
+        "merchant": merchant_id,
+        "ids": ids,
+        "failing": [clocks[i].failing for i in ids],
+        "restart": [clocks[i].restart for i in ids],
+        "disable_after": disable_after,
+    }
+
+
+# The statements are built once, with named parameters: building one and computing its cache
+# key took more of the dispatcher's time than anything but the sockets (bench/WEBHOOKS.md).
+MERCHANT = bindparam("merchant", type_=Uuid)
+WORKER = bindparam("worker", type_=Text)
+
+
+def _claim_statement() -> Any:
+    due = (
+        select(d.id)
+        .where(_due(MERCHANT))
+        .order_by(d.next_attempt_at, d.refund_event_id)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True)
+        .cte("due")
+        .prefix_with("MATERIALIZED")
+    )
+    until = func.now() + bindparam("lease", type_=Interval)
+    # Each source names the merchant itself, so that the statement is routed (Citus).
+    sources = [on for _table, on in DELIVERY_SOURCES]
+    return (
+        update(webhook_deliveries)
+        .where(
+            d.merchant_id == MERCHANT,
+            d.id == due.c.id,
+            *sources,
+            w.merchant_id == MERCHANT,
+            w.id == d.endpoint_id,
+        )
+        .values(claimed_by=WORKER, claim_expires_at=until, next_attempt_at=until)
+        .returning(
+            *DELIVERY_COLUMNS,
+            w.url,
+            w.secret,
+            w.old_secret,
+            w.old_secret_expires_at,
+            w.failing_since,
+            func.now().label("db_now"),
+        )
+    )
+
+
+def _record_statement() -> Any:
     v = (
         func.unnest(
-            literal(ids, ARRAY(Uuid)),
-            literal([clocks[i].failing for i in ids], ARRAY(Boolean)),
-            literal([clocks[i].restart for i in ids], ARRAY(Boolean)),
+            bindparam("ids", type_=ARRAY(Uuid)),
+            bindparam("statuses", type_=ARRAY(Text)),
+            bindparam("codes", type_=ARRAY(Integer)),
+            bindparam("errors", type_=ARRAY(Text)),
+            bindparam("retry_in", type_=ARRAY(Interval)),
+        )
+        .table_valued(
+            column("id", Uuid),
+            column("status", Text),
+            column("code", Integer),
+            column("error", Text),
+            column("retry_in", Interval),
+        )
+        .render_derived(name="outcome")
+    )
+    return (
+        update(webhook_deliveries)
+        .where(d.merchant_id == MERCHANT, d.id == v.c.id, d.claimed_by == WORKER)
+        .values(
+            status=v.c.status,
+            attempts=d.attempts + 1,
+            last_response_status=v.c.code,
+            last_error=v.c.error,
+            delivered_at=case(
+                (v.c.status == WebhookDeliveryStatus.SUCCEEDED.value, func.now()),
+                else_=d.delivered_at,
+            ),
+            next_attempt_at=func.now() + v.c.retry_in,  # NULL when no retry is due
+            claimed_by=None,
+            claim_expires_at=None,
+        )
+        .returning(d.id)
+    )
+
+
+def _endpoint_clocks_statement() -> Any:
+    ids = bindparam("ids", type_=ARRAY(Uuid))
+    v = (
+        func.unnest(
+            ids,
+            bindparam("failing", type_=ARRAY(Boolean)),
+            bindparam("restart", type_=ARRAY(Boolean)),
         )
         .table_valued(column("id", Uuid), column("failing", Boolean), column("restart", Boolean))
         .render_derived(name="clock")
@@ -284,7 +328,7 @@ def _endpoint_clocks(
     # Locked in id order first: two batches moving the same endpoints cannot deadlock.
     locked = (
         select(w.id)
-        .where(w.merchant_id == merchant_id, w.id == any_(literal(ids, ARRAY(Uuid))))
+        .where(w.merchant_id == MERCHANT, w.id == any_(ids))
         .order_by(w.id)
         .with_for_update()
         .cte("locked")
@@ -295,9 +339,10 @@ def _endpoint_clocks(
         (v.c.restart, func.now()),
         else_=func.coalesce(w.failing_since, func.now()),
     )
+    disable_after = bindparam("disable_after", type_=Interval)
     return (
         update(webhook_endpoints)
-        .where(w.merchant_id == merchant_id, w.id == locked.c.id, w.id == v.c.id)
+        .where(w.merchant_id == MERCHANT, w.id == locked.c.id, w.id == v.c.id)
         .values(
             failing_since=failing_since,
             status=case(
@@ -309,6 +354,11 @@ def _endpoint_clocks(
             ),
         )
     )
+
+
+CLAIM = _claim_statement()
+RECORD = _record_statement()
+ENDPOINT_CLOCKS = _endpoint_clocks_statement()
 
 
 def _signing_secrets(row: Any, now: datetime) -> tuple[str, ...]:

@@ -12,9 +12,10 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
-import httpx
+import aiohttp
 import orjson
 from standardwebhooks import Webhook
+from yarl import URL
 
 from api.webhooks.payload import webhook_body
 from db.webhook_claims import Outgoing
@@ -63,23 +64,28 @@ def signed_headers(
 
 
 class WebhookSender:
+    """Sends with aiohttp: keep-alive connections per address, reused by later deliveries to
+    the same endpoint; no cookies kept (endpoints of different merchants may share a host)."""
+
     def __init__(self, settings: WebhookSettings, resolver: Resolver = resolve) -> None:
         self.settings = settings
         self.resolve = resolver
-        self.client = httpx.AsyncClient(
-            follow_redirects=False,
-            trust_env=False,  # no proxy from the environment: it would do the resolving
-            timeout=settings.timeout_seconds,
-            # Every connection may stay open for the next delivery to its endpoint (httpx keeps
-            # 20 by default: beyond that each delivery paid a new TCP connection).
-            limits=httpx.Limits(
-                max_connections=settings.concurrency,
-                max_keepalive_connections=settings.concurrency,
-            ),
-        )
+        self._session: aiohttp.ClientSession | None = None  # made in the event loop, when used
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.settings.concurrency, limit_per_host=0),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                trust_env=False,  # no proxy from the environment: it would do the resolving
+                timeout=aiohttp.ClientTimeout(total=self.settings.timeout_seconds),
+                auto_decompress=False,
+            )
+        return self._session
 
     async def close(self) -> None:
-        await self.client.aclose()
+        if self._session is not None:
+            await self._session.close()
 
     async def send(self, out: Outgoing, at: datetime) -> Attempt:
         try:
@@ -87,45 +93,41 @@ class WebhookSender:
                 target, addresses = await checked_target(
                     out.url, allow_private=self.settings.allow_private, resolve=self.resolve
                 )
-                body = orjson.dumps(webhook_body(out.delivery)).decode()
-                headers = signed_headers(out.delivery.event_id, out.secrets, body, at)
-                request = self._pinned_request(out.url, target.host, addresses[0], body, headers)
-                response = await self.client.send(request, stream=True)
-                await _drain(response)
+                body = orjson.dumps(webhook_body(out.delivery))
+                headers = signed_headers(out.delivery.event_id, out.secrets, body.decode(), at)
+                status = await self._post(out.url, target.host, addresses[0], body, headers)
         except InvalidInput as refused:
             return Attempt(None, refused.message, refused=True)
         except TimeoutError:
             return Attempt(None, f"no answer within {self.settings.timeout_seconds:g} s")
-        except (httpx.HTTPError, OSError) as error:
+        except (aiohttp.ClientError, OSError) as error:
             return Attempt(None, f"{type(error).__name__}: {error}"[:ERROR_MAX])
-        if 200 <= response.status_code < 300:
-            return Attempt(response.status_code, None)
-        return Attempt(response.status_code, f"HTTP {response.status_code}")
+        if 200 <= status < 300:
+            return Attempt(status, None)
+        return Attempt(status, f"HTTP {status}")
 
-    def _pinned_request(
-        self, url: str, host: str, address: str, body: str, headers: dict[str, str]
-    ) -> httpx.Request:
-        original = httpx.URL(url)
-        return self.client.build_request(
-            "POST",
-            original.copy_with(host=address),
-            content=body.encode(),
+    async def _post(
+        self, url: str, host: str, address: str, body: bytes, headers: dict[str, str]
+    ) -> int:
+        """POST to the checked address, with the URL's host for the Host header and TLS (SNI
+        and the certificate's name); returns the status after reading at most BODY_READ_MAX."""
+        original = URL(url)
+        https = original.scheme == "https"
+        async with self._client().post(
+            original.with_host(address),
+            data=body,
             headers={
                 **headers,
                 "content-type": "application/json",
                 "user-agent": USER_AGENT,
-                "host": original.netloc.decode("ascii"),
+                "host": original.host_port_subcomponent or "",
             },
-            extensions={"sni_hostname": host} if original.scheme == "https" else {},
-        )
-
-
-async def _drain(response: httpx.Response) -> None:
-    read = 0
-    try:
-        async for chunk in response.aiter_raw():
-            read += len(chunk)
-            if read > BODY_READ_MAX:
-                break
-    finally:
-        await response.aclose()
+            allow_redirects=False,
+            server_hostname=host if https else None,
+        ) as response:
+            read = 0
+            async for chunk in response.content.iter_any():
+                read += len(chunk)
+                if read > BODY_READ_MAX:
+                    break  # the rest is not read: the connection is closed, not reused
+            return int(response.status)

@@ -308,6 +308,17 @@ async def test_without_allow_private_an_attempt_to_a_private_address_is_refused_
         await allowed.close()
         assert attempt.delivered
         assert len(receiver.received) == 1
+        # sent to the address checked, under the URL's own host name
+        assert receiver.received[0].headers["host"] == f"{host}:{receiver.port}"
+
+
+async def test_a_redirect_is_a_failed_attempt_and_is_not_followed() -> None:
+    async with receiving(script=[307]) as receiver:
+        sender = WebhookSender(WebhookSettings(allow_private=True))
+        attempt = await sender.send(_outgoing(receiver.url), datetime.now(UTC))
+        await sender.close()
+    assert (attempt.status_code, attempt.delivered, attempt.error) == (307, False, "HTTP 307")
+    assert [r.status for r in receiver.received] == [307]  # the Location was not followed
 
 
 async def test_an_endpoint_failing_for_the_disable_period_is_disabled_and_sent_nothing_more(

@@ -63,6 +63,8 @@ class Receiver:
             self._changed.notify_all()
         if status == HANG:
             await self.release.wait()
+        if 300 <= status < 400:  # back to this receiver: a sender that follows it comes again
+            return Response(status_code=status, headers={"location": "/hooks"})
         return Response(status_code=status if status != HANG else 204)
 
     async def wait_for(self, done: Callable[[list[Received]], bool]) -> list[Received]:

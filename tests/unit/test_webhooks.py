@@ -1,8 +1,11 @@
-"""The webhook rules alone: event types, the retry schedule, and which URLs and addresses a
-delivery may reach."""
+"""The webhook rules alone: event types, the retry schedule, which URLs and addresses a
+delivery may reach, and how a batch of attempts moves endpoints' failing clocks."""
+
+from uuid import uuid4
 
 import pytest
 
+from db.webhook_claims import Clock, failing_clocks
 from domain.errors import InvalidInput
 from domain.model import RefundStatus
 from domain.webhooks import (
@@ -68,3 +71,27 @@ def test_every_address_must_be_public_and_one_private_answer_refuses() -> None:
         assert refused_addresses(["93.184.215.14", private], allow_private=False) == [private]
     assert refused_addresses([], allow_private=True) == ["(no address)"]
     assert refused_addresses(["127.0.0.1"], allow_private=True) == []
+
+
+def test_a_batch_of_attempts_moves_each_endpoints_failing_clock_by_its_last_attempt() -> None:
+    a, b, c, d, e, f = (uuid4() for _ in range(6))
+    clocks = failing_clocks(
+        [
+            (a, False, False),  # a fails: its clock starts (or keeps running)
+            (b, True, True),  # b was failing and succeeds: its clock stops
+            (c, True, False),  # c was not failing and succeeds: left alone (no row lock)
+            (d, True, False),
+            (d, False, False),  # d succeeds (left alone), then fails: its clock starts
+            (e, False, False),
+            (e, True, False),  # e fails, then succeeds: its clock stops
+            (f, True, True),
+            (f, False, True),  # f was failing, succeeds, then fails: its clock starts anew
+        ]
+    )
+    assert clocks == {
+        a: Clock(failing=True, restart=False),
+        b: Clock(failing=False, restart=False),
+        d: Clock(failing=True, restart=False),
+        e: Clock(failing=False, restart=False),
+        f: Clock(failing=True, restart=True),
+    }

@@ -136,8 +136,16 @@ class Reports:
 
         copying = asyncio.create_task(copy())
         try:
-            while (chunk := await _next(chunks, copying)) is not None:
-                yield chunk
+            ended = False
+            while not ended and (chunk := await _next(chunks, copying)) is not None:
+                pieces = [chunk]  # with what has come meanwhile, in one write
+                while not chunks.empty():
+                    more = chunks.get_nowait()
+                    if more is None:
+                        ended = True
+                        break
+                    pieces.append(more)
+                yield b"".join(pieces)
             await copying  # its error, if any
         finally:
             copying.cancel()

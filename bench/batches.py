@@ -1,10 +1,13 @@
 """Refund batches and exports, measured by hand (figures in bench/BATCHES.md):
 
     .venv/bin/python -m bench.batches [--items 10000] [--rounds 2] [--export-rows 100000]
+                                      [--accept-items 10000]
 
 A fresh embedded PostgreSQL and one `refunds serve` with its processor on (it applies batches
 and settles refunds; the sandbox rails settle at once), on 127.0.0.1.
 
+0. acceptance: three batches of --accept-items items, each timed to initiateRefundBatch's
+   answer (then cancelled).
 1. batch vs single refunds, alternating in each round, each on a merchant of its own with
    --items fresh payments: a batch of --items items (one per payment) by initiateRefundBatch,
    timed to the mutation's answer (accepted) and to the batch COMPLETED (applied); then the same
@@ -41,6 +44,7 @@ BATCH = """mutation($input: InitiateRefundBatchInput!) {
 REFUND = """mutation($input: InitiateRefundInput!) {
   initiateRefund(input: $input) { refund { id } userErrors { code } } }"""
 STATUS = "query($id: ID!) { refundBatch(id: $id) { status created refused } }"
+CANCEL = "mutation($id: ID!) { cancelRefundBatch(input: {id: $id}) { batch { status } } }"
 
 
 async def gql(http: httpx.AsyncClient, token: str, query: str, variables: Any = None) -> Any:
@@ -108,6 +112,22 @@ async def batch_round(http: httpx.AsyncClient, key: str, ids: list[str]) -> tupl
     applied = time.perf_counter() - began
     assert found["created"] == len(ids), found
     return accepted, applied
+
+
+async def accept_only(
+    http: httpx.AsyncClient, conn: asyncpg.Connection, admin: str, items: int
+) -> float:
+    """Seconds to accept a batch of `items` items (then cancelled: only acceptance is timed)."""
+    merchant_id, key = await merchant(http, admin, "accept-only")
+    ids = await payments(conn, merchant_id, items)
+    batch = [{"transactionId": i, "amount": 1_00, "reason": "ORDER_CANCELLED"} for i in ids]
+    variables = {"input": {"items": batch, "idempotencyKey": secrets.token_hex(8)}}
+    began = time.perf_counter()
+    payload = (await gql(http, key, BATCH, variables))["initiateRefundBatch"]
+    accepted = time.perf_counter() - began
+    assert payload["userErrors"] == [], payload["userErrors"]
+    await gql(http, key, CANCEL, {"id": payload["batch"]["id"]})
+    return accepted
 
 
 async def singles_round(http: httpx.AsyncClient, key: str, ids: list[str]) -> float:
@@ -226,6 +246,14 @@ async def run(args: argparse.Namespace, work: Path) -> None:
             timeout=600,
             limits=httpx.Limits(max_connections=CLIENTS + 4),
         ) as http:
+            if args.accept_items:
+                took = [await accept_only(http, conn, admin, args.accept_items) for _ in range(3)]
+                each = ", ".join(f"{t:.2f}" for t in took)
+                print(
+                    f"batch of {args.accept_items} accepted in {each} s "
+                    f"(median {median(took):.2f} s)",
+                    flush=True,
+                )
             accepted, applied, singles = [], [], []
             for round_ in range(args.rounds):
                 batch_merchant, batch_key = await merchant(http, admin, f"batch-{round_}")
@@ -303,6 +331,9 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--export-rows", type=int, default=100_000)
+    parser.add_argument(
+        "--accept-items", type=int, default=10_000, help="a batch only accepted (0: none)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="refunds-bench-batches-") as work:
         asyncio.run(run(args, Path(work)))

@@ -88,7 +88,9 @@ class BatchApplier:
     async def _apply(self, claim: BatchClaim) -> None:
         renew = asyncio.create_task(self._keep_claim(claim))
         try:
-            await asyncio.gather(*(self._lane(claim, lane) for lane in range(LANES)))
+            async with asyncio.TaskGroup() as lanes:  # a lane's fault stops the others
+                for lane in range(LANES):
+                    lanes.create_task(self._lane(claim, lane))
             finished = await finish_if_applied(
                 self.unit_of_work(), claim.merchant_id, claim.batch_id, _now()
             )

@@ -27,6 +27,7 @@ from api.graphql_view import GraphQLEndpoint
 from api.housekeeping import prune_forever
 from api.metrics import OPERATION_NAMES, metrics_endpoint
 from api.refunds.shared_events import shared_payload
+from api.reports.exports import Exports
 from api.schema import schema
 from api.web import routes as web_routes
 from db.engine import create_engine, database_answers
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
 
     batch_csv = RefundBatchCsv(services, graphql.rate_limits)
+    exports = Exports(services, graphql.rate_limits)
 
     async def healthz(_request: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
@@ -123,6 +125,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/metrics", metrics_endpoint(services.settings.edge.metrics_token)),
             Route("/refund-batches", batch_csv.submit, methods=["POST"]),
             Route("/refund-batches/{batch_id}/results.csv", batch_csv.results),
+            Route("/exports/refunds.csv", exports.refunds),
+            Route("/exports/ledger.csv", exports.ledger),
             *web_routes(),  # the dashboard at / and the files of it and of GraphiQL
         ],
         middleware=[Middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)],

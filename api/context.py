@@ -16,6 +16,7 @@ from api.config import Settings
 from api.errors import Forbidden, Unauthenticated
 from api.keys.revocations import OpenSockets, Revocations
 from db.queries import ReadQueries
+from db.reports import Reports
 from db.repositories.api_keys import ApiKeyStore
 from db.repositories.batches import RefundBatchReads
 from db.repositories.webhooks import WebhookReads
@@ -46,6 +47,10 @@ class Services:
     @cached_property
     def batches(self) -> RefundBatchReads:
         return RefundBatchReads(self.engine)
+
+    @cached_property
+    def reports(self) -> Reports:
+        return Reports(self.engine)
 
     @cached_property
     def revocations(self) -> Revocations:

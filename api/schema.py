@@ -32,6 +32,7 @@ from api.refunds.queries import RefundQueries
 from api.refunds.shared_events import SharedEventExecutor
 from api.refunds.subscriptions import Subscription
 from api.refunds.types import RefundType
+from api.reports.queries import ReportQueries
 from api.scalars import DateTimeScalar, MinorUnits, MinorUnitsScalar
 from api.transactions.queries import TransactionQueries
 from api.transactions.types import TransactionType
@@ -43,7 +44,14 @@ CACHE_SIZE = 1_024
 
 
 @strawberry.type
-class Query(MerchantQueries, TransactionQueries, RefundQueries, RefundBatchQueries, WebhookQueries):
+class Query(
+    MerchantQueries,
+    TransactionQueries,
+    RefundQueries,
+    RefundBatchQueries,
+    ReportQueries,
+    WebhookQueries,
+):
     pass
 
 

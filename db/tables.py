@@ -99,6 +99,8 @@ class MerchantRow(SQLModel, table=True):
     # no id tells one merchant how much the others do.
     ledger_seq: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
     created_at: datetime = Field(sa_column=_now_column())
+    # Where the merchant's days begin and end (refundSummary's byDay): an IANA zone name.
+    time_zone: str = Field(sa_column=Column(Text, nullable=False, server_default="Asia/Kolkata"))
 
 
 class ApiKeyRow(SQLModel, table=True):

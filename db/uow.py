@@ -18,6 +18,8 @@ fails every unit of work's test at once."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Self
 
@@ -71,6 +73,18 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         assert self._tx is not None
         await self._tx.commit()
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """What the block does is undone, alone, if it raises (SAVEPOINT; ROLLBACK TO)."""
+        assert self._conn is not None
+        nested = await self._conn.begin_nested()
+        try:
+            yield
+        except BaseException:
+            await nested.rollback()
+            raise
+        await nested.commit()
 
 
 async def _begun(conn: AsyncConnection) -> Any:

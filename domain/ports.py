@@ -6,6 +6,7 @@ then the merchant's balance row) so that concurrent requests never deadlock."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -189,10 +190,11 @@ class RefundBatchRepository(Protocol):
         """The batch's status, its row locked until the unit of work ends."""
         ...
 
-    async def lock_pending_item(
-        self, merchant_id: UUID, batch_id: UUID, index: int
-    ) -> PendingItem | None:
-        """The item, its row locked, with its batch's settings; None unless it is PENDING."""
+    async def lock_pending_items(
+        self, merchant_id: UUID, batch_id: UUID, indexes: Sequence[int]
+    ) -> dict[int, PendingItem]:
+        """Those of the items that are PENDING, their rows locked in the order of their
+        indexes, with their batch's settings."""
         ...
 
     async def item_created(
@@ -243,6 +245,10 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
     async def commit(self) -> None: ...
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        """What the block does is undone, alone, if it raises; the rest of the unit of work
+        carries on."""
+        ...
 
 
 class WebhookRepository(Protocol):

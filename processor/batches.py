@@ -17,13 +17,16 @@ from datetime import UTC, datetime
 from db.batch_claims import BatchClaim, BatchClaims
 from domain.batches import LANES
 from domain.ports import UnitOfWork
-from domain.use_cases.refund_batches import apply_batch_item, finish_if_applied
+from domain.use_cases.refund_batches import apply_batch_items, finish_if_applied
 from processor.config import ProcessorSettings
 
 log = logging.getLogger("refunds.processor")
 
 BATCHES_AT_ONCE = 2  # per process
 CHUNK = 100  # pending items read per lane at a time
+# Items applied in one database transaction: each holds the merchant's balance row until it
+# commits, so a single initiateRefund may wait that long (figures: bench/BATCHES.md).
+ITEMS_PER_COMMIT = 20
 RETRY_SECONDS = 5.0  # after a fault (the database away, a lock timeout), the batch is retried
 
 
@@ -85,7 +88,9 @@ class BatchApplier:
     async def _apply(self, claim: BatchClaim) -> None:
         renew = asyncio.create_task(self._keep_claim(claim))
         try:
-            await asyncio.gather(*(self._lane(claim, lane) for lane in range(LANES)))
+            async with asyncio.TaskGroup() as lanes:  # a lane's fault stops the others
+                for lane in range(LANES):
+                    lanes.create_task(self._lane(claim, lane))
             finished = await finish_if_applied(
                 self.unit_of_work(), claim.merchant_id, claim.batch_id, _now()
             )
@@ -104,12 +109,12 @@ class BatchApplier:
 
     async def _lane(self, claim: BatchClaim, lane: int) -> None:
         while indexes := await self.claims.pending(claim, lane, CHUNK):
-            for index in indexes:
-                await apply_batch_item(
-                    self.unit_of_work,
+            for at in range(0, len(indexes), ITEMS_PER_COMMIT):
+                await apply_batch_items(
+                    self.unit_of_work(),
                     claim.merchant_id,
                     claim.batch_id,
-                    index,
+                    indexes[at : at + ITEMS_PER_COMMIT],
                     now=_now(),
                     window_days=self.window_days,
                 )

@@ -107,7 +107,7 @@ def item(row: Any) -> RefundBatchItem:
     return RefundBatchItem(
         batch_id=row.batch_id,
         merchant_id=row.merchant_id,
-        index=row.index,
+        index=row._mapping["index"],  # Row.index is a tuple method
         status=RefundBatchItemStatus(row.status),
         item=BatchItemInput(
             transaction=row.transaction,
@@ -202,10 +202,11 @@ class SqlRefundBatches:
         found = (await self.conn.execute(stmt)).scalar_one_or_none()
         return RefundBatchStatus(found) if found else None
 
-    async def lock_pending_item(
-        self, merchant_id: UUID, batch_id: UUID, index: int
-    ) -> PendingItem | None:
-        """The item, its row locked, with its batch's settings; None unless it is PENDING."""
+    async def lock_pending_items(
+        self, merchant_id: UUID, batch_id: UUID, indexes: Sequence[int]
+    ) -> dict[int, PendingItem]:
+        """Those of the items that are PENDING, their rows locked in the order of their
+        indexes, with their batch's settings."""
         stmt = (
             select(*refund_batch_items.c, b.queue_if_insufficient_balance, b.initiated_by_key_id)
             .join_from(
@@ -214,15 +215,20 @@ class SqlRefundBatches:
                 (b.merchant_id == i.merchant_id) & (b.id == i.batch_id),
             )
             .where(
-                *_this_item(merchant_id, batch_id, index),
+                i.merchant_id == merchant_id,
+                i.batch_id == batch_id,
+                i.index.in_(list(indexes)),
                 i.status == RefundBatchItemStatus.PENDING.value,
             )
+            .order_by(i.index)
             .with_for_update(of=refund_batch_items)
         )
-        row = (await self.conn.execute(stmt)).one_or_none()
-        if row is None:
-            return None
-        return PendingItem(item(row), row.queue_if_insufficient_balance, row.initiated_by_key_id)
+        return {
+            row._mapping["index"]: PendingItem(
+                item(row), row.queue_if_insufficient_balance, row.initiated_by_key_id
+            )
+            for row in (await self.conn.execute(stmt)).all()
+        }
 
     async def item_created(
         self, merchant_id: UUID, batch_id: UUID, index: int, refund_id: UUID
@@ -258,12 +264,21 @@ class SqlRefundBatches:
     ) -> None:
         """End a RUNNING batch: CANCELLED cancels its pending items first."""
         if status is RefundBatchStatus.CANCELLED:
+            pending = i.status == RefundBatchItemStatus.PENDING.value
+            locked = (  # in the order of their indexes, as the applier locks them
+                select(i.index)
+                .where(i.merchant_id == merchant_id, i.batch_id == batch_id, pending)
+                .order_by(i.index)
+                .with_for_update()
+                .cte("locked")
+            )
             await self.conn.execute(
                 update(refund_batch_items)
                 .where(
                     i.merchant_id == merchant_id,
                     i.batch_id == batch_id,
-                    i.status == RefundBatchItemStatus.PENDING.value,
+                    i.index == locked.c.index,
+                    pending,
                 )
                 .values(status=RefundBatchItemStatus.CANCELLED.value)
             )

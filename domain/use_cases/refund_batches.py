@@ -1,14 +1,15 @@
-"""Refund batches: submitting one (accepted whole, or refused whole on its shape), applying an
-item, cancelling what is not yet applied.
+"""Refund batches: submitting one (accepted whole, or refused whole on its shape), applying
+items, cancelling what is not yet applied.
 
 Applying an item is initiateRefund itself (initiate_within), with the item's own idempotency
-key, in one database transaction that also marks the item CREATED: a crash before the commit
-leaves both undone, and the next attempt's key finds the refund if one was made. A refused item
-is recorded in a second transaction, as the first rolled back with its refusal."""
+key and the same rules and userErrors, in the database transaction that also marks the item
+CREATED (or, its changes undone to a savepoint, REFUSED): a crash before the commit leaves both
+undone, and the next attempt applies the item again; its key finds the refund if one was made.
+Several items share one transaction (one commit), each in its own savepoint."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from uuid import UUID, uuid4
 
@@ -31,7 +32,7 @@ from domain.errors import (
     RefundBatchNotFound,
     TransactionNotFound,
 )
-from domain.model import Refund, TransactionStatus
+from domain.model import TransactionStatus
 from domain.ports import UnitOfWork
 from domain.use_cases.initiate_refund import (
     IDEMPOTENCY_KEY_MAX,
@@ -121,23 +122,69 @@ async def apply_batch_item(
 ) -> RefundBatchItemStatus | None:
     """Apply one PENDING item as initiateRefund; None when it is not PENDING (applied before,
     or cancelled)."""
+    applied = await apply_batch_items(
+        new_uow(), merchant_id, batch_id, [index], now=now, window_days=window_days
+    )
+    return applied[0]
+
+
+async def apply_batch_items(
+    uow: UnitOfWork,
+    merchant_id: UUID,
+    batch_id: UUID,
+    indexes: Sequence[int],
+    *,
+    now: datetime,
+    window_days: int,
+) -> list[RefundBatchItemStatus | None]:
+    """Apply PENDING items in order, each as initiateRefund within a savepoint of one database
+    transaction: a refused item's changes are undone alone and its refusal recorded, and the
+    items commit together (one commit, not one per item: bench/BATCHES.md). None for an item
+    not PENDING.
+
+    Rows are locked in the one order every use case keeps: the items, then every payment they
+    name (by id), then (inside initiateRefund) the merchant's balance row; a cancellation
+    locks the items in the same order (db/repositories/batches.py)."""
+    async with uow:
+        pending = await uow.batches.lock_pending_items(merchant_id, batch_id, indexes)
+        payments: dict[int, UUID | DomainError] = {}
+        for item in pending.values():
+            try:
+                payments[item.item.index] = await _payment_of(uow, merchant_id, item.item.item)
+            except DomainError as error:
+                payments[item.item.index] = error
+        for transaction_id in sorted({p for p in payments.values() if isinstance(p, UUID)}):
+            await uow.transactions.lock(merchant_id, transaction_id)
+        outcomes = [
+            await _apply(uow, pending[i], payments[i], now, window_days) if i in pending else None
+            for i in indexes
+        ]
+        await uow.commit()
+    return outcomes
+
+
+async def _apply(
+    uow: UnitOfWork,
+    pending: PendingItem,
+    payment: UUID | DomainError,
+    now: datetime,
+    window_days: int,
+) -> RefundBatchItemStatus:
+    item = pending.item
     try:
-        async with new_uow() as uow:
-            pending = await uow.batches.lock_pending_item(merchant_id, batch_id, index)
-            if pending is None:
-                return None
-            transaction_id = await _payment_of(uow, merchant_id, pending.item.item)
-            cmd = _command_of(pending, transaction_id)
+        if isinstance(payment, DomainError):
+            raise payment
+        async with uow.savepoint():
+            cmd = _command_of(pending, payment)
             validate(cmd)
-            refund: Refund = await initiate_within(uow, cmd, now=now, window_days=window_days)
-            await uow.batches.item_created(merchant_id, batch_id, index, refund.id)
-            await uow.commit()
-        return RefundBatchItemStatus.CREATED
+            refund = await initiate_within(uow, cmd, now=now, window_days=window_days)
+            await uow.batches.item_created(item.merchant_id, item.batch_id, item.index, refund.id)
     except DomainError as error:
-        async with new_uow() as uow:
-            await uow.batches.item_refused(merchant_id, batch_id, index, ItemError.of(error))
-            await uow.commit()
+        await uow.batches.item_refused(
+            item.merchant_id, item.batch_id, item.index, ItemError.of(error)
+        )
         return RefundBatchItemStatus.REFUSED
+    return RefundBatchItemStatus.CREATED
 
 
 async def finish_if_applied(

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import queries
 
+from api.compiled.roots import ROOTS
 from tests.api.both_paths import Both, api_key_ids
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schema.graphql"
@@ -76,6 +77,17 @@ class _RealArguments(Visitor):
         return None
 
 
+def _roots_of(document: str) -> set[str]:
+    """The Query fields the document's operation selects."""
+    operation = graphql.parse(document).definitions[0]
+    assert isinstance(operation, graphql.OperationDefinitionNode)
+    return {
+        field.name.value
+        for field in operation.selection_set.selections
+        if isinstance(field, graphql.FieldNode)
+    }
+
+
 def shop_ids(shop: dict[str, Any]) -> list[str]:
     return [
         *(t["id"] for t in shop["txs"]),
@@ -102,9 +114,11 @@ async def test_generated_reads_get_the_same_bytes_on_both_paths(
     for i, document in enumerate(documents):
         await both.compare({"query": document}, keys[i % 2])
     compiled = sum(both.answered_fast)
-    print(f"compiled {compiled} of {len(documents)} generated documents")  # noqa: T201
-    # and half of what the schema allows compiles (introspection, webhook and refund batch
-    # reads and what strawberry reports as an error do not): 257 of the 500 here (359 before
-    # the refund batch fields joined the schema, 431 before the webhook fields, 271 before
-    # API keys compiled)
-    assert compiled >= len(documents) // 2, compiled
+    covered = sum(1 for d in documents if _roots_of(d) <= set(ROOTS))
+    print(f"compiled {compiled} of {len(documents)}; {covered} read covered roots only")  # noqa: T201
+    # and most of what reads only root fields the compiler covers compiles (introspection,
+    # webhook reads through node(id:) and what strawberry reports as an error do not); root
+    # fields it does not cover (webhookEndpoints, refund batches, refundSummary) go to
+    # strawberry: 240 compiled of the 260 such documents among the 500 (of all 500: 359 before
+    # the batch and summary fields joined the schema, 431 before the webhook fields)
+    assert compiled >= covered * 4 // 5, (compiled, covered)

@@ -155,12 +155,12 @@ async def test_an_items_own_key_replays_a_refund_made_before(api: Api) -> None:
 
 
 async def test_cancelling_a_running_batch_cancels_what_is_not_yet_applied(api: Api) -> None:
-    # given a batch of 400 items
+    # given a batch of 2,000 items (many more than the applier's first commits hold)
     merchant = await merchant_with_balance(api, 10_000_000)
     payments = [await api.record_transaction(merchant, amount=1_000_00) for _ in range(8)]
     items = [
         {"transactionId": payments[n % 8]["id"], "amount": 1_00, "reason": CUSTOMER}
-        for n in range(400)
+        for n in range(2_000)
     ]
     payload = await submit(api, merchant, items)
     batch_id = payload["batch"]["id"]
@@ -182,7 +182,7 @@ async def test_cancelling_a_running_batch_cancels_what_is_not_yet_applied(api: A
     done = await applied(api, merchant, batch_id)
     assert done["created"] > 0
     assert done["cancelled"] > 0
-    assert done["created"] + done["cancelled"] == 400
+    assert done["created"] + done["cancelled"] == 2_000
     assert {i["status"] for i in done["items"]} == {"CREATED", "CANCELLED"}
     await asyncio.sleep(0.5)
     again = await batch(api, merchant, batch_id)

@@ -149,6 +149,20 @@ async def _batch(api: Api, merchant: Merchant) -> None:
         " transactions(filter: {refundState: PARTIAL}) { totalCount edges { node { id } } } }",
         token=merchant.key,
     )
+    window = {"from": "2020-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}
+    await api.gql(
+        "query($from: DateTime!, $to: DateTime!) { refundSummary(from: $from, to: $to) {"
+        " total { count } byDay { date } byPaymentMethod { paymentMethod } } }",
+        window,
+        token=merchant.key,
+    )
+    for export in ("refunds", "ledger"):
+        answer = await api.http.get(
+            f"/exports/{export}.csv",
+            params={**window, "status": "PROCESSED"},
+            headers={"Authorization": f"Bearer {merchant.key}"},
+        )
+        assert answer.status_code == 200
 
 
 async def _new_destination(api: Api, merchant: Merchant, refund_id: str) -> None:

@@ -1,4 +1,5 @@
-"""refund batches and reports: batches and their items, the refunds list's filter indexes
+"""refund batches and reports: batches and their items, the merchant's time zone, the
+refunds list's filter indexes
 
 Revision ID: 0007
 Revises: 0006
@@ -23,6 +24,10 @@ REASONS = (
 
 
 def upgrade() -> None:
+    op.add_column(
+        'merchants',
+        sa.Column('time_zone', sa.Text(), server_default='Asia/Kolkata', nullable=False),
+    )
     op.create_table(
         'refund_batches',
         sa.Column('merchant_id', sa.Uuid(), nullable=False),
@@ -114,6 +119,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('refund_batch_items')
     op.drop_table('refund_batches')
+    op.drop_column('merchants', 'time_zone')
     op.drop_index('ix_refunds_merchant_bank_reference', table_name='refunds')
     op.drop_index('ix_refunds_merchant_speed_newest', table_name='refunds')
     op.drop_index('ix_refunds_merchant_reason_newest', table_name='refunds')

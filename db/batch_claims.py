@@ -8,13 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from db.claims import share_out
+from db.claims import Leases, share_out
 from db.distribution import ACROSS_MERCHANTS
 from db.tables import refund_batch_items, refund_batches
 from domain.batches import RefundBatchItemStatus, RefundBatchStatus
@@ -30,10 +28,11 @@ class BatchClaim:
     merchant_id: UUID
 
 
-class BatchClaims:
-    def __init__(self, engine: AsyncEngine, worker_id: str) -> None:
-        self.engine = engine
-        self.worker_id = worker_id
+class BatchClaims(Leases[BatchClaim]):
+    table = refund_batches
+
+    def _row_of(self, claim: BatchClaim) -> tuple[UUID, UUID]:
+        return claim.merchant_id, claim.batch_id
 
     async def claim(self, limit: int, lease_seconds: float) -> list[BatchClaim]:
         """Up to `limit` due batches, shared out among the merchants with batches due."""
@@ -74,31 +73,6 @@ class BatchClaims:
         async with self.engine.begin() as conn:
             found = (await conn.execute(stmt)).all()
         return [BatchClaim(r.id, r.merchant_id) for r in found]
-
-    async def extend(self, claim: BatchClaim, lease_seconds: float) -> bool:
-        """Renew a claim still held; False when it was lost."""
-        until = func.now() + timedelta(seconds=lease_seconds)
-        return await self._mine(claim, claim_expires_at=until, next_attempt_at=until)
-
-    async def retry_later(self, claim: BatchClaim, delay_seconds: float) -> bool:
-        due = func.now() + timedelta(seconds=delay_seconds)
-        return await self._mine(claim, claimed_by=None, claim_expires_at=None, next_attempt_at=due)
-
-    async def release(self, claim: BatchClaim) -> bool:
-        return await self._mine(claim, claimed_by=None, claim_expires_at=None)
-
-    async def _mine(self, claim: BatchClaim, **values: Any) -> bool:
-        stmt = (
-            update(refund_batches)
-            .where(
-                b.merchant_id == claim.merchant_id,
-                b.id == claim.batch_id,
-                b.claimed_by == self.worker_id,
-            )
-            .values(**values)
-        )
-        async with self.engine.begin() as conn:
-            return (await conn.execute(stmt)).rowcount > 0
 
     async def pending(self, claim: BatchClaim, lane: int, limit: int) -> list[int]:
         """The lane's next PENDING items, in the batch's order."""

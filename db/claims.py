@@ -22,10 +22,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Table, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.distribution import ACROSS_MERCHANTS
@@ -84,10 +84,51 @@ async def share_out(
     return claimed
 
 
-class RefundClaims:
+class Leases(Generic[Claimed]):
+    """What a worker does with the rows it claimed from a queue table (merchant_id, id,
+    claimed_by, claim_expires_at, next_attempt_at): renew the lease, give the row back for later,
+    or release it, each only while this worker still holds it."""
+
+    table: ClassVar[Table]
+
     def __init__(self, engine: AsyncEngine, worker_id: str) -> None:
         self.engine = engine
         self.worker_id = worker_id
+
+    def _row_of(self, claim: Claimed) -> tuple[UUID, UUID]:
+        """The claimed row's (merchant_id, id)."""
+        raise NotImplementedError
+
+    async def extend(self, claim: Claimed, lease_seconds: float) -> bool:
+        """Renew a claim still held; False when it was lost (expired and taken by another)."""
+        until = func.now() + timedelta(seconds=lease_seconds)
+        return await self._mine(claim, claim_expires_at=until, next_attempt_at=until)
+
+    async def retry_later(self, claim: Claimed, delay_seconds: float) -> bool:
+        """Give the claim back, due again after `delay_seconds`."""
+        due = func.now() + timedelta(seconds=delay_seconds)
+        return await self._mine(claim, claimed_by=None, claim_expires_at=None, next_attempt_at=due)
+
+    async def release(self, claim: Claimed) -> bool:
+        return await self._mine(claim, claimed_by=None, claim_expires_at=None)
+
+    async def _mine(self, claim: Claimed, **values: Any) -> bool:
+        merchant_id, row_id = self._row_of(claim)
+        c = self.table.c
+        stmt = (
+            update(self.table)
+            .where(c.merchant_id == merchant_id, c.id == row_id, c.claimed_by == self.worker_id)
+            .values(**values)
+        )
+        async with self.engine.begin() as conn:
+            return (await conn.execute(stmt)).rowcount > 0
+
+
+class RefundClaims(Leases[Claim]):
+    table = refunds
+
+    def _row_of(self, claim: Claim) -> tuple[UUID, UUID]:
+        return claim.merchant_id, claim.refund_id
 
     async def claim(self, limit: int, lease_seconds: float) -> Sequence[Claim]:
         """Up to `limit` due refunds, at least one of each of the first `limit` merchants
@@ -127,33 +168,6 @@ class RefundClaims:
         async with self.engine.begin() as conn:
             found = (await conn.execute(stmt)).all()
         return [Claim(r.id, r.merchant_id, RefundStatus(r.status), r.attempts) for r in found]
-
-    async def extend(self, claim: Claim, lease_seconds: float) -> bool:
-        """Renew a claim still held; False when it was lost (expired and taken by another)."""
-        until = func.now() + timedelta(seconds=lease_seconds)
-        return await self._mine(claim, claim_expires_at=until, next_attempt_at=until)
-
-    async def retry_later(self, claim: Claim, delay_seconds: float) -> bool:
-        """Give the claim back, due again after `delay_seconds`."""
-        due = func.now() + timedelta(seconds=delay_seconds)
-        return await self._mine(claim, claimed_by=None, claim_expires_at=None, next_attempt_at=due)
-
-    async def release(self, claim: Claim) -> bool:
-        return await self._mine(claim, claimed_by=None, claim_expires_at=None)
-
-    async def _mine(self, claim: Claim, **values: Any) -> bool:
-        c = refunds.c
-        stmt = (
-            update(refunds)
-            .where(
-                c.merchant_id == claim.merchant_id,
-                c.id == claim.refund_id,
-                c.claimed_by == self.worker_id,
-            )
-            .values(**values)
-        )
-        async with self.engine.begin() as conn:
-            return (await conn.execute(stmt)).rowcount > 0
 
     async def work_order(self, merchant_id: UUID, refund_id: UUID) -> WorkOrder | None:
         """The refund as the rails need it, or None unless it is PROCESSING."""

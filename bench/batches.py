@@ -28,13 +28,12 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
 
 from bench import database
-from bench.servers import ROOT, migrate, start_service
+from bench.servers import ROOT, gql, migrate, start_service
 from db.listener import connect_kwargs
 from db.reports import refunds_export_query
 
@@ -45,18 +44,6 @@ REFUND = """mutation($input: InitiateRefundInput!) {
   initiateRefund(input: $input) { refund { id } userErrors { code } } }"""
 STATUS = "query($id: ID!) { refundBatch(id: $id) { status created refused } }"
 CANCEL = "mutation($id: ID!) { cancelRefundBatch(input: {id: $id}) { batch { status } } }"
-
-
-async def gql(http: httpx.AsyncClient, token: str, query: str, variables: Any = None) -> Any:
-    response = await http.post(
-        "/graphql",
-        json={"query": query, "variables": variables or {}},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    body = response.json()
-    if body.get("errors"):
-        raise RuntimeError(body["errors"])
-    return body["data"]
 
 
 async def merchant(http: httpx.AsyncClient, admin: str, name: str) -> tuple[str, str]:

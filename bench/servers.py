@@ -15,6 +15,9 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -137,3 +140,16 @@ def start_ceiling(database_url: str, work_dir: Path) -> Server:
     port = free_port()
     cmd = [sys.executable, "-m", "bench.ceiling", "--port", str(port)]
     return spawn("ceiling", cmd, {"DATABASE_URL": database_url}, work_dir / "ceiling.log", port)
+
+
+async def gql(http: httpx.AsyncClient, token: str, query: str, variables: Any = None) -> Any:
+    """The `data` of one GraphQL request to a service the bench started; its errors raised."""
+    response = await http.post(
+        "/graphql",
+        json={"query": query, "variables": variables or {}},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    body = response.json()
+    if body.get("errors"):
+        raise RuntimeError(body["errors"])
+    return body["data"]

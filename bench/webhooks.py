@@ -40,23 +40,11 @@ from typing import Any
 import httpx
 
 from bench import database
-from bench.servers import REFUNDS, ROOT, Server, free_port, migrate, spawn, start_service
+from bench.servers import REFUNDS, ROOT, Server, free_port, gql, migrate, spawn, start_service
 
 MERCHANTS = 10
 WORKER_ENV: list[str] = []
 READ = "{ refunds(first: 20) { edges { node { id status amount } } } }"
-
-
-async def gql(http: httpx.AsyncClient, token: str, query: str, variables: Any = None) -> Any:
-    response = await http.post(
-        "/graphql",
-        json={"query": query, "variables": variables or {}},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    body = response.json()
-    if body.get("errors"):
-        raise RuntimeError(body["errors"])
-    return body["data"]
 
 
 async def setup_merchants(

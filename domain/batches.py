@@ -22,7 +22,7 @@ MAX_ITEMS = 10_000
 # Lanes applying a batch's items at once; one payment's items always share a lane. One: every
 # item locks the merchant's balance row, so lanes only queue for it, and eight of them, each
 # holding it for ITEMS_PER_COMMIT items (processor/batches.py), kept the refund processor waiting
-# past the 30 s statement timeout under load (bench/BATCHES.md).
+# past the statement timeout under load (bench/BATCHES.md).
 LANES = 1
 
 

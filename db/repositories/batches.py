@@ -172,7 +172,7 @@ class SqlRefundBatches:
             )
             for index, given in enumerate(cmd.items)
         ]
-        # COPY: 10,000 items in one round trip (batches are accepted in under 2 s: bench/)
+        # COPY: a batch's items in one round trip, however many (bench/BATCHES.md)
         await self.raw.copy_records_to_table(
             "refund_batch_items", records=records, columns=ITEM_COLUMNS
         )

@@ -12,9 +12,11 @@ due (no lock: it only names candidates), then each merchant's claim is a stateme
 that merchant's node, locking with SKIP LOCKED there. The free slots are shared out among the
 merchants, oldest due first, so one merchant's backlog does not hold up another's refunds.
 
-The claim's candidates are a MATERIALIZED CTE joined to the UPDATE: the earlier form,
-`id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`, was seen to claim more than n (the planner
-may run the subquery again, and SKIP LOCKED then finds other rows)."""
+The claim's candidates are a MATERIALIZED CTE joined to the UPDATE, not
+`id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`: the planner may run that subquery again, and
+SKIP LOCKED then finds other rows, so it can claim more than n.
+
+`Leases` is that queue over any such table (the refund batches use it too: db/batch_claims.py)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 Shown = TypeVar("Shown", bound="DataclassInstance")
 
-_SETTABLE: dict[type, tuple[str, ...]] = {}
+# (GraphQL type, domain type, names given) -> the other fields they share by name
+_SHARED: dict[tuple[type, type, tuple[str, ...]], tuple[str, ...]] = {}
 
 
 @strawberry.interface(description="An object with a global ID, fetchable with node(id:).")
@@ -21,14 +22,16 @@ class Node:
     id: strawberry.ID
 
 
-def shown(graphql_type: type[Shown], value: object, **given: Any) -> Shown:
+def shown(graphql_type: type[Shown], value: DataclassInstance, **given: Any) -> Shown:
     """`graphql_type` showing `value`: each field `value` has by the same name as it is there,
     unless `given` (which sets the others, such as an encoded `id`)."""
-    if graphql_type not in _SETTABLE:
-        _SETTABLE[graphql_type] = tuple(f.name for f in dataclasses.fields(graphql_type) if f.init)
-    same = {
-        name: getattr(value, name)
-        for name in _SETTABLE[graphql_type]
-        if name not in given and hasattr(value, name)
-    }
-    return graphql_type(**same, **given)
+    key = (graphql_type, type(value), tuple(given))
+    names = _SHARED.get(key)
+    if names is None:
+        theirs = {f.name for f in dataclasses.fields(value)}
+        names = _SHARED[key] = tuple(
+            f.name
+            for f in dataclasses.fields(graphql_type)
+            if f.init and f.name in theirs and f.name not in given
+        )
+    return graphql_type(**{name: getattr(value, name) for name in names}, **given)

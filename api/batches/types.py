@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from api import ids
 from api.errors import UserError
-from api.node import Node, shown
+from api.node import Node
 from api.pagination import Connection, numbered_page
 from api.refunds.queries import load_refund
 from api.refunds.types import RefundType
@@ -23,6 +23,7 @@ from domain.batches import (
     RefundBatchStatus,
 )
 from domain.errors import ErrorCode
+from domain.values import made_from
 
 strawberry.enum(RefundBatchStatus, name="RefundBatchStatus")
 strawberry.enum(RefundBatchItemStatus, name="RefundBatchItemStatus")
@@ -83,7 +84,7 @@ class RefundBatchType(Node):
 
     @classmethod
     def from_domain(cls, batch: RefundBatch) -> Self:
-        return shown(
+        return made_from(
             cls, batch, id=strawberry.ID(ids.encode(ids.REFUND_BATCH, batch.id)), domain=batch
         )
 

@@ -10,8 +10,9 @@ import strawberry
 from strawberry.types import Info
 
 from api import ids
-from api.node import Node, shown
+from api.node import Node
 from domain.model import ApiKey, ApiKeyScope
+from domain.values import made_from
 
 strawberry.enum(ApiKeyScope, name="ApiKeyScope")
 
@@ -29,7 +30,7 @@ class ApiKeyType(Node):
 
     @classmethod
     def from_domain(cls, key: ApiKey) -> Self:
-        return shown(cls, key, id=strawberry.ID(ids.encode(ids.API_KEY, key.id)))
+        return made_from(cls, key, id=strawberry.ID(ids.encode(ids.API_KEY, key.id)))
 
 
 async def load_api_key(info: Info, key_id: UUID) -> ApiKeyType | None:

@@ -10,11 +10,12 @@ from strawberry.types import Info
 
 from api import ids
 from api.keys.types import ApiKeyType
-from api.node import Node, shown
+from api.node import Node
 from api.pagination import Connection, numbered_page
 from api.refunds.types import RefundType
 from api.scalars import MinorUnits
 from domain.model import LedgerEntry, LedgerEntryKind, Merchant
+from domain.values import made_from
 
 # The domain's enums, registered in place as GraphQL enums (fields use them directly).
 strawberry.enum(LedgerEntryKind, name="LedgerEntryKind")
@@ -32,7 +33,7 @@ class LedgerEntryType:
 
     @classmethod
     def from_domain(cls, e: LedgerEntry) -> Self:
-        return shown(cls, e, id=strawberry.ID(ids.encode(ids.LEDGER_ENTRY, e.id)), domain=e)
+        return made_from(cls, e, id=strawberry.ID(ids.encode(ids.LEDGER_ENTRY, e.id)), domain=e)
 
     @strawberry.field(description="The refund this entry debits or credits back.")
     async def refund(self, info: Info) -> RefundType | None:
@@ -53,7 +54,7 @@ class MerchantType(Node):
 
     @classmethod
     def from_domain(cls, m: Merchant) -> Self:
-        return shown(cls, m, id=strawberry.ID(ids.encode(ids.MERCHANT, m.id)), domain=m)
+        return made_from(cls, m, id=strawberry.ID(ids.encode(ids.MERCHANT, m.id)), domain=m)
 
     @strawberry.field(description="Every API key, revoked ones included, oldest first.")
     async def api_keys(self, info: Info) -> list[ApiKeyType]:

@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from api import ids, list_budget
 from api.keys.types import ApiKeyType, load_api_key
-from api.node import Node, shown
+from api.node import Node
 from api.scalars import MinorUnits
 from domain.model import (
     DestinationKind,
@@ -21,6 +21,7 @@ from domain.model import (
     RefundSpeed,
     RefundStatus,
 )
+from domain.values import made_from
 
 if TYPE_CHECKING:
     from api.transactions.types import TransactionType
@@ -74,7 +75,7 @@ class RefundType(Node):
 
     @classmethod
     def from_domain(cls, r: Refund) -> Self:
-        return shown(
+        return made_from(
             cls,
             r,
             id=strawberry.ID(ids.encode(ids.REFUND, r.id)),

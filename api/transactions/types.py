@@ -10,10 +10,11 @@ import strawberry
 from strawberry.types import Info
 
 from api import ids, list_budget
-from api.node import Node, shown
+from api.node import Node
 from api.scalars import MinorUnits
 from domain.eligibility import held_amount, refundable_amount
 from domain.model import PaymentMethod, Refund, RefundState, Transaction, TransactionStatus
+from domain.values import made_from
 
 if TYPE_CHECKING:
     from api.refunds.types import RefundType
@@ -38,7 +39,7 @@ class TransactionType(Node):
 
     @classmethod
     def from_domain(cls, t: Transaction) -> Self:
-        return shown(cls, t, id=strawberry.ID(ids.encode(ids.TRANSACTION, t.id)), domain=t)
+        return made_from(cls, t, id=strawberry.ID(ids.encode(ids.TRANSACTION, t.id)), domain=t)
 
     async def _refunds(self, info: Info) -> list[Refund]:
         refunds: list[Refund] = await info.context.loaders.refunds_of_transaction.load(

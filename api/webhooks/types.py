@@ -10,9 +10,10 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api import ids
-from api.node import Node, shown
+from api.node import Node
 from api.pagination import Connection, newest_first_page
 from api.webhooks.payload import webhook_body
+from domain.values import made_from
 from domain.webhooks import (
     WebhookDelivery,
     WebhookDeliveryStatus,
@@ -45,7 +46,7 @@ class WebhookDeliveryType(Node):
     @classmethod
     def from_domain(cls, d: WebhookDelivery) -> Self:
         undelivered = d.status in (WebhookDeliveryStatus.PENDING, WebhookDeliveryStatus.RETRYING)
-        return shown(
+        return made_from(
             cls,
             d,
             id=strawberry.ID(ids.encode(ids.WEBHOOK_DELIVERY, d.id)),
@@ -65,7 +66,7 @@ class WebhookEndpointType(Node):
 
     @classmethod
     def from_domain(cls, e: WebhookEndpoint) -> Self:
-        return shown(
+        return made_from(
             cls,
             e,
             id=strawberry.ID(ids.encode(ids.WEBHOOK_ENDPOINT, e.id)),

@@ -147,7 +147,8 @@ def cmd_worker(args: argparse.Namespace) -> None:
     settings = Settings.from_env()
     url, _ = _database_url(settings)
     upgrade(url)
-    if args.health_port is not None:
+    health_port = settings.processor.health_port if args.health_port is None else args.health_port
+    if health_port is not None:
         signal.signal(signal.SIGTERM, _exit_cleanly)  # as for serve: uvicorn re-raises it
     asyncio.run(
         run_worker(
@@ -157,7 +158,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
             settings.webhooks,
             refund_window_days=settings.refund_window_days,
             health_host=args.health_host,
-            health_port=args.health_port,
+            health_port=health_port,
             metrics_token=settings.edge.metrics_token,
         )
     )
@@ -198,11 +199,6 @@ def cmd_merchant_create(args: argparse.Namespace) -> None:
     print(f"merchant {merchant_id}\napi key  {key}   (shown once: only its hash is stored)")
 
 
-def _env_int(name: str) -> int | None:
-    value = os.environ.get(name)
-    return int(value) if value else None
-
-
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="refunds", description="The refunds GraphQL service.")
     sub = root.add_subparsers(dest="command", required=True)
@@ -222,8 +218,8 @@ def parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--health-port",
         type=int,
-        default=_env_int("REFUNDS_WORKER_HEALTH_PORT"),
-        help="serve /healthz, /readyz and /metrics on this port (default: none)",
+        help="serve /healthz, /readyz and /metrics on this port (default: "
+        "REFUNDS_WORKER_HEALTH_PORT, else none)",
     )
     worker.add_argument("--health-host", default="127.0.0.1")
     worker.set_defaults(func=cmd_worker)

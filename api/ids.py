@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from domain.errors import DomainError
+
 MERCHANT = "mer"
 TRANSACTION = "txn"
 REFUND = "rfd"
@@ -30,6 +32,14 @@ def decode_uuid(prefix: str, public_id: str) -> UUID | None:
         return UUID(hex=tail)
     except ValueError:
         return None
+
+
+def decode_or_raise(prefix: str, public_id: str, not_found: DomainError) -> UUID:
+    """The UUID behind `public_id`; `not_found` raised when it is not an ID of this type."""
+    found = decode_uuid(prefix, public_id)
+    if found is None:
+        raise not_found
+    return found
 
 
 def prefix_of(public_id: str) -> str:

@@ -8,7 +8,7 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -97,6 +97,48 @@ def parse_id_cursor(cursor: str | None) -> int | None:
 
 
 ItemT = TypeVar("ItemT")
+DatedT = TypeVar("DatedT", bound="Dated")
+
+
+class Dated(Protocol):
+    """What a list sorted newest first is keyed by."""
+
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def id(self) -> UUID: ...
+
+
+async def newest_first_page(
+    first: int | None,
+    after: str | None,
+    read: Callable[[int, tuple[datetime, UUID] | None], Awaitable[Sequence[DatedT]]],
+    to_node: Callable[[DatedT], NodeT],
+    count: Callable[[], Awaitable[int]],
+) -> Connection[NodeT]:
+    """A page of a list newest first: `read(limit, after)` reads up to `limit` items past the
+    (created_at, id) key of `after`."""
+    size = page_size(first)
+    found = await read(size + 1, parse_newest_first_cursor(after))
+    return build_connection(
+        found, size, to_node, lambda item: newest_first_cursor(item.created_at, item.id), count
+    )
+
+
+async def numbered_page(
+    first: int | None,
+    after: str | None,
+    read: Callable[[int, int | None], Awaitable[Sequence[ItemT]]],
+    number_of: Callable[[ItemT], int],
+    to_node: Callable[[ItemT], NodeT],
+    count: Callable[[], Awaitable[int]],
+) -> Connection[NodeT]:
+    """A page of a list keyed by a number: `read(limit, after)` reads up to `limit` items past
+    the number of `after`."""
+    size = page_size(first)
+    found = await read(size + 1, parse_id_cursor(after))
+    return build_connection(found, size, to_node, lambda item: id_cursor(number_of(item)), count)
 
 
 def build_connection(

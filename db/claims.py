@@ -12,22 +12,25 @@ due (no lock: it only names candidates), then each merchant's claim is a stateme
 that merchant's node, locking with SKIP LOCKED there. The free slots are shared out among the
 merchants, oldest due first, so one merchant's backlog does not hold up another's refunds.
 
-The claim's candidates are a MATERIALIZED CTE joined to the UPDATE: the earlier form,
-`id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`, was seen to claim more than n (the planner
-may run the subquery again, and SKIP LOCKED then finds other rows)."""
+The claim's candidates are a MATERIALIZED CTE joined to the UPDATE, not
+`id IN (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)`: the planner may run that subquery again, and
+SKIP LOCKED then finds other rows, so it can claim more than n.
+
+`Leases` is that queue over any such table (the refund batches use it too: db/batch_claims.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Table, case, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import ColumnElement, Table, case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from db import rows
 from db.distribution import ACROSS_MERCHANTS
 from db.tables import refunds, transactions
 from domain.model import DestinationKind, PaymentMethod, RefundSpeed, RefundStatus
@@ -85,11 +88,14 @@ async def share_out(
 
 
 class Leases(Generic[Claimed]):
-    """What a worker does with the rows it claimed from a queue table (merchant_id, id,
-    claimed_by, claim_expires_at, next_attempt_at): renew the lease, give the row back for later,
-    or release it, each only while this worker still holds it."""
+    """A queue in a table (merchant_id, id, claimed_by, claim_expires_at, next_attempt_at): claim
+    due rows, merchant by merchant, and what a worker does with the rows it claimed: renew the
+    lease, give the row back for later, or release it, each only while this worker holds it."""
 
     table: ClassVar[Table]
+    queued: ClassVar[ColumnElement[bool]]  # which rows are in the queue, due now or later
+    returning: ClassVar[tuple[ColumnElement[Any], ...]]  # what a claim is made of
+    on_claim: ClassVar[dict[str, Any]] = {}  # what a claim sets besides the lease
 
     def __init__(self, engine: AsyncEngine, worker_id: str) -> None:
         self.engine = engine
@@ -98,6 +104,54 @@ class Leases(Generic[Claimed]):
     def _row_of(self, claim: Claimed) -> tuple[UUID, UUID]:
         """The claimed row's (merchant_id, id)."""
         raise NotImplementedError
+
+    def _claimed(self, row: Any) -> Claimed:
+        """The claim of a row of `returning`."""
+        raise NotImplementedError
+
+    async def claim(self, limit: int, lease_seconds: float) -> list[Claimed]:
+        """Up to `limit` due rows, at least one of each of the first `limit` merchants with rows
+        due (oldest due first)."""
+        c = self.table.c
+        oldest_due = func.min(c.next_attempt_at)
+        merchants = (
+            select(c.merchant_id)
+            .prefix_with(ACROSS_MERCHANTS)
+            .where(self.queued, c.next_attempt_at <= func.now())
+            .group_by(c.merchant_id)
+            .order_by(oldest_due)
+            .limit(limit)
+        )
+        async with self.engine.connect() as conn:
+            hungry = list((await conn.execute(merchants)).scalars())
+        return await share_out(limit, hungry, partial(self._claim_of, lease_seconds=lease_seconds))
+
+    async def _claim_of(self, merchant_id: UUID, limit: int, lease_seconds: float) -> list[Claimed]:
+        c = self.table.c
+        due = (
+            select(c.id)
+            .where(c.merchant_id == merchant_id, self.queued, c.next_attempt_at <= func.now())
+            .order_by(c.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("due")
+            .prefix_with("MATERIALIZED")
+        )
+        until = func.now() + timedelta(seconds=lease_seconds)
+        stmt = (
+            update(self.table)
+            .where(c.merchant_id == merchant_id, c.id == due.c.id)
+            .values(
+                claimed_by=self.worker_id,
+                claim_expires_at=until,
+                next_attempt_at=until,
+                **self.on_claim,
+            )
+            .returning(*self.returning)
+        )
+        async with self.engine.begin() as conn:
+            found = (await conn.execute(stmt)).all()
+        return [self._claimed(row) for row in found]
 
     async def extend(self, claim: Claimed, lease_seconds: float) -> bool:
         """Renew a claim still held; False when it was lost (expired and taken by another)."""
@@ -126,64 +180,29 @@ class Leases(Generic[Claimed]):
 
 class RefundClaims(Leases[Claim]):
     table = refunds
+    queued = refunds.c.status.in_(CLAIMABLE)
+    returning = rows.columns(refunds, Claim, refund_id="id")
+    on_claim = {
+        # A PENDING refund starts a new run of attempts (e.g. after a new destination).
+        "attempts": case(
+            (refunds.c.status == RefundStatus.PENDING.value, 1), else_=refunds.c.attempts + 1
+        ),
+    }
 
     def _row_of(self, claim: Claim) -> tuple[UUID, UUID]:
         return claim.merchant_id, claim.refund_id
 
-    async def claim(self, limit: int, lease_seconds: float) -> Sequence[Claim]:
-        """Up to `limit` due refunds, at least one of each of the first `limit` merchants
-        with refunds due (oldest due first)."""
-        async with self.engine.connect() as conn:
-            hungry = await _merchants_with_refunds_due(conn, limit)
-        return await share_out(limit, hungry, partial(self._claim_of, lease_seconds=lease_seconds))
-
-    async def _claim_of(self, merchant_id: UUID, limit: int, lease_seconds: float) -> list[Claim]:
-        c = refunds.c
-        due = (
-            select(c.id)
-            .where(
-                c.merchant_id == merchant_id,
-                c.status.in_(CLAIMABLE),
-                c.next_attempt_at <= func.now(),
-            )
-            .order_by(c.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .cte("due")
-            .prefix_with("MATERIALIZED")
-        )
-        until = func.now() + timedelta(seconds=lease_seconds)
-        stmt = (
-            update(refunds)
-            .where(c.merchant_id == merchant_id, c.id == due.c.id)
-            .values(
-                claimed_by=self.worker_id,
-                claim_expires_at=until,
-                next_attempt_at=until,
-                # A PENDING refund starts a new run of attempts (e.g. after a new destination).
-                attempts=case((c.status == RefundStatus.PENDING.value, 1), else_=c.attempts + 1),
-            )
-            .returning(c.id, c.merchant_id, c.status, c.attempts)
-        )
-        async with self.engine.begin() as conn:
-            found = (await conn.execute(stmt)).all()
-        return [Claim(r.id, r.merchant_id, RefundStatus(r.status), r.attempts) for r in found]
+    def _claimed(self, row: Any) -> Claim:
+        return rows.record(Claim, row._mapping)
 
     async def work_order(self, merchant_id: UUID, refund_id: UUID) -> WorkOrder | None:
         """The refund as the rails need it, or None unless it is PROCESSING."""
         r, t = refunds.c, transactions.c
+        order = rows.columns(
+            refunds, WorkOrder, refund_id="id", payment_method=t.payment_method, source=t.source
+        )
         stmt = (
-            select(
-                r.id,
-                r.merchant_id,
-                r.amount,
-                r.currency,
-                r.destination_kind,
-                r.destination_details,
-                r.speed_requested,
-                t.payment_method,
-                t.source,
-            )
+            select(*order)
             .join_from(
                 refunds,
                 transactions,
@@ -197,19 +216,7 @@ class RefundClaims(Leases[Claim]):
         )
         async with self.engine.connect() as conn:
             row = (await conn.execute(stmt)).one_or_none()
-        if row is None:
-            return None
-        return WorkOrder(
-            refund_id=row.id,
-            merchant_id=row.merchant_id,
-            amount=row.amount,
-            currency=row.currency,
-            payment_method=PaymentMethod(row.payment_method),
-            destination_kind=DestinationKind(row.destination_kind),
-            source=row.source,
-            destination_details=row.destination_details,
-            speed_requested=RefundSpeed(row.speed_requested),
-        )
+        return None if row is None else rows.record(WorkOrder, row._mapping)
 
     async def status(self, merchant_id: UUID, refund_id: UUID) -> RefundStatus | None:
         stmt = select(refunds.c.status).where(
@@ -218,18 +225,3 @@ class RefundClaims(Leases[Claim]):
         async with self.engine.connect() as conn:
             found = (await conn.execute(stmt)).scalar_one_or_none()
         return RefundStatus(found) if found else None
-
-
-async def _merchants_with_refunds_due(conn: AsyncConnection, limit: int) -> list[UUID]:
-    """The first `limit` merchants by their oldest due refund: the one read across merchants."""
-    c = refunds.c
-    oldest_due = func.min(c.next_attempt_at)
-    stmt = (
-        select(c.merchant_id)
-        .prefix_with(ACROSS_MERCHANTS)
-        .where(c.status.in_(CLAIMABLE), c.next_attempt_at <= func.now())
-        .group_by(c.merchant_id)
-        .order_by(oldest_due)
-        .limit(limit)
-    )
-    return list((await conn.execute(stmt)).scalars())

@@ -50,6 +50,17 @@ def as_of(refund: Refund, event: RefundEvent) -> Refund:
     )
 
 
+# A refund's event in a row beside its refund's columns, labelled apart from them.
+_e = refund_events.c
+EVENT_COLUMNS = (
+    _e.id.label("event_row_id"),
+    _e.status.label("event_status"),
+    _e.at.label("event_at"),
+    _e.message.label("event_message"),
+    _e.failure_code.label("event_failure_code"),
+)
+
+
 def _its_refund() -> Any:
     e, r = refund_events.c, refunds.c
     return (r.merchant_id == e.merchant_id) & (r.id == e.refund_id)
@@ -58,22 +69,16 @@ def _its_refund() -> Any:
 def _events_with_refunds(merchant_id: UUID, event_ids: Sequence[int]) -> Select[Any]:
     e = refund_events.c
     return (
-        select(
-            e.id.label("event_id"),
-            e.status.label("event_status"),
-            e.at.label("event_at"),
-            e.message.label("event_message"),
-            e.failure_code.label("event_failure_code"),
-            *REFUND_COLUMNS,
-        )
+        select(*EVENT_COLUMNS, *REFUND_COLUMNS)
         .join_from(refund_events, refunds, _its_refund())
         .where(e.merchant_id == merchant_id, e.id.in_(list(event_ids)))
     )
 
 
-def _event(row: Any) -> RefundEvent:
+def event_beside_refund(row: Any) -> RefundEvent:
+    """The event of a row that holds EVENT_COLUMNS beside the REFUND_COLUMNS of its refund."""
     return RefundEvent(
-        row.event_id,
+        row.event_row_id,
         row.id,
         RefundStatus(row.event_status),
         row.event_at,
@@ -97,7 +102,7 @@ class RefundChanges:
             for merchant_id, event_ids in by_merchant.items():
                 found = (await conn.execute(_events_with_refunds(merchant_id, event_ids))).all()
                 for row in found:
-                    out[row.event_id] = as_of(rows.refund(row), _event(row))
+                    out[row.event_row_id] = as_of(rows.refund(row), event_beside_refund(row))
         return out
 
     async def since(self, event_id: int, limit: int = 10_000) -> Sequence[Change]:

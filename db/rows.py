@@ -1,109 +1,120 @@
-"""Rows to domain values, used by repositories and read queries."""
+"""Rows to domain values, used by repositories and read queries.
+
+A domain dataclass is made from a row by its fields' names, so its fields are the one list of
+the columns it is read from: `columns` selects them from a table, `record` builds the value.
+A field typed with an enum (optional, or a tuple of them) is stored as the enum's values."""
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+import enum
+import types
+from collections.abc import Callable
+from typing import Any, TypeVar, get_args, get_origin, get_type_hints
 
-from domain.model import (
-    DestinationKind,
-    LedgerEntry,
-    LedgerEntryKind,
-    Merchant,
-    PaymentMethod,
-    Refund,
-    RefundEvent,
-    RefundReason,
-    RefundSpeed,
-    RefundStatus,
-    Transaction,
-    TransactionStatus,
-)
+from sqlalchemy import ColumnElement, Table
+
+from domain.model import LedgerEntry, Merchant, Refund, RefundEvent, Transaction
+
+Value = TypeVar("Value")
+Convert = Callable[[Any], Any]
+
+
+def names(cls: type) -> tuple[str, ...]:
+    """The names of the fields a dataclass is made with, in its order."""
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init)
+
+
+def columns(
+    table: Table, cls: type, **elsewhere: str | ColumnElement[Any]
+) -> tuple[ColumnElement[Any], ...]:
+    """The columns of `table` that `cls` is made of, in its fields' order. `elsewhere` gives a
+    field's column where it is not the table's column of that name: another column of the table
+    (by name) or of a joined one; it is then labelled with the field's name."""
+    return tuple(
+        _labelled(table, elsewhere[name], name) if name in elsewhere else table.c[name]
+        for name in names(cls)
+    )
+
+
+def _labelled(table: Table, column: str | ColumnElement[Any], name: str) -> ColumnElement[Any]:
+    return (table.c[column] if isinstance(column, str) else column).label(name)
+
+
+def record(cls: type[Value], r: Any, prefix: str = "") -> Value:
+    """`cls` from a mapping by column name (`prefix` and the field's name): an asyncpg record as
+    it is, a SQLAlchemy row through `row._mapping`."""
+    return cls(*[_value(convert, r[prefix + name]) for name, convert in _fields(cls)])
+
+
+def values(value: Any) -> dict[str, Any]:
+    """A dataclass's fields by name as they are stored: enum members as their values."""
+    return {
+        name: stored.value if isinstance(stored := getattr(value, name), enum.Enum) else stored
+        for name in names(type(value))
+    }
+
+
+def _value(convert: Convert | None, stored: Any) -> Any:
+    return stored if convert is None or stored is None else convert(stored)
+
+
+_FIELDS: dict[type, tuple[tuple[str, Convert | None], ...]] = {}
+
+
+def _fields(cls: type) -> tuple[tuple[str, Convert | None], ...]:
+    """Each field's name and converter, worked out once per class."""
+    if cls not in _FIELDS:
+        hints = get_type_hints(cls)
+        _FIELDS[cls] = tuple((name, _converter(hints[name])) for name in names(cls))
+    return _FIELDS[cls]
+
+
+def _converter(hint: Any) -> Convert | None:
+    """How a stored value becomes the field's: enum values to members; None: as stored."""
+    if isinstance(hint, types.UnionType):  # `X | None`
+        [hint] = [arm for arm in get_args(hint) if arm is not type(None)]
+    if get_origin(hint) is tuple:
+        member = _converter(get_args(hint)[0])
+        return None if member is None else lambda stored: tuple(map(member, stored))
+    return hint if isinstance(hint, type) and issubclass(hint, enum.Enum) else None
 
 
 def merchant(row: Any) -> Merchant:
-    return merchant_record(row._mapping)
+    return record(Merchant, row._mapping)
 
 
 def transaction(row: Any) -> Transaction:
-    return transaction_record(row._mapping)
+    return record(Transaction, row._mapping)
 
 
 def refund(row: Any) -> Refund:
-    return refund_record(row._mapping)
+    return record(Refund, row._mapping)
 
 
 def refund_event(row: Any) -> RefundEvent:
-    return refund_event_record(row._mapping)
+    return record(RefundEvent, row._mapping)
 
 
 def ledger_entry(row: Any) -> LedgerEntry:
-    return ledger_entry_record(row._mapping)
-
-
-# By column name: asyncpg records (db/statements.py, db/pooled_reads.py) as they are, SQLAlchemy
-# rows through `row._mapping` (above), so that each entity's columns are listed once.
+    return record(LedgerEntry, row._mapping)
 
 
 def merchant_record(r: Any) -> Merchant:
-    return Merchant(r["id"], r["name"], r["currency"], r["balance"], r["created_at"])
+    return record(Merchant, r)
 
 
 def transaction_record(r: Any) -> Transaction:
-    return Transaction(
-        id=r["id"],
-        merchant_id=r["merchant_id"],
-        reference=r["reference"],
-        order_id=r["order_id"],
-        amount=r["amount"],
-        currency=r["currency"],
-        status=TransactionStatus(r["status"]),
-        payment_method=PaymentMethod(r["payment_method"]),
-        source=r["source"],
-        created_at=r["created_at"],
-    )
+    return record(Transaction, r)
 
 
 def ledger_entry_record(r: Any) -> LedgerEntry:
-    return LedgerEntry(
-        id=r["id"],
-        merchant_id=r["merchant_id"],
-        kind=LedgerEntryKind(r["kind"]),
-        amount=r["amount"],
-        balance_after=r["balance_after"],
-        refund_id=r["refund_id"],
-        reference=r["reference"],
-        created_at=r["created_at"],
-    )
+    return record(LedgerEntry, r)
 
 
 def refund_record(r: Any) -> Refund:
-    speed_processed = r["speed_processed"]
-    return Refund(
-        id=r["id"],
-        merchant_id=r["merchant_id"],
-        transaction_id=r["transaction_id"],
-        amount=r["amount"],
-        currency=r["currency"],
-        status=RefundStatus(r["status"]),
-        reason=RefundReason(r["reason"]),
-        notes=r["notes"],
-        metadata=r["metadata"],
-        speed_requested=RefundSpeed(r["speed_requested"]),
-        speed_processed=RefundSpeed(speed_processed) if speed_processed else None,
-        destination_kind=DestinationKind(r["destination_kind"]),
-        destination_display=r["destination_display"],
-        failure_code=r["failure_code"],
-        failure_message=r["failure_message"],
-        bank_reference=r["bank_reference"],
-        estimated_settlement_at=r["estimated_settlement_at"],
-        created_at=r["created_at"],
-        updated_at=r["updated_at"],
-        processed_at=r["processed_at"],
-        initiated_by_key_id=r["initiated_by_key_id"],
-    )
+    return record(Refund, r)
 
 
 def refund_event_record(r: Any) -> RefundEvent:
-    return RefundEvent(
-        r["id"], r["refund_id"], RefundStatus(r["status"]), r["at"], r["message"], r["failure_code"]
-    )
+    return record(RefundEvent, r)

@@ -9,14 +9,13 @@ and RETURNING. jsonb parameters are JSON text: the engine's asyncpg codec encode
 
 from __future__ import annotations
 
-from domain.model import RELEASED_STATUSES
+from db.rows import names
+from domain.model import RELEASED_STATUSES, LedgerEntry, Merchant, Transaction
 
-TRANSACTION_COLUMNS = (
-    "id, merchant_id, reference, order_id, amount, currency, status, payment_method, source, "
-    "created_at"
-)
-MERCHANT_COLUMNS = "id, name, currency, balance, created_at"
-LEDGER_COLUMNS = "merchant_id, id, kind, amount, balance_after, refund_id, reference, created_at"
+# What the domain's values are read from (db/rows.py builds them by these names).
+TRANSACTION_COLUMNS = ", ".join(names(Transaction))
+MERCHANT_COLUMNS = ", ".join(names(Merchant))
+LEDGER_COLUMNS = ", ".join(names(LedgerEntry))
 
 # $4 is the retention, an interval: an older key is taken over as new.
 CLAIM_IDEMPOTENCY_KEY = (

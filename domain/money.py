@@ -1,20 +1,23 @@
-"""Money is an integer count of a currency's minor unit (paise for INR) plus the currency.
+"""Money is an integer count of a currency's minor unit (paise for INR) beside its currency code.
 
 Floats never enter: they cannot hold 0.1 exactly, and a refunds ledger must explain every paisa.
+Amounts in major units (`123.45` rupees), as CSV files carry them, are read and written here
+exactly, with Decimal.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from decimal import Decimal
 
-from domain.errors import AmountInvalid, CurrencyMismatch
+from domain.errors import AmountInvalid
 
 # The largest integer a JSON number (an IEEE double) carries exactly: clients in JavaScript
 # must read back what they sent.
 MAX_MINOR_UNITS = 2**53 - 1
 
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")  # fullmatch: `$` would let "INR\n" through
+_DECIMAL = re.compile(r"(\d+)(?:\.(\d+))?")
 
 
 def is_currency_code(code: str) -> bool:
@@ -36,44 +39,6 @@ def check_minor_units(value: object, *, positive: bool = True) -> int:
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class Money:
-    """An exact amount in one currency. Arithmetic across currencies is refused."""
-
-    amount: int
-    currency: str
-
-    def __post_init__(self) -> None:
-        check_minor_units(self.amount, positive=False)
-        if not is_currency_code(self.currency):
-            raise CurrencyMismatch(f"{self.currency!r} is not an ISO 4217 currency code.")
-
-    def _same_currency(self, other: Money) -> None:
-        if other.currency != self.currency:
-            raise CurrencyMismatch(
-                f"Cannot combine {self.currency} with {other.currency}: convert first."
-            )
-
-    def __add__(self, other: Money) -> Money:
-        self._same_currency(other)
-        return Money(self.amount + other.amount, self.currency)
-
-    def __sub__(self, other: Money) -> Money:
-        self._same_currency(other)
-        return Money(self.amount - other.amount, self.currency)
-
-    def __lt__(self, other: Money) -> bool:
-        self._same_currency(other)
-        return self.amount < other.amount
-
-    def __le__(self, other: Money) -> bool:
-        self._same_currency(other)
-        return self.amount <= other.amount
-
-    def __str__(self) -> str:
-        return f"{self.amount} {self.currency} minor units"
-
-
 # ISO 4217 minor-unit digits of the currencies that do not have two (two is the rule).
 _MINOR_UNIT_DIGITS = {
     "JPY": 0,
@@ -90,3 +55,20 @@ _MINOR_UNIT_DIGITS = {
 def minor_unit_digits(currency: str) -> int:
     """How many decimals the currency's major unit has: 2 for INR (100 paise to the rupee)."""
     return _MINOR_UNIT_DIGITS.get(currency, 2)
+
+
+def minor_units(text: str, currency: str) -> int:
+    """`123.45` rupees as 12345 paise; ValueError saying why when it is not an amount."""
+    found = _DECIMAL.fullmatch(text)
+    digits = minor_unit_digits(currency)
+    if found is None:
+        raise ValueError(f"amount must be a number of {currency} like 123.45; got {text!r}.")
+    if found.group(2) is not None and len(found.group(2)) > digits:
+        raise ValueError(f"amount has more than {digits} decimals for {currency}: {text!r}.")
+    return int(Decimal(text).scaleb(digits))
+
+
+def major_units(amount: int, currency: str) -> str:
+    """12345 paise as `123.45`."""
+    digits = minor_unit_digits(currency)
+    return f"{Decimal(amount).scaleb(-digits):.{digits}f}"

@@ -30,10 +30,12 @@ class ProcessorSettings:
     # at most the 30 s statement timeout, then a wait of poll_seconds): `refunds worker`'s
     # /healthz then answers 503, so that a supervisor restarts it.
     stall_seconds: float = 90.0
+    health_port: int | None = None  # `refunds worker`'s probe port; `--health-port` wins
 
     @classmethod
     def from_env(cls) -> ProcessorSettings:
         d = cls()
+        health_port = os.environ.get("REFUNDS_WORKER_HEALTH_PORT")
         return cls(
             enabled=os.environ.get("REFUNDS_PROCESSOR", "on").lower() not in {"off", "0", "no"},
             claim_lease_seconds=_float("REFUNDS_CLAIM_LEASE_SECONDS", d.claim_lease_seconds),
@@ -46,6 +48,7 @@ class ProcessorSettings:
                 "REFUNDS_GATEWAY_TIMEOUT_SECONDS", d.gateway_timeout_seconds
             ),
             stall_seconds=_float("REFUNDS_PROCESSOR_STALL_SECONDS", d.stall_seconds),
+            health_port=int(health_port) if health_port else None,
         )
 
 

@@ -33,6 +33,7 @@ from domain.gateway import (
 from domain.model import DestinationKind, RefundStatus
 from domain.ports import UnitOfWork
 from domain.use_cases.processing import RailOutcome, record_outcome, start_processing
+from domain.values import made_from
 from processor.config import ProcessorSettings
 from processor.metrics import FAULTS, IN_FLIGHT, OUTCOMES, TRANSIENT_ERRORS
 
@@ -56,16 +57,8 @@ def payout_request(order: WorkOrder) -> PayoutRequest:
         destination = order.source
     else:
         destination = " ".join(str(v) for v in order.destination_details.values())
-    return PayoutRequest(
-        idempotency_key=idempotency_key(order),
-        refund_id=order.refund_id,
-        merchant_id=order.merchant_id,
-        amount=order.amount,
-        currency=order.currency,
-        payment_method=order.payment_method,
-        destination_kind=order.destination_kind,
-        destination=destination,
-        speed_requested=order.speed_requested,
+    return made_from(
+        PayoutRequest, order, idempotency_key=idempotency_key(order), destination=destination
     )
 
 

@@ -1,6 +1,6 @@
 """Refund batches as CSV: the rows of `POST /refund-batches` read into batch items, and a
 batch's items written back as its results. Amounts are in major units (`123.45` rupees),
-read exactly with Decimal, never a float.
+read exactly (domain/money.py), never as a float.
 
 Rows are counted from 1 after the header; every fault is reported with its row and column,
 all of them at once, and then nothing is created."""
@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import codecs
 import csv
-import re
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TypeVar
 
 from api import ids
 from domain.batches import BatchItemInput, RefundBatchItem
 from domain.errors import DomainError
 from domain.model import RefundReason, RefundSpeed
-from domain.money import minor_unit_digits
+from domain.money import major_units, minor_units
 
 PAYMENT_COLUMNS = ("transaction_id", "order_id")
 COLUMNS = (*PAYMENT_COLUMNS, "amount", "reason", "speed", "notes", "idempotency_key")
@@ -33,7 +31,6 @@ FIELD_COLUMNS = {
     "idempotencyKey": "idempotency_key",
 }
 Choice = TypeVar("Choice", RefundReason, RefundSpeed)
-_DECIMAL = re.compile(r"(\d+)(?:\.(\d+))?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,23 +76,6 @@ async def records_of(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[str]]:
             complete.append(record)
         if complete:
             yield complete
-
-
-def minor_units(text: str, currency: str) -> int:
-    """`123.45` rupees as 12345 paise; ValueError saying why when it is not an amount."""
-    found = _DECIMAL.fullmatch(text)
-    digits = minor_unit_digits(currency)
-    if found is None:
-        raise ValueError(f"amount must be a number of {currency} like 123.45; got {text!r}.")
-    if found.group(2) is not None and len(found.group(2)) > digits:
-        raise ValueError(f"amount has more than {digits} decimals for {currency}: {text!r}.")
-    return int(Decimal(text).scaleb(digits))
-
-
-def major_units(amount: int, currency: str) -> str:
-    """12345 paise as `123.45`."""
-    digits = minor_unit_digits(currency)
-    return f"{Decimal(amount).scaleb(-digits):.{digits}f}"
 
 
 class BatchCsvReader:

@@ -110,10 +110,12 @@ class RefundBatchMutations:
         self, info: Info, input: CancelRefundBatchInput
     ) -> RefundBatchPayload:
         ctx = info.context
-        batch_id = ids.decode_uuid(ids.REFUND_BATCH, input.id)
         try:
-            if batch_id is None:
-                raise RefundBatchNotFound("No refund batch of yours has that id.")
+            batch_id = ids.decode_or_raise(
+                ids.REFUND_BATCH,
+                input.id,
+                RefundBatchNotFound("No refund batch of yours has that id."),
+            )
             batch = await cancel_refund_batch(
                 ctx.services.unit_of_work(), ctx.merchant_id, batch_id, datetime.now(UTC)
             )

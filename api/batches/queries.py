@@ -7,13 +7,7 @@ from strawberry.types import Info
 
 from api import ids
 from api.batches.types import RefundBatchType, load_refund_batch
-from api.pagination import (
-    Connection,
-    build_connection,
-    newest_first_cursor,
-    page_size,
-    parse_newest_first_cursor,
-)
+from api.pagination import Connection, newest_first_page
 
 
 @strawberry.type
@@ -27,14 +21,12 @@ class RefundBatchQueries:
     async def refund_batches(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Connection[RefundBatchType]:
-        size = page_size(first)
         merchant_id = info.context.merchant_id
         reads = info.context.services.batches
-        found = await reads.batches(merchant_id, size + 1, parse_newest_first_cursor(after))
-        return build_connection(
-            found,
-            size,
+        return await newest_first_page(
+            first,
+            after,
+            lambda limit, key: reads.batches(merchant_id, limit, key),
             RefundBatchType.from_domain,
-            lambda b: newest_first_cursor(b.created_at, b.id),
             lambda: reads.batch_count(merchant_id),
         )

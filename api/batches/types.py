@@ -12,7 +12,7 @@ from strawberry.types import Info
 from api import ids
 from api.errors import UserError
 from api.node import Node
-from api.pagination import Connection, build_connection, id_cursor, page_size, parse_id_cursor
+from api.pagination import Connection, numbered_page
 from api.refunds.queries import load_refund
 from api.refunds.types import RefundType
 from api.scalars import MinorUnits
@@ -23,6 +23,7 @@ from domain.batches import (
     RefundBatchStatus,
 )
 from domain.errors import ErrorCode
+from domain.values import made_from
 
 strawberry.enum(RefundBatchStatus, name="RefundBatchStatus")
 strawberry.enum(RefundBatchItemStatus, name="RefundBatchItemStatus")
@@ -83,16 +84,8 @@ class RefundBatchType(Node):
 
     @classmethod
     def from_domain(cls, batch: RefundBatch) -> Self:
-        return cls(
-            id=strawberry.ID(ids.encode(ids.REFUND_BATCH, batch.id)),
-            status=batch.status,
-            total=batch.total,
-            created=batch.created,
-            refused=batch.refused,
-            cancelled=batch.cancelled,
-            created_at=batch.created_at,
-            completed_at=batch.completed_at,
-            domain=batch,
+        return made_from(
+            cls, batch, id=strawberry.ID(ids.encode(ids.REFUND_BATCH, batch.id)), domain=batch
         )
 
     @strawberry.field(description="The batch's items in its order.")
@@ -103,19 +96,22 @@ class RefundBatchType(Node):
         after: str | None = None,
         status: RefundBatchItemStatus | None = None,
     ) -> Connection[RefundBatchItemType]:
-        size = page_size(first)
         reads = info.context.services.batches
         merchant_id, batch_id = self.domain.merchant_id, self.domain.id
-        found = await reads.items(
-            merchant_id, batch_id, limit=size + 1, after=parse_id_cursor(after), status=status
-        )
 
         async def count() -> int:
             total: int = await reads.item_count(merchant_id, batch_id, status)
             return total
 
-        return build_connection(
-            found, size, RefundBatchItemType.from_domain, lambda i: id_cursor(i.index), count
+        return await numbered_page(
+            first,
+            after,
+            lambda limit, key: reads.items(
+                merchant_id, batch_id, limit=limit, after=key, status=status
+            ),
+            lambda item: item.index,
+            RefundBatchItemType.from_domain,
+            count,
         )
 
 

@@ -64,9 +64,9 @@ class ApiKeyMutations:
         merchant_id = info.context.merchant_id
         services = info.context.services
         try:
-            key_id = ids.decode_uuid(ids.API_KEY, input.id)
-            if key_id is None:
-                raise ApiKeyNotFound("No API key of yours has that id.")
+            key_id = ids.decode_or_raise(
+                ids.API_KEY, input.id, ApiKeyNotFound("No API key of yours has that id.")
+            )
             key = await api_keys.revoke_api_key(
                 services.unit_of_work(), merchant_id, key_id, datetime.now(UTC)
             )

@@ -12,6 +12,7 @@ from strawberry.types import Info
 from api import ids
 from api.node import Node
 from domain.model import ApiKey, ApiKeyScope
+from domain.values import made_from
 
 strawberry.enum(ApiKeyScope, name="ApiKeyScope")
 
@@ -29,15 +30,7 @@ class ApiKeyType(Node):
 
     @classmethod
     def from_domain(cls, key: ApiKey) -> Self:
-        return cls(
-            id=strawberry.ID(ids.encode(ids.API_KEY, key.id)),
-            name=key.name,
-            prefix=key.prefix,
-            scope=key.scope,
-            created_at=key.created_at,
-            last_used_at=key.last_used_at,
-            revoked_at=key.revoked_at,
-        )
+        return made_from(cls, key, id=strawberry.ID(ids.encode(ids.API_KEY, key.id)))
 
 
 async def load_api_key(info: Info, key_id: UUID) -> ApiKeyType | None:

@@ -71,10 +71,9 @@ class MerchantPayload:
 
 
 def _merchant_id(public_id: str) -> UUID:
-    key = ids.decode_uuid(ids.MERCHANT, public_id)
-    if key is None:
-        raise MerchantNotFound("No merchant has that id.")
-    return key
+    return ids.decode_or_raise(
+        ids.MERCHANT, public_id, MerchantNotFound("No merchant has that id.")
+    )
 
 
 def _created_at(value: datetime | None, now: datetime) -> datetime:

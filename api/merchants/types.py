@@ -11,10 +11,11 @@ from strawberry.types import Info
 from api import ids
 from api.keys.types import ApiKeyType
 from api.node import Node
-from api.pagination import Connection, build_connection, id_cursor, page_size, parse_id_cursor
+from api.pagination import Connection, numbered_page
 from api.refunds.types import RefundType
 from api.scalars import MinorUnits
 from domain.model import LedgerEntry, LedgerEntryKind, Merchant
+from domain.values import made_from
 
 # The domain's enums, registered in place as GraphQL enums (fields use them directly).
 strawberry.enum(LedgerEntryKind, name="LedgerEntryKind")
@@ -32,15 +33,7 @@ class LedgerEntryType:
 
     @classmethod
     def from_domain(cls, e: LedgerEntry) -> Self:
-        return cls(
-            id=strawberry.ID(ids.encode(ids.LEDGER_ENTRY, e.id)),
-            kind=e.kind,
-            amount=MinorUnits(e.amount),
-            balance_after=MinorUnits(e.balance_after),
-            reference=e.reference,
-            created_at=e.created_at,
-            domain=e,
-        )
+        return made_from(cls, e, id=strawberry.ID(ids.encode(ids.LEDGER_ENTRY, e.id)), domain=e)
 
     @strawberry.field(description="The refund this entry debits or credits back.")
     async def refund(self, info: Info) -> RefundType | None:
@@ -61,13 +54,7 @@ class MerchantType(Node):
 
     @classmethod
     def from_domain(cls, m: Merchant) -> Self:
-        return cls(
-            id=strawberry.ID(ids.encode(ids.MERCHANT, m.id)),
-            name=m.name,
-            currency=m.currency,
-            balance=MinorUnits(m.balance),
-            domain=m,
-        )
+        return made_from(cls, m, id=strawberry.ID(ids.encode(ids.MERCHANT, m.id)), domain=m)
 
     @strawberry.field(description="Every API key, revoked ones included, oldest first.")
     async def api_keys(self, info: Info) -> list[ApiKeyType]:
@@ -78,13 +65,12 @@ class MerchantType(Node):
     async def ledger(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Connection[LedgerEntryType]:
-        size = page_size(first)
         reads = info.context.services.reads
-        entries = await reads.ledger(self.domain.id, limit=size + 1, after=parse_id_cursor(after))
-        return build_connection(
-            entries,
-            size,
+        return await numbered_page(
+            first,
+            after,
+            lambda limit, key: reads.ledger(self.domain.id, limit=limit, after=key),
+            lambda e: e.id,
             LedgerEntryType.from_domain,
-            lambda e: id_cursor(e.id),
             lambda: reads.ledger_count(self.domain.id),
         )

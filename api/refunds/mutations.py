@@ -80,10 +80,12 @@ class RefundMutations:
     @strawberry.mutation(description="Refund all or part of a successful transaction.")
     async def initiate_refund(self, info: Info, input: InitiateRefundInput) -> RefundPayload:
         ctx = info.context
-        transaction_id = ids.decode_uuid(ids.TRANSACTION, input.transaction_id)
         try:
-            if transaction_id is None:
-                raise TransactionNotFound("No transaction of yours has that id.")
+            transaction_id = ids.decode_or_raise(
+                ids.TRANSACTION,
+                input.transaction_id,
+                TransactionNotFound("No transaction of yours has that id."),
+            )
             cmd = InitiateRefund(
                 merchant_id=ctx.merchant_id,
                 transaction_id=transaction_id,
@@ -109,10 +111,10 @@ class RefundMutations:
     @strawberry.mutation(description="Cancel a refund that is PENDING, ON_HOLD or ACTION_REQUIRED.")
     async def cancel_refund(self, info: Info, input: CancelRefundInput) -> RefundPayload:
         ctx = info.context
-        refund_id = ids.decode_uuid(ids.REFUND, input.refund_id)
         try:
-            if refund_id is None:
-                raise RefundNotFound("No refund of yours has that id.")
+            refund_id = ids.decode_or_raise(
+                ids.REFUND, input.refund_id, RefundNotFound("No refund of yours has that id.")
+            )
             refund = await cancel_refund(
                 ctx.services.unit_of_work(), ctx.merchant_id, refund_id, datetime.now(UTC)
             )
@@ -127,10 +129,10 @@ class RefundMutations:
         self, info: Info, input: UpdateRefundDestinationInput
     ) -> RefundPayload:
         ctx = info.context
-        refund_id = ids.decode_uuid(ids.REFUND, input.refund_id)
         try:
-            if refund_id is None:
-                raise RefundNotFound("No refund of yours has that id.")
+            refund_id = ids.decode_or_raise(
+                ids.REFUND, input.refund_id, RefundNotFound("No refund of yours has that id.")
+            )
             refund = await update_refund_destination(
                 ctx.services.unit_of_work(),
                 ctx.merchant_id,

@@ -9,13 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from api import ids
-from api.pagination import (
-    Connection,
-    build_connection,
-    newest_first_cursor,
-    page_size,
-    parse_newest_first_cursor,
-)
+from api.pagination import Connection, newest_first_page
 from api.refunds.types import RefundType
 from db.queries import RefundFilter as RefundFilterQuery
 from domain.model import RefundReason, RefundSpeed, RefundStatus
@@ -81,17 +75,13 @@ class RefundQueries:
         after: str | None = None,
         filter: RefundFilter | None = None,
     ) -> Connection[RefundType]:
-        size = page_size(first)
         merchant_id = info.context.merchant_id
         query = filter.to_query() if filter else RefundFilterQuery()
         reads = info.context.services.reads
-        found = await reads.refunds(
-            merchant_id, query, limit=size + 1, after=parse_newest_first_cursor(after)
-        )
-        return build_connection(
-            found,
-            size,
+        return await newest_first_page(
+            first,
+            after,
+            lambda limit, key: reads.refunds(merchant_id, query, limit=limit, after=key),
             RefundType.from_domain,
-            lambda r: newest_first_cursor(r.created_at, r.id),
             lambda: reads.refund_count(merchant_id, query),
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Self, cast
+from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
 from strawberry.scalars import JSON
@@ -21,6 +21,7 @@ from domain.model import (
     RefundSpeed,
     RefundStatus,
 )
+from domain.values import made_from
 
 if TYPE_CHECKING:
     from api.transactions.types import TransactionType
@@ -74,24 +75,11 @@ class RefundType(Node):
 
     @classmethod
     def from_domain(cls, r: Refund) -> Self:
-        return cls(
+        return made_from(
+            cls,
+            r,
             id=strawberry.ID(ids.encode(ids.REFUND, r.id)),
-            amount=MinorUnits(r.amount),
-            currency=r.currency,
-            status=r.status,
-            reason=r.reason,
-            notes=r.notes,
-            metadata=cast(JSON, r.metadata),
-            speed_requested=r.speed_requested,
-            speed_processed=r.speed_processed,
             destination=RefundDestination(kind=r.destination_kind, display=r.destination_display),
-            failure_code=r.failure_code,
-            failure_message=r.failure_message,
-            bank_reference=r.bank_reference,
-            estimated_settlement_at=r.estimated_settlement_at,
-            created_at=r.created_at,
-            updated_at=r.updated_at,
-            processed_at=r.processed_at,
             domain=r,
         )
 

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
 
 from api import ids
-from api.pagination import (
-    Connection,
-    build_connection,
-    newest_first_cursor,
-    page_size,
-    parse_newest_first_cursor,
-)
+from api.pagination import Connection, newest_first_page
 from api.transactions.types import TransactionType, load_transaction
 from db.queries import TransactionFilter as TransactionFilterQuery
-from domain.model import PaymentMethod, RefundState, TransactionStatus
+from domain.model import PaymentMethod, RefundState, Transaction, TransactionStatus
 
 
 @strawberry.input
@@ -58,19 +53,22 @@ class TransactionQueries:
         after: str | None = None,
         filter: TransactionFilter | None = None,
     ) -> Connection[TransactionType]:
-        size = page_size(first)
         merchant_id = info.context.merchant_id
         query = filter.to_query() if filter else TransactionFilterQuery()
         reads = info.context.services.reads
-        found = await reads.transactions(
-            merchant_id, query, limit=size + 1, after=parse_newest_first_cursor(after)
-        )
-        for t in found:  # prime the loader: Refund.transaction needs no second read
-            info.context.loaders.transaction.prime(t.id, t)
-        return build_connection(
-            found,
-            size,
+
+        async def read(limit: int, key: tuple[datetime, UUID] | None) -> list[Transaction]:
+            found: list[Transaction] = await reads.transactions(
+                merchant_id, query, limit=limit, after=key
+            )
+            for t in found:  # prime the loader: Refund.transaction needs no second read
+                info.context.loaders.transaction.prime(t.id, t)
+            return found
+
+        return await newest_first_page(
+            first,
+            after,
+            read,
             TransactionType.from_domain,
-            lambda t: newest_first_cursor(t.created_at, t.id),
             lambda: reads.transaction_count(merchant_id, query),
         )

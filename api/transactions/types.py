@@ -14,6 +14,7 @@ from api.node import Node
 from api.scalars import MinorUnits
 from domain.eligibility import held_amount, refundable_amount
 from domain.model import PaymentMethod, Refund, RefundState, Transaction, TransactionStatus
+from domain.values import made_from
 
 if TYPE_CHECKING:
     from api.refunds.types import RefundType
@@ -38,18 +39,7 @@ class TransactionType(Node):
 
     @classmethod
     def from_domain(cls, t: Transaction) -> Self:
-        return cls(
-            id=strawberry.ID(ids.encode(ids.TRANSACTION, t.id)),
-            reference=t.reference,
-            order_id=t.order_id,
-            amount=MinorUnits(t.amount),
-            currency=t.currency,
-            status=t.status,
-            payment_method=t.payment_method,
-            source=t.source,
-            created_at=t.created_at,
-            domain=t,
-        )
+        return made_from(cls, t, id=strawberry.ID(ids.encode(ids.TRANSACTION, t.id)), domain=t)
 
     async def _refunds(self, info: Info) -> list[Refund]:
         refunds: list[Refund] = await info.context.loaders.refunds_of_transaction.load(

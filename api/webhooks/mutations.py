@@ -72,10 +72,8 @@ class WebhookDeliveryPayload:
 
 
 def _endpoint_id(public_id: str) -> UUID:
-    found = ids.decode_uuid(ids.WEBHOOK_ENDPOINT, public_id)
-    if found is None:
-        raise WebhookEndpointNotFound("No webhook endpoint of yours has that id.")
-    return found
+    not_found = WebhookEndpointNotFound("No webhook endpoint of yours has that id.")
+    return ids.decode_or_raise(ids.WEBHOOK_ENDPOINT, public_id, not_found)
 
 
 @strawberry.type
@@ -163,9 +161,11 @@ class WebhookMutations:
         self, info: Info, input: RedeliverWebhookInput
     ) -> WebhookDeliveryPayload:
         try:
-            delivery_id = ids.decode_uuid(ids.WEBHOOK_DELIVERY, input.delivery_id)
-            if delivery_id is None:
-                raise WebhookDeliveryNotFound("No webhook delivery of yours has that id.")
+            delivery_id = ids.decode_or_raise(
+                ids.WEBHOOK_DELIVERY,
+                input.delivery_id,
+                WebhookDeliveryNotFound("No webhook delivery of yours has that id."),
+            )
             await webhooks.redeliver(
                 info.context.services.unit_of_work(), info.context.merchant_id, delivery_id
             )

@@ -11,14 +11,9 @@ from strawberry.types import Info
 
 from api import ids
 from api.node import Node
-from api.pagination import (
-    Connection,
-    build_connection,
-    newest_first_cursor,
-    page_size,
-    parse_newest_first_cursor,
-)
+from api.pagination import Connection, newest_first_page
 from api.webhooks.payload import webhook_body
+from domain.values import made_from
 from domain.webhooks import (
     WebhookDelivery,
     WebhookDeliveryStatus,
@@ -51,17 +46,11 @@ class WebhookDeliveryType(Node):
     @classmethod
     def from_domain(cls, d: WebhookDelivery) -> Self:
         undelivered = d.status in (WebhookDeliveryStatus.PENDING, WebhookDeliveryStatus.RETRYING)
-        return cls(
+        return made_from(
+            cls,
+            d,
             id=strawberry.ID(ids.encode(ids.WEBHOOK_DELIVERY, d.id)),
-            event_id=d.event_id,
-            event_type=d.event_type,
-            status=d.status,
-            attempts=d.attempts,
-            last_response_status=d.last_response_status,
-            last_error=d.last_error,
             next_attempt_at=d.next_attempt_at if undelivered else None,
-            created_at=d.created_at,
-            delivered_at=d.delivered_at,
             payload=cast(JSON, webhook_body(d)),
         )
 
@@ -77,13 +66,11 @@ class WebhookEndpointType(Node):
 
     @classmethod
     def from_domain(cls, e: WebhookEndpoint) -> Self:
-        return cls(
+        return made_from(
+            cls,
+            e,
             id=strawberry.ID(ids.encode(ids.WEBHOOK_ENDPOINT, e.id)),
-            url=e.url,
-            description=e.description,
             enabled_events=list(e.enabled_events),
-            status=e.status,
-            created_at=e.created_at,
             domain=e,
         )
 
@@ -95,21 +82,17 @@ class WebhookEndpointType(Node):
         after: str | None = None,
         status: WebhookDeliveryStatus | None = None,
     ) -> Connection[WebhookDeliveryType]:
-        size = page_size(first)
         webhooks = info.context.services.webhooks
         merchant_id, endpoint_id = self.domain.merchant_id, self.domain.id
-        found = await webhooks.deliveries(
-            merchant_id, endpoint_id, size + 1, parse_newest_first_cursor(after), status
-        )
 
         async def count() -> int:
             total: int = await webhooks.delivery_count(merchant_id, endpoint_id, status)
             return total
 
-        return build_connection(
-            found,
-            size,
+        return await newest_first_page(
+            first,
+            after,
+            lambda limit, key: webhooks.deliveries(merchant_id, endpoint_id, limit, key, status),
             WebhookDeliveryType.from_domain,
-            lambda d: newest_first_cursor(d.created_at, d.id),
             count,
         )

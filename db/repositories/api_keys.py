@@ -18,35 +18,17 @@ from uuid import UUID
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db import statements
+from db import rows, statements
 from db.notifications import API_KEY_REVOCATIONS_CHANNEL
 from db.tables import api_key_routes, api_keys
 from domain.model import ApiKey, ApiKeyScope
 
 k = api_keys.c
-API_KEY_COLUMNS = (
-    k.id,
-    k.merchant_id,
-    k.name,
-    k.display_prefix,
-    k.scope,
-    k.created_at,
-    k.last_used_at,
-    k.revoked_at,
-)
+API_KEY_COLUMNS = rows.columns(api_keys, ApiKey, prefix="display_prefix")
 
 
 def api_key(row: Any) -> ApiKey:
-    return ApiKey(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        name=row.name,
-        prefix=row.display_prefix,
-        scope=ApiKeyScope(row.scope),
-        created_at=row.created_at,
-        last_used_at=row.last_used_at,
-        revoked_at=row.revoked_at,
-    )
+    return rows.record(ApiKey, row._mapping)
 
 
 class SqlApiKeys:

@@ -12,13 +12,7 @@ from db import rows, statements
 from db.tables import ledger_entries, merchants
 from domain.model import LedgerEntry, LedgerEntryKind, Merchant
 
-MERCHANT_COLUMNS = (
-    merchants.c.id,
-    merchants.c.name,
-    merchants.c.currency,
-    merchants.c.balance,
-    merchants.c.created_at,
-)
+MERCHANT_COLUMNS = rows.columns(merchants, Merchant)
 
 
 class SqlMerchants:

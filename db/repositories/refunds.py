@@ -22,12 +22,7 @@ from domain.ports import BalanceRange
 from domain.refund_states import RefundStatusChanged
 
 # The columns the domain's Refund is made of (not the processing bookkeeping).
-REFUND_COLUMNS = tuple(
-    c
-    for c in refunds.c
-    if c.name
-    not in {"destination_details", "attempts", "next_attempt_at", "claimed_by", "claim_expires_at"}
-)
+REFUND_COLUMNS = rows.columns(refunds, Refund)
 
 
 def _jsonb(value: object) -> str:

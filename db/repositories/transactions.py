@@ -20,21 +20,9 @@ class SqlTransactions:
         self.raw = raw  # the asyncpg connection under `conn`, in its transaction
 
     async def add(self, transaction: Transaction) -> Transaction | None:
-        values = {
-            "id": transaction.id,
-            "merchant_id": transaction.merchant_id,
-            "reference": transaction.reference,
-            "order_id": transaction.order_id,
-            "amount": transaction.amount,
-            "currency": transaction.currency,
-            "status": transaction.status.value,
-            "payment_method": transaction.payment_method.value,
-            "source": transaction.source,
-            "created_at": transaction.created_at,
-        }
         stmt = (
             insert(transactions)
-            .values(values)
+            .values(rows.values(transaction))
             .on_conflict_do_nothing(index_elements=["merchant_id", "reference"])
             .returning(*transactions.c)
         )

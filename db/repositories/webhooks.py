@@ -12,10 +12,9 @@ from sqlalchemy import Select, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db import rows
-from db.refund_changes import as_of
+from db.refund_changes import EVENT_COLUMNS, as_of, event_beside_refund
 from db.repositories.refunds import REFUND_COLUMNS
 from db.tables import refund_events, refunds, transactions, webhook_deliveries, webhook_endpoints
-from domain.model import RefundEvent, RefundStatus
 from domain.ports import WebhookEndpointChange
 from domain.webhooks import (
     WebhookDelivery,
@@ -27,27 +26,11 @@ from domain.webhooks import (
 
 w = webhook_endpoints.c
 d = webhook_deliveries.c
-ENDPOINT_COLUMNS = (
-    w.id,
-    w.merchant_id,
-    w.url,
-    w.description,
-    w.enabled_events,
-    w.status,
-    w.created_at,
-)
+ENDPOINT_COLUMNS = rows.columns(webhook_endpoints, WebhookEndpoint)
 
 
 def endpoint(row: Any) -> WebhookEndpoint:
-    return WebhookEndpoint(
-        id=row.id,
-        merchant_id=row.merchant_id,
-        url=row.url,
-        description=row.description,
-        enabled_events=tuple(WebhookEventType(e) for e in row.enabled_events),
-        status=WebhookEndpointStatus(row.status),
-        created_at=row.created_at,
-    )
+    return rows.record(WebhookEndpoint, row._mapping)
 
 
 def _sources() -> tuple[tuple[Any, ...], tuple[tuple[Any, Any], ...]]:
@@ -66,11 +49,7 @@ def _sources() -> tuple[tuple[Any, ...], tuple[tuple[Any, Any], ...]]:
         d.next_attempt_at.label("delivery_next_attempt_at"),
         d.created_at.label("delivery_created_at"),
         d.delivered_at,
-        e.id.label("event_row_id"),
-        e.status.label("event_status"),
-        e.at.label("event_at"),
-        e.message.label("event_message"),
-        e.failure_code.label("event_failure_code"),
+        *EVENT_COLUMNS,
         t.order_id,
         *REFUND_COLUMNS,
     )
@@ -97,14 +76,6 @@ def deliveries_with_sources() -> Select[Any]:
 
 
 def delivery(row: Any) -> WebhookDelivery:
-    event = RefundEvent(
-        row.event_row_id,
-        row.id,
-        RefundStatus(row.event_status),
-        row.event_at,
-        row.event_message,
-        row.event_failure_code,
-    )
     return WebhookDelivery(
         id=row.delivery_id,
         merchant_id=row.merchant_id,
@@ -118,7 +89,7 @@ def delivery(row: Any) -> WebhookDelivery:
         next_attempt_at=row.delivery_next_attempt_at,
         created_at=row.delivery_created_at,
         delivered_at=row.delivered_at,
-        refund=as_of(rows.refund(row), event),
+        refund=as_of(rows.refund(row), event_beside_refund(row)),
         order_id=row.order_id,
         event_at=row.event_at,
     )

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 
-from api.batches.csv_rows import major_units, minor_units
 from tests.api.account_state import merchant_with_balance
 from tests.api.batches import applied
 from tests.api.test_api_keys import create_key
@@ -38,17 +37,6 @@ async def results(api: Api, merchant: Merchant, batch_id: str) -> httpx.Response
 async def _batch_count(api: Api, merchant: Merchant) -> int:
     found = await api.gql("{ refundBatches { totalCount } }", token=merchant.key)
     return int(found["refundBatches"]["totalCount"])
-
-
-def test_rupees_are_read_exactly_as_paise() -> None:
-    assert minor_units("123.45", "INR") == 12345
-    assert minor_units("0.1", "INR") == 10
-    assert minor_units("0.29", "INR") == 29  # 0.29 * 100 is 28.999999999999996 in floats
-    assert minor_units("100", "INR") == 10000
-    assert minor_units("90071992547409.91", "INR") == 9007199254740991
-    assert minor_units("500", "JPY") == 500
-    assert major_units(12345, "INR") == "123.45"
-    assert major_units(5, "INR") == "0.05"
 
 
 async def test_a_csv_batch_is_created_applied_and_its_results_read_as_csv(api: Api) -> None:

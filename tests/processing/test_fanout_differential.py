@@ -17,7 +17,7 @@ import asyncio
 import os
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,6 +68,10 @@ UPDATE_DESTINATION = """mutation($input: UpdateRefundDestinationInput!) {
   updateRefundDestination(input: $input) { refund { status } userErrors { code } } }"""
 
 
+class _Enough(Exception):
+    """Ends the generation once enough distinct documents are in hand (generating is slow)."""
+
+
 def generated(count: int) -> list[str]:
     """`count` distinct `refundUpdated` documents (the same ones every run), their filters
     replaced by the variables `$refundId` and `$transactionId` so that each subscriber picks
@@ -76,7 +80,7 @@ def generated(count: int) -> list[str]:
     found: dict[str, None] = {}
 
     @settings(
-        max_examples=count * 10,
+        max_examples=count * 20,
         derandomize=True,
         database=None,
         phases=[Phase.generate],
@@ -86,10 +90,13 @@ def generated(count: int) -> list[str]:
     @given(strategy)
     def collect(document: str) -> None:
         rewritten = _with_filter_variables(document)
-        if rewritten is not None and len(found) < count:
+        if rewritten is not None:
             found.setdefault(rewritten, None)
+        if len(found) == count:
+            raise _Enough
 
-    collect()
+    with suppress(_Enough):
+        collect()
     return list(found)
 
 

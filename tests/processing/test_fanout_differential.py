@@ -60,10 +60,11 @@ from tests.support import Api, Merchant
 # Generated documents in CI; more by hand: REFUNDS_FANOUT_DOCUMENTS=500
 DOCUMENTS = int(os.environ.get("REFUNDS_FANOUT_DOCUMENTS", "50"))
 # Documents subscribed together, each by every subscriber below (a connection holds at most
-# 100 subscriptions: the busiest socket holds three per document).
+# 100 subscriptions: the busiest socket holds four per document).
 GROUP = 25
 FIELD = "refundUpdated"
 
+REFUND_STATUS = "query($id: ID!) { refund(id: $id) { status } }"
 UPDATE_DESTINATION = """mutation($input: UpdateRefundDestinationInput!) {
   updateRefundDestination(input: $input) { refund { status } userErrors { code } } }"""
 
@@ -89,7 +90,7 @@ def generated(count: int) -> list[str]:
     )
     @given(strategy)
     def collect(document: str) -> None:
-        rewritten = _with_filter_variables(document)
+        rewritten = _with_variables(document)
         if rewritten is not None:
             found.setdefault(rewritten, None)
         if len(found) == count:
@@ -114,7 +115,7 @@ BRIEF = graphql.DirectiveNode(
 )
 
 
-def _with_filter_variables(document: str) -> str | None:
+def _with_variables(document: str) -> str | None:
     """The document with `refundUpdated(refundId: $refundId, transactionId: $transactionId)`
     as its one root field and `@skip(if: $brief)` on its first field, or None when it selects
     another root field too."""
@@ -373,24 +374,20 @@ Step = Callable[[], Awaitable[Change]]
 
 def scenario(api: Api, rails: Rails, shop: Shop) -> list[tuple[str, Step]]:
     """What happens, one committed change per step: (the status it leaves, the step)."""
-    a, b = shop.a, shop.b
+    a = shop.a
 
     def change(merchant: str, transaction: str, refund: str) -> Change:
         return Change(merchant, shop.ids[transaction], shop.ids[refund])
 
-    async def refund(name: str, transaction: str, amount: int, **more: Any) -> str:
-        merchant = b if transaction == "t_b" else a
-        payload = await api.initiate_refund(
-            merchant, transactionId=shop.ids[transaction], amount=amount, **more
-        )
-        assert payload["userErrors"] == [], payload
-        shop.ids[name] = payload["refund"]["id"]
-        return str(payload["refund"]["status"])
-
     def initiate(name: str, transaction: str, amount: int, **more: Any) -> Step:
         async def step() -> Change:
-            await refund(name, transaction, amount, **more)
-            return change("b" if transaction == "t_b" else "a", transaction, name)
+            merchant = "b" if transaction == "t_b" else "a"
+            payload = await api.initiate_refund(
+                shop.merchant(merchant), transactionId=shop.ids[transaction], amount=amount, **more
+            )
+            assert payload["userErrors"] == [], payload
+            shop.ids[name] = payload["refund"]["id"]
+            return change(merchant, transaction, name)
 
         return step
 
@@ -540,6 +537,7 @@ async def _one_group(
         }
         for status, step in scenario(api, rails, shop):
             change = await step()
+            assert await _status(api, shop, change) == status
             tally.statuses.add(status)
             for d in range(len(documents)):
                 for s in SUBSCRIBERS:
@@ -561,6 +559,13 @@ async def _one_group(
                 tally.frames += count
                 tally.transport_ws += count if SOCKETS[s.socket][2] == TRANSPORT_WS else 0
                 tally.twin += count if s.name == TWIN else 0
+
+
+async def _status(api: Api, shop: Shop, change: Change) -> str:
+    data = await api.gql(
+        REFUND_STATUS, {"id": change.refund_id}, token=shop.merchant(change.merchant).key
+    )
+    return str(data["refund"]["status"])
 
 
 async def _registered(server: Server, merchant: Merchant, count: int) -> None:

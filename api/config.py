@@ -39,9 +39,9 @@ class LiveSettings:
     max_connections: int = 20_000  # WebSocket connections per process
     max_subscribers: int = 50_000  # refundUpdated subscriptions per process
     queue_size: int = 256  # changes waiting per subscriber before it is dropped as too slow
-    # off: strawberry executes each change for each subscriber alone (api/refunds/shared_events.py
-    # and live_plans.py not used), the reference tests/processing/test_fanout_differential.py
-    # compares the shared fan-out with
+    # off: strawberry executes each change for each subscriber alone, nothing shared
+    # (api/refunds/shared_events.py, live_plans.py): the reference the shared fan-out is checked
+    # against (tests/processing/test_fanout_differential.py)
     share_executions: bool = True
 
     @classmethod

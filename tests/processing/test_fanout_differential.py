@@ -57,7 +57,7 @@ from tests.processing.live import LEGACY_WS, TRANSPORT_WS, WAIT_SECONDS, wait_un
 from tests.serving import serving
 from tests.support import Api, Merchant
 
-# Generated documents in CI; more by hand: REFUNDS_FANOUT_DOCUMENTS=500
+# Generated documents in CI; more by hand: REFUNDS_FANOUT_DOCUMENTS=500 (with --timeout 0)
 DOCUMENTS = int(os.environ.get("REFUNDS_FANOUT_DOCUMENTS", "50"))
 # Documents subscribed together, each by every subscriber below (a connection holds at most
 # 100 subscriptions: the busiest socket holds four per document).

@@ -27,6 +27,7 @@ from api.graphql_view import GraphQLEndpoint
 from api.housekeeping import prune_forever
 from api.metrics import OPERATION_NAMES, metrics_endpoint
 from api.refunds.shared_events import shared_payload
+from api.refunds.types import RefundType
 from api.reports.exports import Exports
 from api.schema import schema
 from api.web import routes as web_routes
@@ -73,7 +74,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     engine = background_engine(services.settings)
     services.broker = Broker(
         RefundChanges(engine),
-        wrap=shared_payload,
+        wrap=shared_payload if live.share_executions else RefundType.from_domain,
         queue_size=live.queue_size,
         max_subscribers=live.max_subscribers,
     )

@@ -39,6 +39,10 @@ class LiveSettings:
     max_connections: int = 20_000  # WebSocket connections per process
     max_subscribers: int = 50_000  # refundUpdated subscriptions per process
     queue_size: int = 256  # changes waiting per subscriber before it is dropped as too slow
+    # off: strawberry executes each change for each subscriber alone, nothing shared
+    # (api/refunds/shared_events.py, live_plans.py): the reference the shared fan-out is checked
+    # against (tests/processing/test_fanout_differential.py)
+    share_executions: bool = True
 
     @classmethod
     def from_env(cls) -> LiveSettings:
@@ -56,6 +60,7 @@ class LiveSettings:
             max_connections=int(env("REFUNDS_WS_MAX_CONNECTIONS", d.max_connections)),
             max_subscribers=int(env("REFUNDS_MAX_SUBSCRIBERS", d.max_subscribers)),
             queue_size=int(env("REFUNDS_SUBSCRIBER_QUEUE_SIZE", d.queue_size)),
+            share_executions=env("REFUNDS_SHARED_FANOUT", "1") != "0",
         )
 
 

@@ -149,9 +149,12 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             raise
 
     def _live(self, operation: Operation[Context, None]) -> LiveOperation | None:
-        if not isinstance(self.context.principal, MerchantPrincipal):
+        settings = self.view.services.settings
+        if not settings.live.share_executions or not isinstance(
+            self.context.principal, MerchantPrincipal
+        ):
             return None
-        max_cost = self.view.services.settings.edge.max_query_cost
+        max_cost = settings.edge.max_query_cost
         plan = plan_for(operation.query, operation.operation_name, max_cost)
         if plan is None:
             return None

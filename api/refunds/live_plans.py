@@ -36,7 +36,7 @@ from api.bounded_validation import PARSE_LIMITS, document_errors
 from api.errors import MaskFaults, log_errors
 from api.input_guard import junk_path
 from api.query_cost import worst_case_cost
-from api.refunds.shared_events import SharedEventExecutor, memo_for
+from api.refunds.shared_events import SharedEventExecutor, asked, memo_for
 from api.refunds.subscriptions import decode_filter
 
 FIELD = "refundUpdated"
@@ -120,16 +120,16 @@ def prepare(
     if isinstance(built, list):
         return None  # bad variables: strawberry's path reports them
     field_def = schema._schema.subscription_type.fields[FIELD]  # type: ignore[union-attr]
+    key = asked(built)
+    if key is None:
+        return None  # unshareable values: strawberry's path runs it alone
     args = get_argument_values(field_def, plan.field, built.variable_values)
-    # Kept for the subscription's life: as str, since the bytes orjson returns keep its whole
-    # output buffer allocated (bench/LEVERS.md, "figures behind code choices").
-    variables_key = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS).decode()
     return LiveOperation(
         plan=plan,
         context=context,
         variables=variables,
         operation_name=operation_name,
-        memo_key=("frame", id(plan.operation), variables_key, context.principal),
+        memo_key=("frame", *key),
         refund_id=decode_filter(ids.REFUND, args.get("refundId")),
         transaction_id=decode_filter(ids.TRANSACTION, args.get("transactionId")),
     )

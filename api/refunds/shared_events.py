@@ -47,8 +47,18 @@ def memo_for(payload: object) -> dict[Any, Any] | None:
     return entry[1] if entry is not None and entry[0] is payload else None
 
 
-def _key(executor: Executor[Any]) -> Any:
-    variables = orjson.dumps(executor.variable_values, option=orjson.OPT_SORT_KEYS, default=str)
+def asked(executor: Executor[Any]) -> tuple[Any, ...] | None:
+    """What a subscriber asks, the key its result is shared under: (operation, variables as
+    coerced, caller); None when a value has no exact JSON form (then nothing is shared). The
+    coerced values, not their sources: those hold objects made per executor (a default's
+    holder), which would make every key differ. As str: the bytes orjson returns keep its whole
+    output buffer allocated, and a key can live as long as a subscription (bench/LEVERS.md,
+    "figures behind code choices")."""
+    try:
+        coerced = executor.variable_values.coerced
+        variables = orjson.dumps(coerced, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return None
     principal = getattr(executor.context_value, "principal", None)
     return (id(executor.operation), variables, principal)
 
@@ -61,8 +71,10 @@ class SharedEventExecutor(StrawberryGraphQLCoreExecutionContext):
         entry = _results.get(id(self.root_value))
         if serially is not False or entry is None or entry[0] is not self.root_value:
             return super().execute_operation(serially)
+        key = asked(self)
+        if key is None:
+            return super().execute_operation(serially)
         memo = entry[1]
-        key = _key(self)
         known = memo.get(key)
         if known is not None and known[0] is self.operation:
             return self._reuse(known[1], serially)

@@ -71,17 +71,42 @@ class Outgoing:
     endpoint_failing: bool  # when claimed: a success has the endpoint's failing clock to stop
 
 
-def _due(merchant_id: Any) -> Any:
-    earlier = webhook_deliveries.alias("earlier")
-    e = earlier.c
-    # Each subquery names the merchant itself, so that it is routed on its own (Citus).
-    owed_before = exists().where(
-        e.merchant_id == merchant_id,
-        e.endpoint_id == d.endpoint_id,
-        e.refund_id == d.refund_id,
-        e.refund_event_id < d.refund_event_id,
-        e.status.in_(OWED),
+def _owed_of_same_refund(merchant_id: Any, name: str, earlier: bool) -> Any:
+    """Whether an earlier (or later) event of the same refund is owed to the same endpoint.
+
+    The nearest such event, by ix_webhook_deliveries_refund's own order: a subquery in that
+    order with LIMIT 1 can only be served well by that index, pinned to the one refund. An
+    EXISTS lets the planner probe by another index when its statistics lag behind a filling
+    outbox (as during an outage), and read every row the merchant is owed for each candidate
+    (bench/WEBHOOKS.md)."""
+    e = webhook_deliveries.alias(name).c
+    before_or_after = (
+        e.refund_event_id < d.refund_event_id if earlier else e.refund_event_id > d.refund_event_id
     )
+    nearest = (
+        select(e.refund_event_id)
+        .where(
+            # Each subquery names the merchant itself, so that it is routed on its own (Citus).
+            e.merchant_id == merchant_id,
+            e.endpoint_id == d.endpoint_id,
+            e.refund_id == d.refund_id,
+            before_or_after,
+            e.status.in_(OWED),
+        )
+        .order_by(
+            e.merchant_id,
+            e.endpoint_id,
+            e.refund_id,
+            e.refund_event_id.desc() if earlier else e.refund_event_id,
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    return nearest.is_not(None)
+
+
+def _due(merchant_id: Any) -> Any:
+    owed_before = _owed_of_same_refund(merchant_id, "earlier", earlier=True)
     enabled = exists().where(
         w.merchant_id == merchant_id,
         w.id == d.endpoint_id,
@@ -283,11 +308,14 @@ def _claim_statement() -> Any:
     until = func.now() + bindparam("lease", type_=Interval)
     # Each source names the merchant itself, so that the statement is routed (Citus).
     sources = [on for _table, on in DELIVERY_SOURCES]
+    # The claimed rows by primary key (`id = ANY(ARRAY(…))`), never a join the planner could
+    # turn into a scan of the endpoint's whole history when its statistics lag.
+    claimed = func.array(select(due.c.id).scalar_subquery())
     return (
         update(webhook_deliveries)
         .where(
             d.merchant_id == MERCHANT,
-            d.id == due.c.id,
+            d.id == any_(claimed),
             *sources,
             w.merchant_id == MERCHANT,
             w.id == d.endpoint_id,
@@ -354,19 +382,7 @@ def _record_statement() -> Any:
             claimed_by=None,
             claim_expires_at=None,
         )
-        .returning(d.id, _later_owed().label("more"))
-    )
-
-
-def _later_owed() -> Any:
-    later = webhook_deliveries.alias("later")
-    e = later.c
-    return exists().where(
-        e.merchant_id == MERCHANT,
-        e.endpoint_id == d.endpoint_id,
-        e.refund_id == d.refund_id,
-        e.refund_event_id > d.refund_event_id,
-        e.status.in_(OWED),
+        .returning(d.id, _owed_of_same_refund(MERCHANT, "later", earlier=False).label("more"))
     )
 
 

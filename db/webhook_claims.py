@@ -13,6 +13,7 @@ finished together are recorded with one UPDATE per merchant over `unnest` of the
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db.claims import share_out
+from db.claims import share_out_at_once
 from db.distribution import ACROSS_MERCHANTS
 from db.repositories.webhooks import DELIVERY_COLUMNS, DELIVERY_SOURCES, delivery
 from db.tables import webhook_deliveries, webhook_endpoints
@@ -56,6 +57,8 @@ from domain.webhooks import (
 d = webhook_deliveries.c
 w = webhook_endpoints.c
 OWED = [s.value for s in UNDELIVERED]
+# Merchants whose claims or records one process sends at once, each on a connection of its own.
+PARALLEL = 4
 # Claims and records commit without waiting for the disk: one lost in a crash only means that a
 # delivery is sent again, under the same webhook-id, which a receiver already has to expect.
 NO_WAIT_FOR_DISK = text("SET LOCAL synchronous_commit TO off")
@@ -125,26 +128,27 @@ class WebhookClaims:
     def __init__(self, engine: AsyncEngine, worker_id: str) -> None:
         self.engine = engine
         self.worker_id = worker_id
+        self._connections = asyncio.Semaphore(PARALLEL)
 
     async def claim(
         self, limit: int, lease_seconds: float, merchants: Sequence[UUID] | None = None
     ) -> Sequence[Outgoing]:
         """Up to `limit` due deliveries, shared out among the merchants that have some (or
         among `merchants`, when the caller knows whose events are new: then no read across
-        merchants): one statement per merchant, all in one transaction (one commit)."""
-        async with self.engine.connect() as conn:
-            if merchants is None:
-                hungry = await _merchants_with_deliveries_due(conn, limit)
-            else:
-                hungry = list(merchants)
-            if not hungry:
-                return []
+        merchants): one statement per merchant, each merchant in a transaction of its own,
+        up to PARALLEL of them at once."""
+        if merchants is None:
+            async with self.engine.connect() as conn:
+                merchants = await _merchants_with_deliveries_due(conn, limit)
+        claim_of = partial(self._claim_alone, lease_seconds=lease_seconds)
+        return await share_out_at_once(limit, list(merchants), claim_of)
+
+    async def _claim_alone(
+        self, merchant_id: UUID, limit: int, lease_seconds: float
+    ) -> list[Outgoing]:
+        async with self._connections, self.engine.begin() as conn:
             await conn.execute(NO_WAIT_FOR_DISK)
-            claimed = await share_out(
-                limit, hungry, partial(self._claim_of, conn, lease_seconds=lease_seconds)
-            )
-            await conn.commit()
-        return claimed
+            return await self._claim_of(conn, merchant_id, limit, lease_seconds)
 
     async def _claim_of(
         self, conn: AsyncConnection, merchant_id: UUID, limit: int, lease_seconds: float
@@ -164,22 +168,29 @@ class WebhookClaims:
 
     async def renew(self, held: Sequence[WebhookDelivery], lease_seconds: float) -> set[UUID]:
         """Renew the leases of claimed deliveries still waiting to be sent, and say which
-        this worker still held (one statement per merchant, one transaction)."""
+        this worker still held (one statement per merchant)."""
         by_merchant: dict[UUID, list[UUID]] = defaultdict(list)
         for one in held:
             by_merchant[one.merchant_id].append(one.id)
         kept: set[UUID] = set()
-        async with self.engine.begin() as conn:
-            await conn.execute(NO_WAIT_FOR_DISK)
-            for merchant_id in sorted(by_merchant):
-                params = {
-                    "merchant": merchant_id,
-                    "worker": self.worker_id,
-                    "ids": by_merchant[merchant_id],
-                    "lease": timedelta(seconds=lease_seconds),
-                }
-                kept |= set((await conn.execute(RENEW, params)).scalars())
+        for mine in await asyncio.gather(
+            *(self._renew_alone(m, ids, lease_seconds) for m, ids in by_merchant.items())
+        ):
+            kept |= mine
         return kept
+
+    async def _renew_alone(
+        self, merchant_id: UUID, ids: list[UUID], lease_seconds: float
+    ) -> set[UUID]:
+        params = {
+            "merchant": merchant_id,
+            "worker": self.worker_id,
+            "ids": ids,
+            "lease": timedelta(seconds=lease_seconds),
+        }
+        async with self._connections, self.engine.begin() as conn:
+            await conn.execute(NO_WAIT_FOR_DISK)
+            return set((await conn.execute(RENEW, params)).scalars())
 
     async def oldest_undelivered_seconds(self) -> float:
         """Age of the oldest event still owed to an endpoint (across merchants)."""
@@ -195,28 +206,34 @@ class WebhookClaims:
         recorded by its new holder.
         A delivery is SUCCEEDED on a 2xx, else RETRYING (due again after its wait) or FAILED.
         An endpoint's failing clock stops at a success and starts at a failure; an endpoint
-        that has failed every attempt for `disable_after` is DISABLED. One transaction, one
-        UPDATE of deliveries per merchant (and one of endpoints when a clock moves), merchants
-        in a fixed order so that two batches lock endpoints in the same order."""
+        that has failed every attempt for `disable_after` is DISABLED. A transaction per
+        merchant, up to PARALLEL at once: one UPDATE of its deliveries (and one of its
+        endpoints, locked in id order, when a clock moves)."""
         by_merchant: dict[UUID, list[Outcome]] = defaultdict(list)
         for outcome in outcomes:
             by_merchant[outcome.sent.delivery.merchant_id].append(outcome)
         recorded: dict[UUID, bool] = {}
-        async with self.engine.begin() as conn:
-            await conn.execute(NO_WAIT_FOR_DISK)
-            for merchant_id in sorted(by_merchant):
-                group = by_merchant[merchant_id]
-                mine = await self._record_of(conn, merchant_id, group)
-                clocks = failing_clocks(
-                    (o.sent.delivery.endpoint_id, o.delivered, o.sent.endpoint_failing)
-                    for o in group
-                    if o.sent.delivery.id in mine
-                )
-                if clocks:
-                    params = _endpoint_clocks(merchant_id, clocks, disable_after)
-                    await conn.execute(ENDPOINT_CLOCKS, params)
-                recorded |= mine
+        for mine in await asyncio.gather(
+            *(self._record_alone(m, group, disable_after) for m, group in by_merchant.items())
+        ):
+            recorded |= mine
         return recorded
+
+    async def _record_alone(
+        self, merchant_id: UUID, group: list[Outcome], disable_after: timedelta
+    ) -> dict[UUID, bool]:
+        async with self._connections, self.engine.begin() as conn:
+            await conn.execute(NO_WAIT_FOR_DISK)
+            mine = await self._record_of(conn, merchant_id, group)
+            clocks = failing_clocks(
+                (o.sent.delivery.endpoint_id, o.delivered, o.sent.endpoint_failing)
+                for o in group
+                if o.sent.delivery.id in mine
+            )
+            if clocks:
+                params = _endpoint_clocks(merchant_id, clocks, disable_after)
+                await conn.execute(ENDPOINT_CLOCKS, params)
+        return mine
 
     async def _record_of(
         self, conn: AsyncConnection, merchant_id: UUID, outcomes: Sequence[Outcome]

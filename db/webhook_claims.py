@@ -45,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.claims import share_out_at_once
 from db.distribution import ACROSS_MERCHANTS
+from db.engine import create_engine
 from db.repositories.webhooks import DELIVERY_COLUMNS, DELIVERY_SOURCES, delivery
 from db.tables import webhook_deliveries, webhook_endpoints
 from domain.webhooks import (
@@ -60,7 +61,9 @@ OWED = [s.value for s in UNDELIVERED]
 # Merchants whose claims or records one process sends at once, each on a connection of its own.
 PARALLEL = 4
 # Claims and records commit without waiting for the disk: one lost in a crash only means that a
-# delivery is sent again, under the same webhook-id, which a receiver already has to expect.
+# delivery is sent again, under the same webhook-id, which a receiver already has to expect
+# (on the dispatcher's own connections, a session setting; in a transaction of the process's
+# engine, SET LOCAL).
 NO_WAIT_FOR_DISK = text("SET LOCAL synchronous_commit TO off")
 
 
@@ -126,9 +129,22 @@ def _due(merchant_id: Any) -> Any:
 
 class WebhookClaims:
     def __init__(self, engine: AsyncEngine, worker_id: str) -> None:
-        self.engine = engine
+        self.engine = engine  # the process's: reads across merchants, and records in two parts
         self.worker_id = worker_id
+        # The dispatcher's own connections, for its one-statement claims, renewals and records:
+        # each statement commits on its own (no BEGIN and COMMIT round trips around it), without
+        # waiting for the disk.
+        self.own_engine = create_engine(
+            engine.url.render_as_string(hide_password=False),
+            pool_size=PARALLEL,
+            max_overflow=0,
+            isolation_level="AUTOCOMMIT",
+            server_settings={"synchronous_commit": "off"},
+        )
         self._connections = asyncio.Semaphore(PARALLEL)
+
+    async def close(self) -> None:
+        await self.own_engine.dispose()
 
     async def claim(
         self, limit: int, lease_seconds: float, merchants: Sequence[UUID] | None = None
@@ -146,8 +162,7 @@ class WebhookClaims:
     async def _claim_alone(
         self, merchant_id: UUID, limit: int, lease_seconds: float
     ) -> list[Outgoing]:
-        async with self._connections, self.engine.begin() as conn:
-            await conn.execute(NO_WAIT_FOR_DISK)
+        async with self._connections, self.own_engine.connect() as conn:
             return await self._claim_of(conn, merchant_id, limit, lease_seconds)
 
     async def _claim_of(
@@ -188,8 +203,7 @@ class WebhookClaims:
             "ids": ids,
             "lease": timedelta(seconds=lease_seconds),
         }
-        async with self._connections, self.engine.begin() as conn:
-            await conn.execute(NO_WAIT_FOR_DISK)
+        async with self._connections, self.own_engine.connect() as conn:
             return set((await conn.execute(RENEW, params)).scalars())
 
     async def oldest_undelivered_seconds(self) -> float:
@@ -222,6 +236,12 @@ class WebhookClaims:
     async def _record_alone(
         self, merchant_id: UUID, group: list[Outcome], disable_after: timedelta
     ) -> dict[UUID, bool]:
+        clocks_may_move = failing_clocks(
+            (o.sent.delivery.endpoint_id, o.delivered, o.sent.endpoint_failing) for o in group
+        )
+        if not clocks_may_move:  # (the usual case) one statement
+            async with self._connections, self.own_engine.connect() as conn:
+                return await self._record_of(conn, merchant_id, group)
         async with self._connections, self.engine.begin() as conn:
             await conn.execute(NO_WAIT_FOR_DISK)
             mine = await self._record_of(conn, merchant_id, group)
@@ -325,26 +345,29 @@ def _claim_statement() -> Any:
     until = func.now() + bindparam("lease", type_=Interval)
     # Each source names the merchant itself, so that the statement is routed (Citus).
     sources = [on for _table, on in DELIVERY_SOURCES]
-    # The claimed rows by primary key (`id = ANY(ARRAY(…))`), never a join the planner could
-    # turn into a scan of the endpoint's whole history when its statistics lag.
+    # The claimed rows by primary key (`id = ANY(ARRAY(…))`), and their endpoint's columns by
+    # its primary key, each row's own: no join from the endpoint that the planner could turn
+    # into a scan of the endpoint's whole history when its statistics lag.
     claimed = func.array(select(due.c.id).scalar_subquery())
+
+    def endpoints(column: Any) -> Any:
+        return (
+            select(column)
+            .where(w.merchant_id == MERCHANT, w.id == d.endpoint_id)
+            .correlate(webhook_deliveries)
+            .scalar_subquery()
+            .label(column.name)
+        )
+
     return (
         update(webhook_deliveries)
-        .where(
-            d.merchant_id == MERCHANT,
-            d.id == any_(claimed),
-            *sources,
-            w.merchant_id == MERCHANT,
-            w.id == d.endpoint_id,
-        )
+        .where(d.merchant_id == MERCHANT, d.id == any_(claimed), *sources)
         .values(claimed_by=WORKER, claim_expires_at=until, next_attempt_at=until)
         .returning(
             *DELIVERY_COLUMNS,
-            w.url,
-            w.secret,
-            w.old_secret,
-            w.old_secret_expires_at,
-            w.failing_since,
+            *map(
+                endpoints, (w.url, w.secret, w.old_secret, w.old_secret_expires_at, w.failing_since)
+            ),
             func.now().label("db_now"),
         )
     )

@@ -28,7 +28,6 @@ from db.listener import NotificationListener
 from db.notifications import REFUND_BATCHES_CHANNEL, REFUND_EVENTS_CHANNEL
 from db.sandbox_bank import SandboxBank
 from db.uow import SqlUnitOfWork
-from db.webhook_claims import PARALLEL as WEBHOOK_PARALLEL
 from db.webhook_claims import WebhookClaims
 from domain.batches import LANES
 from processor.batches import BATCHES_AT_ONCE, BatchApplier
@@ -43,9 +42,8 @@ log = logging.getLogger("refunds.processor")
 
 
 def background_pool_size(settings: ProcessorSettings) -> int:
-    """Connections for the processor's refunds, the webhook dispatcher's merchants claimed or
-    recorded at once, and the lanes of the batches applied at once."""
-    return settings.concurrency + 4 + WEBHOOK_PARALLEL + LANES * BATCHES_AT_ONCE
+    """Connections for the processor's refunds, and the lanes of the batches applied at once."""
+    return settings.concurrency + 4 + LANES * BATCHES_AT_ONCE
 
 
 def worker_id() -> str:

@@ -102,6 +102,7 @@ class WebhookDispatcher:
                     await task
             await self._recorder.close()
             await self.sender.close()
+            await self.claims.close()
 
     def _room(self) -> int:
         return 2 * self.settings.concurrency - self._queue.held()

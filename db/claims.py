@@ -18,7 +18,6 @@ may run the subquery again, and SKIP LOCKED then finds other rows)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -82,29 +81,6 @@ async def share_out(
             if len(got) == share:
                 still_hungry.append(merchant_id)
         hungry = still_hungry
-    return claimed
-
-
-async def share_out_at_once(
-    limit: int,
-    merchants: list[UUID],
-    claim_of: Callable[[UUID, int], Awaitable[list[Claimed]]],
-) -> list[Claimed]:
-    """As share_out, with each round's merchants claimed at the same time (each in its own
-    transaction): a round costs the database's round trips of one merchant, not of all."""
-    claimed: list[Claimed] = []
-    hungry = merchants
-    while hungry and len(claimed) < limit:
-        left = limit - len(claimed)
-        each, more = divmod(left, len(hungry))  # the first `more` merchants get one more
-        shares = [(m, each + (1 if n < more else 0)) for n, m in enumerate(hungry)]
-        asked = [(merchant_id, share) for merchant_id, share in shares if share]
-        found = await asyncio.gather(*(claim_of(m, share) for m, share in asked))
-        hungry = []
-        for (merchant_id, share), got in zip(asked, found, strict=True):
-            claimed += got
-            if len(got) == share:
-                hungry.append(merchant_id)
     return claimed
 
 

@@ -31,12 +31,7 @@ def _json_serializer(value: Any) -> str:
 
 
 def create_engine(
-    url: str,
-    *,
-    pool_size: int,
-    max_overflow: int | None = None,
-    server_settings: dict[str, str] | None = None,
-    **kwargs: Any,
+    url: str, *, pool_size: int, max_overflow: int | None = None, **kwargs: Any
 ) -> AsyncEngine:
     """The request path's engine gets its `max_overflow` from the settings (0 by default): a
     fixed pool, because under load an overflow connection
@@ -46,8 +41,7 @@ def create_engine(
     asyncpg's own pool.
 
     Internal users (the processor, the broker, the CLI) give no `max_overflow`: bounded by their
-    own concurrency, they keep as many again in overflow, a margin rather than a steady state.
-    `server_settings` adds to (or overrides) the session settings every connection starts with."""
+    own concurrency, they keep as many again in overflow, a margin rather than a steady state."""
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
@@ -60,7 +54,6 @@ def create_engine(
                 "lock_timeout": str(LOCK_TIMEOUT_MS),
                 "statement_timeout": str(STATEMENT_TIMEOUT_MS),
                 "application_name": "refunds",
-                **(server_settings or {}),
             }
         },
         **kwargs,

@@ -13,7 +13,6 @@ finished together are recorded with one UPDATE per merchant over `unnest` of the
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -43,9 +42,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db.claims import share_out_at_once
+from db.claims import share_out
 from db.distribution import ACROSS_MERCHANTS
-from db.engine import create_engine
 from db.repositories.webhooks import DELIVERY_COLUMNS, DELIVERY_SOURCES, delivery
 from db.tables import webhook_deliveries, webhook_endpoints
 from domain.webhooks import (
@@ -58,12 +56,8 @@ from domain.webhooks import (
 d = webhook_deliveries.c
 w = webhook_endpoints.c
 OWED = [s.value for s in UNDELIVERED]
-# Merchants whose claims or records one process sends at once, each on a connection of its own.
-PARALLEL = 4
 # Claims and records commit without waiting for the disk: one lost in a crash only means that a
-# delivery is sent again, under the same webhook-id, which a receiver already has to expect
-# (on the dispatcher's own connections, a session setting; in a transaction of the process's
-# engine, SET LOCAL).
+# delivery is sent again, under the same webhook-id, which a receiver already has to expect.
 NO_WAIT_FOR_DISK = text("SET LOCAL synchronous_commit TO off")
 
 
@@ -129,41 +123,28 @@ def _due(merchant_id: Any) -> Any:
 
 class WebhookClaims:
     def __init__(self, engine: AsyncEngine, worker_id: str) -> None:
-        self.engine = engine  # the process's: reads across merchants, and records in two parts
+        self.engine = engine
         self.worker_id = worker_id
-        # The dispatcher's own connections, for its one-statement claims, renewals and records:
-        # each statement commits on its own (no BEGIN and COMMIT round trips around it), without
-        # waiting for the disk.
-        self.own_engine = create_engine(
-            engine.url.render_as_string(hide_password=False),
-            pool_size=PARALLEL,
-            max_overflow=0,
-            isolation_level="AUTOCOMMIT",
-            server_settings={"synchronous_commit": "off"},
-        )
-        self._connections = asyncio.Semaphore(PARALLEL)
-
-    async def close(self) -> None:
-        await self.own_engine.dispose()
 
     async def claim(
         self, limit: int, lease_seconds: float, merchants: Sequence[UUID] | None = None
     ) -> Sequence[Outgoing]:
         """Up to `limit` due deliveries, shared out among the merchants that have some (or
         among `merchants`, when the caller knows whose events are new: then no read across
-        merchants): one statement per merchant, each merchant in a transaction of its own,
-        up to PARALLEL of them at once."""
-        if merchants is None:
-            async with self.engine.connect() as conn:
-                merchants = await _merchants_with_deliveries_due(conn, limit)
-        claim_of = partial(self._claim_alone, lease_seconds=lease_seconds)
-        return await share_out_at_once(limit, list(merchants), claim_of)
-
-    async def _claim_alone(
-        self, merchant_id: UUID, limit: int, lease_seconds: float
-    ) -> list[Outgoing]:
-        async with self._connections, self.own_engine.connect() as conn:
-            return await self._claim_of(conn, merchant_id, limit, lease_seconds)
+        merchants): one statement per merchant, all in one transaction (one commit)."""
+        async with self.engine.connect() as conn:
+            if merchants is None:
+                hungry = await _merchants_with_deliveries_due(conn, limit)
+            else:
+                hungry = list(merchants)
+            if not hungry:
+                return []
+            await conn.execute(NO_WAIT_FOR_DISK)
+            claimed = await share_out(
+                limit, hungry, partial(self._claim_of, conn, lease_seconds=lease_seconds)
+            )
+            await conn.commit()
+        return claimed
 
     async def _claim_of(
         self, conn: AsyncConnection, merchant_id: UUID, limit: int, lease_seconds: float
@@ -183,28 +164,22 @@ class WebhookClaims:
 
     async def renew(self, held: Sequence[WebhookDelivery], lease_seconds: float) -> set[UUID]:
         """Renew the leases of claimed deliveries still waiting to be sent, and say which
-        this worker still held (one statement per merchant)."""
+        this worker still held (one statement per merchant, one transaction)."""
         by_merchant: dict[UUID, list[UUID]] = defaultdict(list)
         for one in held:
             by_merchant[one.merchant_id].append(one.id)
         kept: set[UUID] = set()
-        for mine in await asyncio.gather(
-            *(self._renew_alone(m, ids, lease_seconds) for m, ids in by_merchant.items())
-        ):
-            kept |= mine
+        async with self.engine.begin() as conn:
+            await conn.execute(NO_WAIT_FOR_DISK)
+            for merchant_id in sorted(by_merchant):
+                params = {
+                    "merchant": merchant_id,
+                    "worker": self.worker_id,
+                    "ids": by_merchant[merchant_id],
+                    "lease": timedelta(seconds=lease_seconds),
+                }
+                kept |= set((await conn.execute(RENEW, params)).scalars())
         return kept
-
-    async def _renew_alone(
-        self, merchant_id: UUID, ids: list[UUID], lease_seconds: float
-    ) -> set[UUID]:
-        params = {
-            "merchant": merchant_id,
-            "worker": self.worker_id,
-            "ids": ids,
-            "lease": timedelta(seconds=lease_seconds),
-        }
-        async with self._connections, self.own_engine.connect() as conn:
-            return set((await conn.execute(RENEW, params)).scalars())
 
     async def oldest_undelivered_seconds(self) -> float:
         """Age of the oldest event still owed to an endpoint (across merchants)."""
@@ -220,40 +195,28 @@ class WebhookClaims:
         recorded by its new holder.
         A delivery is SUCCEEDED on a 2xx, else RETRYING (due again after its wait) or FAILED.
         An endpoint's failing clock stops at a success and starts at a failure; an endpoint
-        that has failed every attempt for `disable_after` is DISABLED. A transaction per
-        merchant, up to PARALLEL at once: one UPDATE of its deliveries (and one of its
-        endpoints, locked in id order, when a clock moves)."""
+        that has failed every attempt for `disable_after` is DISABLED. One transaction, one
+        UPDATE of deliveries per merchant (and one of endpoints when a clock moves), merchants
+        in a fixed order so that two batches lock endpoints in the same order."""
         by_merchant: dict[UUID, list[Outcome]] = defaultdict(list)
         for outcome in outcomes:
             by_merchant[outcome.sent.delivery.merchant_id].append(outcome)
         recorded: dict[UUID, bool] = {}
-        for mine in await asyncio.gather(
-            *(self._record_alone(m, group, disable_after) for m, group in by_merchant.items())
-        ):
-            recorded |= mine
-        return recorded
-
-    async def _record_alone(
-        self, merchant_id: UUID, group: list[Outcome], disable_after: timedelta
-    ) -> dict[UUID, bool]:
-        clocks_may_move = failing_clocks(
-            (o.sent.delivery.endpoint_id, o.delivered, o.sent.endpoint_failing) for o in group
-        )
-        if not clocks_may_move:  # (the usual case) one statement
-            async with self._connections, self.own_engine.connect() as conn:
-                return await self._record_of(conn, merchant_id, group)
-        async with self._connections, self.engine.begin() as conn:
+        async with self.engine.begin() as conn:
             await conn.execute(NO_WAIT_FOR_DISK)
-            mine = await self._record_of(conn, merchant_id, group)
-            clocks = failing_clocks(
-                (o.sent.delivery.endpoint_id, o.delivered, o.sent.endpoint_failing)
-                for o in group
-                if o.sent.delivery.id in mine
-            )
-            if clocks:
-                params = _endpoint_clocks(merchant_id, clocks, disable_after)
-                await conn.execute(ENDPOINT_CLOCKS, params)
-        return mine
+            for merchant_id in sorted(by_merchant):
+                group = by_merchant[merchant_id]
+                mine = await self._record_of(conn, merchant_id, group)
+                clocks = failing_clocks(
+                    (o.sent.delivery.endpoint_id, o.delivered, o.sent.endpoint_failing)
+                    for o in group
+                    if o.sent.delivery.id in mine
+                )
+                if clocks:
+                    params = _endpoint_clocks(merchant_id, clocks, disable_after)
+                    await conn.execute(ENDPOINT_CLOCKS, params)
+                recorded |= mine
+        return recorded
 
     async def _record_of(
         self, conn: AsyncConnection, merchant_id: UUID, outcomes: Sequence[Outcome]
@@ -345,29 +308,26 @@ def _claim_statement() -> Any:
     until = func.now() + bindparam("lease", type_=Interval)
     # Each source names the merchant itself, so that the statement is routed (Citus).
     sources = [on for _table, on in DELIVERY_SOURCES]
-    # The claimed rows by primary key (`id = ANY(ARRAY(…))`), and their endpoint's columns by
-    # its primary key, each row's own: no join from the endpoint that the planner could turn
-    # into a scan of the endpoint's whole history when its statistics lag.
+    # The claimed rows by primary key (`id = ANY(ARRAY(…))`), never a join the planner could
+    # turn into a scan of the endpoint's whole history when its statistics lag.
     claimed = func.array(select(due.c.id).scalar_subquery())
-
-    def endpoints(column: Any) -> Any:
-        return (
-            select(column)
-            .where(w.merchant_id == MERCHANT, w.id == d.endpoint_id)
-            .correlate(webhook_deliveries)
-            .scalar_subquery()
-            .label(column.name)
-        )
-
     return (
         update(webhook_deliveries)
-        .where(d.merchant_id == MERCHANT, d.id == any_(claimed), *sources)
+        .where(
+            d.merchant_id == MERCHANT,
+            d.id == any_(claimed),
+            *sources,
+            w.merchant_id == MERCHANT,
+            w.id == d.endpoint_id,
+        )
         .values(claimed_by=WORKER, claim_expires_at=until, next_attempt_at=until)
         .returning(
             *DELIVERY_COLUMNS,
-            *map(
-                endpoints, (w.url, w.secret, w.old_secret, w.old_secret_expires_at, w.failing_since)
-            ),
+            w.url,
+            w.secret,
+            w.old_secret,
+            w.old_secret_expires_at,
+            w.failing_since,
             func.now().label("db_now"),
         )
     )

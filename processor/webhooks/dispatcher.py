@@ -47,10 +47,9 @@ class WebhookDispatcher:
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._gauge_read = 0.0
-        # Claimed rows wait here for a send slot: rows held (waiting, sent, being recorded)
-        # stay under twice `concurrency`, so that a claim round fills many slots at once.
+        # Claimed rows wait here for a send slot: up to `concurrency` of them beside those in
+        # flight, so that a claim round fills many slots at once.
         self._queue = SendQueue(settings.endpoint_concurrency)
-        self._sending = 0  # sends awaiting their answer (their records may wait after that)
         # While the last claim filled all it asked for (a backlog), claim again only once this
         # many rows can be queued: one claim round per batch, not one per finished delivery.
         self._refill = max(1, settings.concurrency // 4)
@@ -102,10 +101,9 @@ class WebhookDispatcher:
                     await task
             await self._recorder.close()
             await self.sender.close()
-            await self.claims.close()
 
     def _room(self) -> int:
-        return 2 * self.settings.concurrency - self._queue.held()
+        return self.settings.concurrency - len(self._queue)
 
     def _wait_seconds(self) -> float:
         if len(self._queue):  # rows waiting: their leases may need renewing
@@ -135,11 +133,10 @@ class WebhookDispatcher:
             self._queue.add(out, held_until)
 
     def _start_sends(self) -> None:
-        free = self.settings.concurrency - self._sending
+        free = self.settings.concurrency - len(self._inflight)
         if free <= 0 or not len(self._queue):
             return
         taken, dropped = self._queue.take(free, time.monotonic(), self._min_lease)
-        self._sending += len(taken)
         if dropped:
             log.warning("%d claimed webhook deliveries waited out their lease unsent", dropped)
         for out in taken:
@@ -175,12 +172,7 @@ class WebhookDispatcher:
 
     async def _attempt(self, out: Outgoing) -> None:
         try:
-            try:
-                attempt = await self.sender.send(out, datetime.now(UTC))
-            finally:  # the slot is free for the next send while this one is recorded
-                self._queue.sent(out)
-                self._sending -= 1
-                self._wake.set()
+            attempt = await self.sender.send(out, datetime.now(UTC))
             WEBHOOK_ATTEMPTS.labels(attempt.result).inc()
             wait = None
             if not attempt.delivered:

@@ -82,8 +82,7 @@ async def test_every_statement_of_the_representative_operations_names_one_mercha
     api: Api, server: str, app: Starlette
 ) -> None:
     services, background = app.state.services, app.state.background
-    dispatcher = background.dispatcher.claims.own_engine  # its claims and records
-    with StatementLog(services.engine, background.engine, dispatcher) as log:
+    with StatementLog(services.engine, background.engine) as log:
         await _representative_operations(api, server, app)
         await prune_idempotency_keys(services.engine)
         await RefundChanges(background.engine).since(0, limit=10)

@@ -8,18 +8,15 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.tables import webhook_deliveries
-from tests.api.test_webhook_delivery import refund_of
-from tests.api.test_webhook_endpoints import create_endpoint
 from tests.api.webhook_receiver import Receiver, receiving
-from tests.conftest import ADMIN_TOKEN
 from tests.processing.live import wait_until
-from tests.processing.test_processes import service, serving
-from tests.support import Api, free_port
+from tests.processing.test_processes import service
+from tests.processing.test_webhook_worker_killed import events_owed
+from tests.support import free_port
 
 WORKER_ENV = {
     "REFUNDS_GATEWAY_DELAY_SCALE": "0",
@@ -27,28 +24,6 @@ WORKER_ENV = {
     "REFUNDS_WEBHOOK_POLL_SECONDS": "0.2",
     "REFUNDS_PROCESSOR_POLL_SECONDS": "0.2",
 }
-
-
-async def _events_owed(
-    database_url: str, tmp_path: Path, receiver: Receiver, count: int
-) -> set[str]:
-    """`count` refunds of one merchant, each owing its REFUND_CREATED to the receiver, made
-    through an API that sends nothing (no processor); returns the refund ids."""
-    async with (
-        serving(
-            database_url,
-            tmp_path / "api.log",
-            REFUNDS_PROCESSOR="off",
-            REFUNDS_WEBHOOK_ALLOW_PRIVATE="1",
-        ) as url,
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
-    ):
-        api = Api(http, ADMIN_TOKEN)
-        merchant = await api.create_merchant()
-        await api.recharge(merchant, 1_000_000)
-        payload = await create_endpoint(api, merchant, receiver.url, ["REFUND_CREATED"])
-        assert payload["userErrors"] == []
-        return {await refund_of(api, merchant) for _ in range(count)}
 
 
 async def _all_succeeded(engine: AsyncEngine, count: int) -> None:
@@ -67,7 +42,7 @@ async def test_sends_to_one_endpoint_never_exceed_its_cap_however_many_are_claim
     # given a receiver that holds each request a moment, and 12 events owed to it
     receiver = Receiver(free_port(), hold_seconds=0.3)
     async with receiving(receiver=receiver):
-        refund_ids = await _events_owed(own_database_url, tmp_path, receiver, count)
+        refund_ids = await events_owed(own_database_url, tmp_path, receiver, count)
         # when one worker with room for 64 sends, at most 2 to an endpoint, delivers them
         with service(
             ["worker"],
@@ -99,7 +74,7 @@ async def test_claimed_rows_waiting_past_their_lease_are_not_sent_by_a_second_wo
         "REFUNDS_WEBHOOK_ENDPOINT_CONCURRENCY": "1",
     }
     async with receiving(receiver=receiver):
-        refund_ids = await _events_owed(own_database_url, tmp_path, receiver, count)
+        refund_ids = await events_owed(own_database_url, tmp_path, receiver, count)
         with service(
             ["worker"], tmp_path / "a.log", DATABASE_URL=own_database_url, **short_leases
         ) as worker_a:

@@ -308,8 +308,7 @@ def _claim_statement() -> Any:
     until = func.now() + bindparam("lease", type_=Interval)
     # Each source names the merchant itself, so that the statement is routed (Citus).
     sources = [on for _table, on in DELIVERY_SOURCES]
-    # The claimed rows by primary key (`id = ANY(ARRAY(…))`), never a join the planner could
-    # turn into a scan of the endpoint's whole history when its statistics lag.
+    # The claimed rows by their ids (`id = ANY(ARRAY(…))`) rather than a join to the CTE.
     claimed = func.array(select(due.c.id).scalar_subquery())
     return (
         update(webhook_deliveries)

@@ -64,13 +64,13 @@ async def test_sends_to_one_endpoint_never_exceed_its_cap_however_many_are_claim
 async def test_claimed_rows_waiting_past_their_lease_are_not_sent_by_a_second_worker(
     own_database_url: str, own_engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    count = 10
-    # given 10 events owed to a receiver that takes a while over each request, and workers
-    # whose leases (1 s) run out long before the last of 10 sent one at a time (0.5 s each)
-    receiver = Receiver(free_port(), hold_seconds=0.5)
+    count = 12
+    # given 12 events owed to a receiver that takes a while over each request, and workers
+    # whose leases (3 s) run out long before the last of 12 sent one at a time (0.4 s each)
+    receiver = Receiver(free_port(), hold_seconds=0.4)
     short_leases = {
         **WORKER_ENV,
-        "REFUNDS_WEBHOOK_LEASE_SECONDS": "1",
+        "REFUNDS_WEBHOOK_LEASE_SECONDS": "3",
         "REFUNDS_WEBHOOK_ENDPOINT_CONCURRENCY": "1",
     }
     async with receiving(receiver=receiver):

@@ -209,6 +209,14 @@ def start_worker(
     return spawn(name, command, env, work / f"{name}.log", 0, root)
 
 
+def used_cpu(before: tuple[float, float], worker: int, sink: int) -> dict[str, float]:
+    """CPU seconds the worker and the receiver used since `before` (theirs then)."""
+    return {
+        "worker_cpu_s": round(cpu_seconds(worker) - before[0], 1),
+        "sink_cpu_s": round(cpu_seconds(sink) - before[1], 1),
+    }
+
+
 def stop(server: Server) -> None:
     os.killpg(server.process.pid, signal.SIGTERM)
     server.process.wait(30)
@@ -223,6 +231,12 @@ def snapshot(ref: str, work: Path) -> Path:
     ).stdout
     subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True, timeout=120)
     return root
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load_average() -> str:
@@ -310,7 +324,9 @@ async def run(args: argparse.Namespace, work: Path) -> None:
             for n, (label, root, extra) in enumerate(variants):
                 worker = start(f"latency-{n}", root, extra)
                 await asyncio.sleep(2)
+                cpu = cpu_seconds(worker.process.pid), cpu_seconds(sink.pid)
                 found = await latency_phase(http, merchants, args.rate, args.seconds, sink_file)
+                found |= used_cpu(cpu, worker.process.pid, sink.pid)
                 print(f"latency, {label}: {found} (load {load_average()})", flush=True)
                 stop(worker)
             idle = await read_p99(http, merchants, 10)
@@ -321,6 +337,7 @@ async def run(args: argparse.Namespace, work: Path) -> None:
             )
             for n, (label, root, extra) in enumerate(variants):
                 name = f"drain-{n}"
+                sink_cpu = cpu_seconds(sink.pid)
                 worker, found = await drain_phase(
                     http,
                     merchants,
@@ -328,6 +345,7 @@ async def run(args: argparse.Namespace, work: Path) -> None:
                     sink_file,
                     partial(start, name, root, extra),
                 )
+                found |= used_cpu((0.0, sink_cpu), worker.process.pid, sink.pid)
                 print(f"drain, {label}: {found}", flush=True)
                 stop(worker)
     finally:

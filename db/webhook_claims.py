@@ -71,17 +71,42 @@ class Outgoing:
     endpoint_failing: bool  # when claimed: a success has the endpoint's failing clock to stop
 
 
-def _due(merchant_id: Any) -> Any:
-    earlier = webhook_deliveries.alias("earlier")
-    e = earlier.c
-    # Each subquery names the merchant itself, so that it is routed on its own (Citus).
-    owed_before = exists().where(
-        e.merchant_id == merchant_id,
-        e.endpoint_id == d.endpoint_id,
-        e.refund_id == d.refund_id,
-        e.refund_event_id < d.refund_event_id,
-        e.status.in_(OWED),
+def _owed_of_same_refund(merchant_id: Any, name: str, earlier: bool) -> Any:
+    """Whether an earlier (or later) event of the same refund is owed to the same endpoint.
+
+    The nearest such event, by ix_webhook_deliveries_refund's own order: a subquery in that
+    order with LIMIT 1 can only be served well by that index, pinned to the one refund. An
+    EXISTS lets the planner probe by another index when its statistics lag behind a filling
+    outbox (as during an outage), and read every row the merchant is owed for each candidate
+    (bench/WEBHOOKS.md)."""
+    e = webhook_deliveries.alias(name).c
+    before_or_after = (
+        e.refund_event_id < d.refund_event_id if earlier else e.refund_event_id > d.refund_event_id
     )
+    nearest = (
+        select(e.refund_event_id)
+        .where(
+            # Each subquery names the merchant itself, so that it is routed on its own (Citus).
+            e.merchant_id == merchant_id,
+            e.endpoint_id == d.endpoint_id,
+            e.refund_id == d.refund_id,
+            before_or_after,
+            e.status.in_(OWED),
+        )
+        .order_by(
+            e.merchant_id,
+            e.endpoint_id,
+            e.refund_id,
+            e.refund_event_id.desc() if earlier else e.refund_event_id,
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
+    return nearest.is_not(None)
+
+
+def _due(merchant_id: Any) -> Any:
+    owed_before = _owed_of_same_refund(merchant_id, "earlier", earlier=True)
     enabled = exists().where(
         w.merchant_id == merchant_id,
         w.id == d.endpoint_id,
@@ -101,11 +126,17 @@ class WebhookClaims:
         self.engine = engine
         self.worker_id = worker_id
 
-    async def claim(self, limit: int, lease_seconds: float) -> Sequence[Outgoing]:
-        """Up to `limit` due deliveries, shared out among the merchants that have some: one
-        statement per merchant, all in one transaction (one commit for the round)."""
+    async def claim(
+        self, limit: int, lease_seconds: float, merchants: Sequence[UUID] | None = None
+    ) -> Sequence[Outgoing]:
+        """Up to `limit` due deliveries, shared out among the merchants that have some (or
+        among `merchants`, when the caller knows whose events are new: then no read across
+        merchants): one statement per merchant, all in one transaction (one commit)."""
         async with self.engine.connect() as conn:
-            hungry = await _merchants_with_deliveries_due(conn, limit)
+            if merchants is None:
+                hungry = await _merchants_with_deliveries_due(conn, limit)
+            else:
+                hungry = list(merchants)
             if not hungry:
                 return []
             await conn.execute(NO_WAIT_FOR_DISK)
@@ -131,14 +162,37 @@ class WebhookClaims:
             for r in found
         ]
 
+    async def renew(self, held: Sequence[WebhookDelivery], lease_seconds: float) -> set[UUID]:
+        """Renew the leases of claimed deliveries still waiting to be sent, and say which
+        this worker still held (one statement per merchant, one transaction)."""
+        by_merchant: dict[UUID, list[UUID]] = defaultdict(list)
+        for one in held:
+            by_merchant[one.merchant_id].append(one.id)
+        kept: set[UUID] = set()
+        async with self.engine.begin() as conn:
+            await conn.execute(NO_WAIT_FOR_DISK)
+            for merchant_id in sorted(by_merchant):
+                params = {
+                    "merchant": merchant_id,
+                    "worker": self.worker_id,
+                    "ids": by_merchant[merchant_id],
+                    "lease": timedelta(seconds=lease_seconds),
+                }
+                kept |= set((await conn.execute(RENEW, params)).scalars())
+        return kept
+
     async def oldest_undelivered_seconds(self) -> float:
         """Age of the oldest event still owed to an endpoint (across merchants)."""
         async with self.engine.connect() as conn:
             return await _oldest_undelivered(conn)
 
-    async def record(self, outcomes: Sequence[Outcome], disable_after: timedelta) -> set[UUID]:
+    async def record(
+        self, outcomes: Sequence[Outcome], disable_after: timedelta
+    ) -> dict[UUID, bool]:
         """Record finished attempts (in the order they finished) on the claims still held, and
-        say which those were: a claim lost to an expired lease is recorded by its new holder.
+        say which those were, each with whether a later event of its refund is owed to its
+        endpoint (claimable now that this one is recorded): a claim lost to an expired lease is
+        recorded by its new holder.
         A delivery is SUCCEEDED on a 2xx, else RETRYING (due again after its wait) or FAILED.
         An endpoint's failing clock stops at a success and starts at a failure; an endpoint
         that has failed every attempt for `disable_after` is DISABLED. One transaction, one
@@ -147,7 +201,7 @@ class WebhookClaims:
         by_merchant: dict[UUID, list[Outcome]] = defaultdict(list)
         for outcome in outcomes:
             by_merchant[outcome.sent.delivery.merchant_id].append(outcome)
-        recorded: set[UUID] = set()
+        recorded: dict[UUID, bool] = {}
         async with self.engine.begin() as conn:
             await conn.execute(NO_WAIT_FOR_DISK)
             for merchant_id in sorted(by_merchant):
@@ -166,7 +220,7 @@ class WebhookClaims:
 
     async def _record_of(
         self, conn: AsyncConnection, merchant_id: UUID, outcomes: Sequence[Outcome]
-    ) -> set[UUID]:
+    ) -> dict[UUID, bool]:
         params = {
             "merchant": merchant_id,
             "worker": self.worker_id,
@@ -176,7 +230,7 @@ class WebhookClaims:
             "errors": [o.error for o in outcomes],
             "retry_in": [o.retry_in for o in outcomes],
         }
-        return set((await conn.execute(RECORD, params)).scalars())
+        return {row.id: row.more for row in await conn.execute(RECORD, params)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,11 +308,13 @@ def _claim_statement() -> Any:
     until = func.now() + bindparam("lease", type_=Interval)
     # Each source names the merchant itself, so that the statement is routed (Citus).
     sources = [on for _table, on in DELIVERY_SOURCES]
+    # The claimed rows by their ids (`id = ANY(ARRAY(…))`) rather than a join to the CTE.
+    claimed = func.array(select(due.c.id).scalar_subquery())
     return (
         update(webhook_deliveries)
         .where(
             d.merchant_id == MERCHANT,
-            d.id == due.c.id,
+            d.id == any_(claimed),
             *sources,
             w.merchant_id == MERCHANT,
             w.id == d.endpoint_id,
@@ -273,6 +329,21 @@ def _claim_statement() -> Any:
             w.failing_since,
             func.now().label("db_now"),
         )
+    )
+
+
+def _renew_statement() -> Any:
+    until = func.now() + bindparam("lease", type_=Interval)
+    return (
+        update(webhook_deliveries)
+        .where(
+            d.merchant_id == MERCHANT,
+            d.id == any_(bindparam("ids", type_=ARRAY(Uuid))),
+            d.claimed_by == WORKER,
+            d.status.in_(OWED),
+        )
+        .values(claim_expires_at=until, next_attempt_at=until)
+        .returning(d.id)
     )
 
 
@@ -310,7 +381,7 @@ def _record_statement() -> Any:
             claimed_by=None,
             claim_expires_at=None,
         )
-        .returning(d.id)
+        .returning(d.id, _owed_of_same_refund(MERCHANT, "later", earlier=False).label("more"))
     )
 
 
@@ -357,6 +428,7 @@ def _endpoint_clocks_statement() -> Any:
 
 
 CLAIM = _claim_statement()
+RENEW = _renew_statement()
 RECORD = _record_statement()
 ENDPOINT_CLOCKS = _endpoint_clocks_statement()
 

@@ -63,6 +63,9 @@ class WebhookSettings:
     disable_after_days: float = 5.0  # an endpoint failing this long is DISABLED
     timeout_seconds: float = 10.0  # per attempt, connect to last byte
     concurrency: int = 64  # deliveries in flight per process
+    # … of which at most this many to one endpoint, so that a larger `concurrency` cannot pile
+    # onto one merchant's receiver.
+    endpoint_concurrency: int = 16
     claim_lease_seconds: float = 30.0  # > timeout_seconds: a live sender never loses its claim
     poll_seconds: float = 1.0  # a fallback: new events wake the dispatcher through NOTIFY
 
@@ -76,6 +79,9 @@ class WebhookSettings:
             disable_after_days=_float("REFUNDS_WEBHOOK_DISABLE_AFTER_DAYS", d.disable_after_days),
             timeout_seconds=_float("REFUNDS_WEBHOOK_TIMEOUT_SECONDS", d.timeout_seconds),
             concurrency=_int("REFUNDS_WEBHOOK_CONCURRENCY", d.concurrency),
+            endpoint_concurrency=_int(
+                "REFUNDS_WEBHOOK_ENDPOINT_CONCURRENCY", d.endpoint_concurrency
+            ),
             claim_lease_seconds=_float("REFUNDS_WEBHOOK_LEASE_SECONDS", d.claim_lease_seconds),
             poll_seconds=_float("REFUNDS_WEBHOOK_POLL_SECONDS", d.poll_seconds),
         )

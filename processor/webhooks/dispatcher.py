@@ -5,10 +5,13 @@ by the same NOTIFY of a stored refund event. A process that dies mid-attempt hol
 until the lease runs out; the next holder sends the delivery again with the same webhook-id,
 so a receiver may see an event twice but never misses one.
 
+Claims run ahead of the free send slots: claimed rows wait in a queue (queue.py) that is
+refilled in big claims while a backlog lasts, and leave it for a send while their endpoint has
+fewer than `endpoint_concurrency` sends in flight. A NOTIFY names the merchant whose event is
+new, so a wake by one claims that merchant's deliveries without the read across merchants.
 Attempts that finish while an earlier record is being written wait for it and are written
-together, in one transaction (a group commit: db/webhook_claims.py record), and a free
-slot is refilled in batches while a backlog lasts: the database sees a few statements per batch
-of deliveries rather than a few per delivery (bench/WEBHOOKS.md)."""
+together, in one transaction (a group commit: db/webhook_claims.py record): the database sees
+a few statements per batch of deliveries rather than a few per delivery (bench/WEBHOOKS.md)."""
 
 from __future__ import annotations
 
@@ -19,11 +22,15 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import orjson
 
 from db.webhook_claims import Outcome, Outgoing, WebhookClaims
 from domain.webhooks import retry_wait_seconds
 from processor.config import WebhookSettings
 from processor.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_DELIVERIES, WEBHOOK_OLDEST_UNDELIVERED
+from processor.webhooks.queue import SendQueue
 from processor.webhooks.sender import WebhookSender
 
 log = logging.getLogger("refunds.webhooks")
@@ -40,39 +47,52 @@ class WebhookDispatcher:
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._gauge_read = 0.0
-        # While the last claim filled every free slot (a backlog), claim again only once this
-        # many are free: one claim round per batch, not one per finished delivery.
+        # Claimed rows wait here for a send slot: up to `concurrency` of them beside those in
+        # flight, so that a claim round fills many slots at once.
+        self._queue = SendQueue(settings.endpoint_concurrency)
+        # While the last claim filled all it asked for (a backlog), claim again only once this
+        # many rows can be queued: one claim round per batch, not one per finished delivery.
         self._refill = max(1, settings.concurrency // 4)
         self._backlog = False
+        # What to claim next: from every merchant (after a timeout, a retry falling due, a
+        # reconnect, or while a backlog lasts), or only from those whose events are new.
+        self._everywhere = True
+        self._notified: set[UUID] = set()
+        lease = settings.claim_lease_seconds
+        # A queued row is renewed once a quarter of its lease has gone, and sent only while
+        # its lease outlasts an attempt (or half of it, for a lease shorter than an attempt).
+        self._renew_below = lease * 3 / 4
+        self._renew_every = lease / 8
+        self._renew_checked = 0.0
+        self._min_lease = min(settings.timeout_seconds, lease / 2)
         self._recorder = OutcomeRecorder(self._record_batch)
 
-    def wake(self, _payload: str | None = None) -> None:
-        """A refund event was stored (NOTIFY), or a retry fell due: look for work now."""
+    def wake(self, payload: str | None = None) -> None:
+        """A refund event was stored (NOTIFY: the payload names its merchant), or a retry fell
+        due, or the listener reconnected (no payload: look everywhere)."""
+        merchant = _merchant_of(payload)
+        if merchant is None:
+            self._everywhere = True
+        else:
+            self._notified.add(merchant)
         self._wake.set()
 
     async def run(self) -> None:
         try:
             while True:
                 self._wake.clear()
-                free = self.settings.concurrency - len(self._inflight)
-                claimed: list[Outgoing] = []
-                if free >= (self._refill if self._backlog else 1):
-                    try:
-                        claimed = list(
-                            await self.claims.claim(free, self.settings.claim_lease_seconds)
-                        )
-                        self._backlog = len(claimed) == free
-                    except Exception:
-                        log.exception("claiming webhook deliveries failed; retrying")
-                for out in claimed:
-                    task = asyncio.create_task(self._deliver(out))
-                    self._inflight.add(task)
-                    task.add_done_callback(self._done)
+                self._start_sends()
+                await self._claim()
+                self._start_sends()
+                await self._renew_waiting()
                 await self._read_backlog_gauge()
-                if not claimed or len(claimed) < free:  # nothing more due, or no slot free
-                    with suppress(TimeoutError):
-                        async with asyncio.timeout(self.settings.poll_seconds):
-                            await self._wake.wait()
+                if self._backlog and self._room() >= self._refill:
+                    continue  # more is due: claim again at once
+                with suppress(TimeoutError):
+                    async with asyncio.timeout(self._wait_seconds()):
+                        await self._wake.wait()
+                if not self._wake.is_set():
+                    self._everywhere = True  # the fallback poll
         finally:
             for task in list(self._inflight):
                 task.cancel()
@@ -82,11 +102,75 @@ class WebhookDispatcher:
             await self._recorder.close()
             await self.sender.close()
 
+    def _room(self) -> int:
+        return self.settings.concurrency - len(self._queue)
+
+    def _wait_seconds(self) -> float:
+        if len(self._queue):  # rows waiting: their leases may need renewing
+            return min(self.settings.poll_seconds, self._renew_every)
+        return self.settings.poll_seconds
+
+    async def _claim(self) -> None:
+        everywhere = self._everywhere or self._backlog
+        if not everywhere and not self._notified:
+            return
+        room = self._room()
+        if room < (self._refill if self._backlog else 1):
+            return
+        merchants = None if everywhere else sorted(self._notified)
+        self._notified.clear()
+        self._everywhere = False
+        lease = self.settings.claim_lease_seconds
+        held_until = time.monotonic() + lease  # reckoned before the claim: never late
+        try:
+            claimed = await self.claims.claim(room, lease, merchants)
+        except Exception:
+            log.exception("claiming webhook deliveries failed; retrying")
+            self._backlog, self._everywhere = False, True
+            return
+        self._backlog = len(claimed) == room
+        for out in claimed:
+            self._queue.add(out, held_until)
+
+    def _start_sends(self) -> None:
+        free = self.settings.concurrency - len(self._inflight)
+        if free <= 0 or not len(self._queue):
+            return
+        taken, dropped = self._queue.take(free, time.monotonic(), self._min_lease)
+        if dropped:
+            log.warning("%d claimed webhook deliveries waited out their lease unsent", dropped)
+        for out in taken:
+            task = asyncio.create_task(self._deliver(out))
+            self._inflight.add(task)
+            task.add_done_callback(self._done)
+
+    async def _renew_waiting(self) -> None:
+        now = time.monotonic()
+        if now - self._renew_checked < self._renew_every:
+            return
+        self._renew_checked = now
+        rows = self._queue.to_renew(now + self._renew_below)
+        if not rows:
+            return
+        lease = self.settings.claim_lease_seconds
+        try:
+            kept = await self.claims.renew([row.out.delivery for row in rows], lease)
+        except Exception:  # they are dropped unsent if their lease runs short meanwhile
+            log.exception("renewing webhook claims failed")
+            return
+        self._queue.renewed(rows, kept, now + lease)
+
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
         self._wake.set()  # a slot is free
 
     async def _deliver(self, out: Outgoing) -> None:
+        try:
+            await self._attempt(out)
+        finally:
+            self._queue.done(out)
+
+    async def _attempt(self, out: Outgoing) -> None:
         try:
             attempt = await self.sender.send(out, datetime.now(UTC))
             WEBHOOK_ATTEMPTS.labels(attempt.result).inc()
@@ -106,13 +190,17 @@ class WebhookDispatcher:
                 return  # the claim was lost (lease run out, or redelivered): its holder records
             WEBHOOK_DELIVERIES.labels(outcome.status.value.lower()).inc()
             if wait is not None:
-                asyncio.get_running_loop().call_later(wait, self._wake.set)
+                asyncio.get_running_loop().call_later(wait, self.wake)
         except Exception:  # the lease runs out and the delivery is sent again
             log.exception("delivering webhook %s failed", out.delivery.id)
 
     async def _record_batch(self, outcomes: list[Outcome]) -> list[bool]:
         disable_after = timedelta(days=self.settings.disable_after_days)
         recorded = await self.claims.record(outcomes, disable_after)
+        for outcome in outcomes:
+            if recorded.get(outcome.sent.delivery.id):  # its refund's next event may go now
+                self._notified.add(outcome.sent.delivery.merchant_id)
+                self._wake.set()
         return [outcome.sent.delivery.id in recorded for outcome in outcomes]
 
     async def _read_backlog_gauge(self) -> None:
@@ -163,3 +251,13 @@ class OutcomeRecorder:
             self._writer.cancel()
             with suppress(BaseException):
                 await self._writer
+
+
+def _merchant_of(payload: str | None) -> UUID | None:
+    """The merchant a refund event's NOTIFY names (db/repositories/refunds.py), if any."""
+    if not payload:
+        return None
+    try:
+        return UUID(orjson.loads(payload)["m"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None

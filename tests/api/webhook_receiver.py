@@ -49,6 +49,9 @@ class Receiver:
     script: list[int] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    hold_seconds: float = 0.0  # each request is answered this long after it came, so they overlap
+    in_flight: int = 0  # requests being answered now
+    most_in_flight: int = 0  # the most it was answering at once
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     @property
@@ -56,6 +59,16 @@ class Receiver:
         return f"http://127.0.0.1:{self.port}/hooks"
 
     async def _hook(self, request: Request) -> Response:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.hold_seconds:
+                await asyncio.sleep(self.hold_seconds)
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: Request) -> Response:
         status = self.script.pop(0) if self.script else 204
         headers = {k.lower(): v for k, v in request.headers.items()}
         async with self._changed:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.tables import webhook_deliveries
 from tests.api.test_webhook_delivery import refund_of
 from tests.api.test_webhook_endpoints import create_endpoint
-from tests.api.webhook_receiver import HANG, receiving
+from tests.api.webhook_receiver import HANG, Receiver, receiving
 from tests.conftest import ADMIN_TOKEN
 from tests.processing.live import wait_until
 from tests.processing.test_processes import service, serving
@@ -29,15 +29,14 @@ WORKER_ENV = {
 }
 
 
-async def test_deliveries_held_by_a_killed_worker_are_sent_again_with_the_same_webhook_id(
-    own_database_url: str, own_engine: AsyncEngine, tmp_path: Path
-) -> None:
-    count = 4
-    # given a receiver that holds the first requests unanswered, and an API that does not process
+async def events_owed(
+    database_url: str, tmp_path: Path, receiver: Receiver, count: int
+) -> set[str]:
+    """`count` refunds of one merchant, each owing its REFUND_CREATED to the receiver, made
+    through an API that sends nothing (no processor); returns the refund ids."""
     async with (
-        receiving(script=[HANG] * count) as receiver,
         serving(
-            own_database_url,
+            database_url,
             tmp_path / "api.log",
             REFUNDS_PROCESSOR="off",
             REFUNDS_WEBHOOK_ALLOW_PRIVATE="1",
@@ -49,7 +48,16 @@ async def test_deliveries_held_by_a_killed_worker_are_sent_again_with_the_same_w
         await api.recharge(merchant, 1_000_000)
         payload = await create_endpoint(api, merchant, receiver.url, ["REFUND_CREATED"])
         assert payload["userErrors"] == []
-        refund_ids = {await refund_of(api, merchant) for _ in range(count)}
+        return {await refund_of(api, merchant) for _ in range(count)}
+
+
+async def test_deliveries_held_by_a_killed_worker_are_sent_again_with_the_same_webhook_id(
+    own_database_url: str, own_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    count = 4
+    # given a receiver that holds the first requests unanswered, and events owed to it
+    async with receiving(script=[HANG] * count) as receiver:
+        refund_ids = await events_owed(own_database_url, tmp_path, receiver, count)
         with service(
             ["worker"], tmp_path / "a.log", DATABASE_URL=own_database_url, **WORKER_ENV
         ) as worker_a:

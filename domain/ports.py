@@ -209,7 +209,12 @@ class RefundBatchRepository(Protocol):
     async def finish(
         self, merchant_id: UUID, batch_id: UUID, status: RefundBatchStatus, at: datetime
     ) -> None:
-        """End a RUNNING batch: CANCELLED cancels its pending items first."""
+        """End a RUNNING batch: CANCELLED cancels its pending items first. Announces it as
+        `progressed` does."""
+        ...
+
+    async def progressed(self, merchant_id: UUID, batch_id: UUID) -> None:
+        """Tell the batch's followers, once this unit of work commits, that it moved."""
         ...
 
     async def has_pending(self, merchant_id: UUID, batch_id: UUID) -> bool: ...

@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, select, true, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db.notifications import REFUND_BATCHES_CHANNEL
+from db.notifications import REFUND_BATCH_PROGRESS_CHANNEL, REFUND_BATCHES_CHANNEL
 from db.tables import refund_batch_items, refund_batches
 from domain.batches import (
     BatchItemInput,
@@ -290,6 +290,12 @@ class SqlRefundBatches:
                 b.status == RefundBatchStatus.RUNNING.value,
             )
             .values(status=status.value, completed_at=at, next_attempt_at=None)
+        )
+        await self.progressed(merchant_id, batch_id)
+
+    async def progressed(self, merchant_id: UUID, batch_id: UUID) -> None:
+        await self.raw.execute(
+            "SELECT pg_notify($1, $2)", REFUND_BATCH_PROGRESS_CHANNEL, str(batch_id)
         )
 
     async def has_pending(self, merchant_id: UUID, batch_id: UUID) -> bool:

@@ -159,6 +159,8 @@ async def apply_batch_items(
             await _apply(uow, pending[i], payments[i], now, window_days) if i in pending else None
             for i in indexes
         ]
+        if pending:
+            await uow.batches.progressed(merchant_id, batch_id)
         await uow.commit()
     return outcomes
 

@@ -190,6 +190,12 @@ class RefundBatchRepository(Protocol):
         """The batch's status, its row locked until the unit of work ends."""
         ...
 
+    async def hold_running(self, merchant_id: UUID, batch_id: UUID) -> bool:
+        """True when the batch is RUNNING, its row then held against a cancellation (which
+        waits) until the unit of work ends; RefundBatchBusy at once, without waiting, when a
+        cancellation holds it."""
+        ...
+
     async def lock_pending_items(
         self, merchant_id: UUID, batch_id: UUID, indexes: Sequence[int]
     ) -> dict[int, PendingItem]:

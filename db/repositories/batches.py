@@ -10,8 +10,10 @@ from uuid import UUID
 
 from sqlalchemy import Select, func, select, true, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from db.errors import is_lock_not_available
 from db.notifications import REFUND_BATCH_PROGRESS_CHANNEL, REFUND_BATCHES_CHANNEL
 from db.tables import refund_batch_items, refund_batches
 from domain.batches import (
@@ -19,6 +21,7 @@ from domain.batches import (
     ItemError,
     PendingItem,
     RefundBatch,
+    RefundBatchBusy,
     RefundBatchItem,
     RefundBatchItemStatus,
     RefundBatchStatus,
@@ -201,6 +204,24 @@ class SqlRefundBatches:
         )
         found = (await self.conn.execute(stmt)).scalar_one_or_none()
         return RefundBatchStatus(found) if found else None
+
+    async def hold_running(self, merchant_id: UUID, batch_id: UUID) -> bool:
+        """True when the batch is RUNNING, its row then held until the unit of work ends (FOR
+        KEY SHARE: a lease renewal's UPDATE goes on, a cancellation's FOR UPDATE waits);
+        RefundBatchBusy at once, without waiting, when a FOR UPDATE holds it (a cancellation,
+        or another worker's claim of a batch whose lease ran out)."""
+        stmt = (
+            select(b.status)
+            .where(b.merchant_id == merchant_id, b.id == batch_id)
+            .with_for_update(key_share=True, nowait=True)
+        )
+        try:
+            found = (await self.conn.execute(stmt)).scalar_one_or_none()
+        except DBAPIError as error:
+            if is_lock_not_available(error):
+                raise RefundBatchBusy() from None
+            raise
+        return bool(found == RefundBatchStatus.RUNNING.value)
 
     async def lock_pending_items(
         self, merchant_id: UUID, batch_id: UUID, indexes: Sequence[int]

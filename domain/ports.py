@@ -47,6 +47,11 @@ class MerchantRepository(Protocol):
         records this change must take: each merchant's entries are numbered 1, 2, 3…"""
         ...
 
+    async def set_time_zone(self, merchant_id: UUID, time_zone: str) -> bool:
+        """Store the merchant's time zone; False (nothing stored) when the database does not
+        know that zone."""
+        ...
+
 
 class ApiKeyRepository(Protocol):
     async def add(

@@ -44,7 +44,8 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
 
 
 def is_lock_not_available(error: BaseException) -> bool:
-    """True if `error` is PostgreSQL's 55P03: a NOWAIT lock found the row held."""
+    """True if `error` is PostgreSQL's 55P03: our lock_timeout ran out (or a NOWAIT lock
+    found the row held)."""
     return any(getattr(e, "sqlstate", None) == "55P03" for e in _chain(error))
 
 

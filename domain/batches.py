@@ -27,8 +27,8 @@ LANES = 1
 
 
 class RefundBatchBusy(Exception):  # noqa: N818 (a condition, not a fault)
-    """A cancellation holds the batch's row: the applier leaves the batch to it rather than
-    wait for it (an expected race, not a fault)."""
+    """A cancellation held the batch's row past the lock timeout: the applier leaves the
+    batch to it (an expected race, not a fault)."""
 
 
 class RefundBatchStatus(enum.StrEnum):

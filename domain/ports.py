@@ -197,8 +197,8 @@ class RefundBatchRepository(Protocol):
 
     async def hold_running(self, merchant_id: UUID, batch_id: UUID) -> bool:
         """True when the batch is RUNNING, its row then held against a cancellation (which
-        waits) until the unit of work ends; RefundBatchBusy at once, without waiting, when a
-        cancellation holds it."""
+        waits) until the unit of work ends; RefundBatchBusy when a cancellation holds it longer
+        than the lock timeout."""
         ...
 
     async def lock_pending_items(

@@ -207,13 +207,13 @@ class SqlRefundBatches:
 
     async def hold_running(self, merchant_id: UUID, batch_id: UUID) -> bool:
         """True when the batch is RUNNING, its row then held until the unit of work ends (FOR
-        KEY SHARE: a lease renewal's UPDATE goes on, a cancellation's FOR UPDATE waits);
-        RefundBatchBusy at once, without waiting, when a FOR UPDATE holds it (a cancellation,
-        or another worker's claim of a batch whose lease ran out)."""
+        KEY SHARE: a lease renewal's UPDATE goes on, a cancellation's FOR UPDATE waits).
+        It waits for a renewal or a cancellation under way to commit (NOWAIT would fail on a
+        renewal's update in flight); RefundBatchBusy when the lock timeout runs out first."""
         stmt = (
             select(b.status)
             .where(b.merchant_id == merchant_id, b.id == batch_id)
-            .with_for_update(key_share=True, nowait=True)
+            .with_for_update(key_share=True)
         )
         try:
             found = (await self.conn.execute(stmt)).scalar_one_or_none()

@@ -140,8 +140,9 @@ async def apply_batch_items(
     """Apply PENDING items in order, each as initiateRefund within a savepoint of one database
     transaction: a refused item's changes are undone alone and its refusal recorded, and the
     items commit together (one commit, not one per item: bench/BATCHES.md). None for an item
-    not PENDING; None for all when the batch is no longer RUNNING. RefundBatchBusy when a
-    cancellation holds the batch: the applier does not wait for it.
+    not PENDING; None for all when the batch is no longer RUNNING (a cancellation that was
+    under way is waited for). RefundBatchBusy when a cancellation holds the batch past the
+    lock timeout.
 
     Rows are locked in the one order every use case keeps: the batch, the items, then every
     payment they name (by id), then (inside initiateRefund) the merchant's balance row; a

@@ -33,7 +33,7 @@ from api.schema import schema
 from api.web import routes as web_routes
 from db.engine import create_engine, database_answers
 from db.listener import NotificationListener
-from db.notifications import API_KEY_REVOCATIONS_CHANNEL
+from db.notifications import API_KEY_REVOCATIONS_CHANNEL, REFUND_BATCH_PROGRESS_CHANNEL
 from db.queries import ReadQueries
 from db.refund_changes import RefundChanges
 from db.repositories.api_keys import ApiKeyStore
@@ -80,6 +80,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     background = Background(engine, services.settings, services.broker)
     watch_key_revocations(services, background.listener)
+    followers = services.batch_followers
+    background.listener.on_notify(followers.notify, REFUND_BATCH_PROGRESS_CHANNEL)
+    background.listener.on_reconnect(followers.wake_all)
     graphql = GraphQLEndpoint(
         services,
         schema=schema,

@@ -19,6 +19,7 @@ from db.engine import create_engine
 from db.listener import NotificationListener
 from db.notifications import (
     API_KEY_REVOCATIONS_CHANNEL,
+    REFUND_BATCH_PROGRESS_CHANNEL,
     REFUND_BATCHES_CHANNEL,
     REFUND_EVENTS_CHANNEL,
 )
@@ -48,6 +49,7 @@ class Background:
             REFUND_EVENTS_CHANNEL,
             API_KEY_REVOCATIONS_CHANNEL,
             REFUND_BATCHES_CHANNEL,
+            REFUND_BATCH_PROGRESS_CHANNEL,
             name=f"refunds-listener-{os.getpid()}",
         )
         self.processor = (

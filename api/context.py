@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.dataloader import DataLoader
 
 from api.auth import MerchantPrincipal, Operator, Principal
+from api.batches.followers import BatchFollowers
 from api.config import Settings
 from api.errors import Forbidden, Unauthenticated
 from api.keys.revocations import OpenSockets, Revocations
@@ -39,6 +40,8 @@ class Services:
     authenticator: Authenticator
     sockets: OpenSockets = field(default_factory=OpenSockets)  # authenticated WebSockets
     broker: Broker | None = None  # live status fan-out; set by create_app
+    # refundBatchUpdated's wake-ups; fed by the LISTEN connection (create_app)
+    batch_followers: BatchFollowers = field(default_factory=BatchFollowers)
 
     @cached_property
     def webhooks(self) -> WebhookReads:

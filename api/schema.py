@@ -25,6 +25,7 @@ from api.keys.scope import ReadOnlyKeys
 from api.keys.types import ApiKeyType
 from api.merchants.mutations import PlatformMutations
 from api.merchants.queries import MerchantQueries
+from api.merchants.settings import MerchantSettingsMutations
 from api.merchants.types import MerchantType
 from api.metrics import OperationMetrics
 from api.refunds.mutations import RefundMutations
@@ -57,7 +58,12 @@ class Query(
 
 @strawberry.type
 class Mutation(
-    RefundMutations, RefundBatchMutations, ApiKeyMutations, WebhookMutations, PlatformMutations
+    RefundMutations,
+    RefundBatchMutations,
+    ApiKeyMutations,
+    WebhookMutations,
+    MerchantSettingsMutations,
+    PlatformMutations,
 ):
     pass
 

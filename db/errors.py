@@ -6,6 +6,8 @@ moment later. The API tells the client so (`SERVICE_UNAVAILABLE`) instead of a g
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import asyncpg
 import sqlalchemy.exc
 
@@ -31,12 +33,25 @@ _TRANSIENT_TYPES = (
 )
 
 
-def is_transient(error: BaseException) -> bool:
-    """True if `error`, or what it wraps (SQLAlchemy's `.orig`, `__cause__`), is transient."""
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """`error` and what it wraps (SQLAlchemy's `.orig`, `__cause__`, `__context__`)."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        yield current
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+
+
+def is_lock_not_available(error: BaseException) -> bool:
+    """True if `error` is PostgreSQL's 55P03: our lock_timeout ran out (or a NOWAIT lock
+    found the row held)."""
+    return any(getattr(e, "sqlstate", None) == "55P03" for e in _chain(error))
+
+
+def is_transient(error: BaseException) -> bool:
+    """True if `error`, or what it wraps (SQLAlchemy's `.orig`, `__cause__`), is transient."""
+    for current in _chain(error):
         if isinstance(current, _TRANSIENT_TYPES):
             return True
         if getattr(current, "connection_invalidated", False):
@@ -48,5 +63,4 @@ def is_transient(error: BaseException) -> bool:
             sqlstate in _TRANSIENT_CODES or sqlstate.startswith(_TRANSIENT_PREFIXES)
         ):
             return True
-        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
     return False

@@ -12,3 +12,7 @@ API_KEY_REVOCATIONS_CHANNEL = "api_key_revocations"
 
 # Payload: the merchant's id. A refund batch was submitted: the batch appliers look for work.
 REFUND_BATCHES_CHANNEL = "refund_batches"
+
+# Payload: the batch's id. A chunk of its items was applied, or it reached its final state:
+# refundBatchUpdated reads it again (one notification per commit, not one per item).
+REFUND_BATCH_PROGRESS_CHANNEL = "refund_batch_progress"

@@ -26,6 +26,11 @@ MAX_ITEMS = 10_000
 LANES = 1
 
 
+class RefundBatchBusy(Exception):  # noqa: N818 (a condition, not a fault)
+    """A cancellation held the batch's row past the lock timeout: the applier leaves the
+    batch to it (an expected race, not a fault)."""
+
+
 class RefundBatchStatus(enum.StrEnum):
     RUNNING = "RUNNING"
     COMPLETED = "COMPLETED"

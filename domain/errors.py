@@ -33,6 +33,7 @@ class ErrorCode(StrEnum):
     WEBHOOK_DELIVERY_NOT_FOUND = "WEBHOOK_DELIVERY_NOT_FOUND"
     REFUND_BATCH_NOT_FOUND = "REFUND_BATCH_NOT_FOUND"
     REFUND_BATCH_NOT_CANCELLABLE = "REFUND_BATCH_NOT_CANCELLABLE"
+    UNKNOWN_TIME_ZONE = "UNKNOWN_TIME_ZONE"
 
 
 class DomainError(Exception):
@@ -205,3 +206,10 @@ class RefundBatchNotCancellable(DomainError):
 
     code = ErrorCode.REFUND_BATCH_NOT_CANCELLABLE
     default_field = ("input", "id")
+
+
+class UnknownTimeZone(DomainError):
+    """Raised when a time zone is not an IANA name (Asia/Kolkata, Europe/London)."""
+
+    code = ErrorCode.UNKNOWN_TIME_ZONE
+    default_field = ("input", "timeZone")

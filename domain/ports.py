@@ -47,6 +47,11 @@ class MerchantRepository(Protocol):
         records this change must take: each merchant's entries are numbered 1, 2, 3…"""
         ...
 
+    async def set_time_zone(self, merchant_id: UUID, time_zone: str) -> bool:
+        """Store the merchant's time zone; False (nothing stored) when the database does not
+        know that zone."""
+        ...
+
 
 class ApiKeyRepository(Protocol):
     async def add(
@@ -190,6 +195,12 @@ class RefundBatchRepository(Protocol):
         """The batch's status, its row locked until the unit of work ends."""
         ...
 
+    async def hold_running(self, merchant_id: UUID, batch_id: UUID) -> bool:
+        """True when the batch is RUNNING, its row then held against a cancellation (which
+        waits) until the unit of work ends; RefundBatchBusy when a cancellation holds it longer
+        than the lock timeout."""
+        ...
+
     async def lock_pending_items(
         self, merchant_id: UUID, batch_id: UUID, indexes: Sequence[int]
     ) -> dict[int, PendingItem]:
@@ -209,7 +220,12 @@ class RefundBatchRepository(Protocol):
     async def finish(
         self, merchant_id: UUID, batch_id: UUID, status: RefundBatchStatus, at: datetime
     ) -> None:
-        """End a RUNNING batch: CANCELLED cancels its pending items first."""
+        """End a RUNNING batch: CANCELLED cancels its pending items first. Announces it as
+        `progressed` does."""
+        ...
+
+    async def progressed(self, merchant_id: UUID, batch_id: UUID) -> None:
+        """Tell the batch's followers, once this unit of work commits, that it moved."""
         ...
 
     async def has_pending(self, merchant_id: UUID, batch_id: UUID) -> bool: ...

@@ -15,7 +15,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 
 from db.batch_claims import BatchClaim, BatchClaims
-from domain.batches import LANES
+from domain.batches import LANES, RefundBatchBusy
 from domain.ports import UnitOfWork
 from domain.use_cases.refund_batches import apply_batch_items, finish_if_applied
 from processor.config import ProcessorSettings
@@ -67,7 +67,7 @@ class BatchApplier:
                     except Exception:
                         log.exception("claiming refund batches failed; retrying")
                 for claim in claimed:
-                    task = asyncio.create_task(self._apply(claim))
+                    task = asyncio.create_task(self.apply(claim))
                     self._inflight.add(task)
                     task.add_done_callback(self._done)
                 if len(claimed) < free or free == 0:
@@ -85,7 +85,8 @@ class BatchApplier:
         self._inflight.discard(task)
         self._wake.set()  # a slot is free
 
-    async def _apply(self, claim: BatchClaim) -> None:
+    async def apply(self, claim: BatchClaim) -> None:
+        """Apply a claimed batch's pending items, then finish it or give the claim back."""
         renew = asyncio.create_task(self._keep_claim(claim))
         try:
             async with asyncio.TaskGroup() as lanes:  # a lane's fault stops the others
@@ -94,7 +95,16 @@ class BatchApplier:
             finished = await finish_if_applied(
                 self.unit_of_work(), claim.merchant_id, claim.batch_id, _now()
             )
-        except Exception:
+        except Exception as error:
+            if _only_busy(error):
+                # Giving the claim back would wait on the cancellation's lock: the claim is
+                # left to run out, and only a cancellation that rolled back leaves the batch
+                # RUNNING, due again then.
+                log.info(
+                    "refund batch %s is held by another transaction (being cancelled); left to it",
+                    claim.batch_id,
+                )
+                return
             log.exception("applying refund batch %s failed; retrying", claim.batch_id)
             await self.claims.retry_later(claim, RETRY_SECONDS)
             return
@@ -110,7 +120,7 @@ class BatchApplier:
     async def _lane(self, claim: BatchClaim, lane: int) -> None:
         while indexes := await self.claims.pending(claim, lane, CHUNK):
             for at in range(0, len(indexes), ITEMS_PER_COMMIT):
-                await apply_batch_items(
+                applied = await apply_batch_items(
                     self.unit_of_work(),
                     claim.merchant_id,
                     claim.batch_id,
@@ -118,9 +128,18 @@ class BatchApplier:
                     now=_now(),
                     window_days=self.window_days,
                 )
+                if applied is None:  # no longer RUNNING (cancelled)
+                    return
 
     async def _keep_claim(self, claim: BatchClaim) -> None:
         while True:
             await asyncio.sleep(self.settings.claim_lease_seconds / 3)
             with suppress(Exception):
                 await self.claims.extend(claim, self.settings.claim_lease_seconds)
+
+
+def _only_busy(error: BaseException) -> bool:
+    """A cancellation held the batch (in every lane that failed): an expected race."""
+    if isinstance(error, BaseExceptionGroup):
+        return all(_only_busy(e) for e in error.exceptions)
+    return isinstance(error, RefundBatchBusy)

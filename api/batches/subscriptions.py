@@ -1,11 +1,8 @@
-"""refundBatchUpdated: a batch's progress, then its final state.
-
-The batch is read again every PROGRESS_SECONDS and pushed when its counts or status moved: a
-batch applies hundreds of items a second, so one push per item would only flood the client."""
+"""refundBatchUpdated: a batch's progress, then its final state, read again each time the
+batch moves (api/batches/followers.py), never polled."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator
 
 import strawberry
@@ -14,8 +11,6 @@ from strawberry.types import Info
 from api import ids
 from api.batches.types import RefundBatchType
 from domain.batches import RefundBatchStatus
-
-PROGRESS_SECONDS = 0.5
 
 
 @strawberry.type
@@ -28,16 +23,20 @@ class RefundBatchSubscription:
         self, info: Info, batch_id: strawberry.ID
     ) -> AsyncGenerator[RefundBatchType, None]:
         merchant_id = info.context.merchant_id  # UNAUTHENTICATED / FORBIDDEN without a key
-        reads = info.context.services.batches
+        services = info.context.services
         key = ids.decode_uuid(ids.REFUND_BATCH, batch_id)
+        if key is None:
+            return
         last = None
-        while key is not None:
-            batch = await reads.batch(merchant_id, key)
-            if batch is None:
-                return
-            if batch != last:
-                last = batch
-                yield RefundBatchType.from_domain(batch)
-            if batch.status is not RefundBatchStatus.RUNNING:
-                return
-            await asyncio.sleep(PROGRESS_SECONDS)
+        with services.batch_followers.follow(key) as moved:
+            while True:
+                moved.clear()  # before the read: a commit after it wakes the next round
+                batch = await services.batches.batch(merchant_id, key)
+                if batch is None:
+                    return
+                if batch != last:
+                    last = batch
+                    yield RefundBatchType.from_domain(batch)
+                if batch.status is not RefundBatchStatus.RUNNING:
+                    return
+                await moved.wait()

@@ -10,15 +10,18 @@ from uuid import UUID
 
 from sqlalchemy import Select, func, select, true, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db.notifications import REFUND_BATCHES_CHANNEL
+from db.errors import is_lock_not_available
+from db.notifications import REFUND_BATCH_PROGRESS_CHANNEL, REFUND_BATCHES_CHANNEL
 from db.tables import refund_batch_items, refund_batches
 from domain.batches import (
     BatchItemInput,
     ItemError,
     PendingItem,
     RefundBatch,
+    RefundBatchBusy,
     RefundBatchItem,
     RefundBatchItemStatus,
     RefundBatchStatus,
@@ -202,6 +205,24 @@ class SqlRefundBatches:
         found = (await self.conn.execute(stmt)).scalar_one_or_none()
         return RefundBatchStatus(found) if found else None
 
+    async def hold_running(self, merchant_id: UUID, batch_id: UUID) -> bool:
+        """True when the batch is RUNNING, its row then held until the unit of work ends (FOR
+        KEY SHARE: a lease renewal's UPDATE goes on, a cancellation's FOR UPDATE waits).
+        It waits for a renewal or a cancellation under way to commit (NOWAIT would fail on a
+        renewal's update in flight); RefundBatchBusy when the lock timeout runs out first."""
+        stmt = (
+            select(b.status)
+            .where(b.merchant_id == merchant_id, b.id == batch_id)
+            .with_for_update(key_share=True)
+        )
+        try:
+            found = (await self.conn.execute(stmt)).scalar_one_or_none()
+        except DBAPIError as error:
+            if is_lock_not_available(error):
+                raise RefundBatchBusy() from None
+            raise
+        return bool(found == RefundBatchStatus.RUNNING.value)
+
     async def lock_pending_items(
         self, merchant_id: UUID, batch_id: UUID, indexes: Sequence[int]
     ) -> dict[int, PendingItem]:
@@ -290,6 +311,12 @@ class SqlRefundBatches:
                 b.status == RefundBatchStatus.RUNNING.value,
             )
             .values(status=status.value, completed_at=at, next_attempt_at=None)
+        )
+        await self.progressed(merchant_id, batch_id)
+
+    async def progressed(self, merchant_id: UUID, batch_id: UUID) -> None:
+        await self.raw.execute(
+            "SELECT pg_notify($1, $2)", REFUND_BATCH_PROGRESS_CHANNEL, str(batch_id)
         )
 
     async def has_pending(self, merchant_id: UUID, batch_id: UUID) -> bool:

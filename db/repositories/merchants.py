@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, select
+from sqlalchemy import column, insert, select, table, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import rows, statements
 from db.tables import ledger_entries, merchants
 from domain.model import LedgerEntry, LedgerEntryKind, Merchant
+
+# PostgreSQL's own list of the time zone names it knows
+pg_timezone_names = table("pg_timezone_names", column("name"))
 
 MERCHANT_COLUMNS = rows.columns(merchants, Merchant)
 
@@ -28,6 +31,16 @@ class SqlMerchants:
         stmt = select(*MERCHANT_COLUMNS).where(merchants.c.id == merchant_id)
         row = (await self.conn.execute(stmt)).one_or_none()
         return rows.merchant(row) if row else None
+
+    async def set_time_zone(self, merchant_id: UUID, time_zone: str) -> bool:
+        known = select(pg_timezone_names.c.name).where(pg_timezone_names.c.name == time_zone)
+        stmt = (
+            update(merchants)
+            .where(merchants.c.id == merchant_id, known.exists())
+            .values(time_zone=time_zone)
+            .returning(merchants.c.id)
+        )
+        return (await self.conn.execute(stmt)).one_or_none() is not None
 
     async def lock(self, merchant_id: UUID) -> Merchant | None:
         record = await self.raw.fetchrow(statements.LOCK_MERCHANT, merchant_id)

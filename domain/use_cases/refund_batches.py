@@ -125,7 +125,7 @@ async def apply_batch_item(
     applied = await apply_batch_items(
         new_uow(), merchant_id, batch_id, [index], now=now, window_days=window_days
     )
-    return applied[0]
+    return applied[0] if applied is not None else None
 
 
 async def apply_batch_items(
@@ -136,16 +136,20 @@ async def apply_batch_items(
     *,
     now: datetime,
     window_days: int,
-) -> list[RefundBatchItemStatus | None]:
+) -> list[RefundBatchItemStatus | None] | None:
     """Apply PENDING items in order, each as initiateRefund within a savepoint of one database
     transaction: a refused item's changes are undone alone and its refusal recorded, and the
     items commit together (one commit, not one per item: bench/BATCHES.md). None for an item
-    not PENDING.
+    not PENDING; None for all when the batch is no longer RUNNING (a cancellation that was
+    under way is waited for). RefundBatchBusy when a cancellation holds the batch past the
+    lock timeout.
 
-    Rows are locked in the one order every use case keeps: the items, then every payment they
-    name (by id), then (inside initiateRefund) the merchant's balance row; a cancellation
-    locks the items in the same order (db/repositories/batches.py)."""
+    Rows are locked in the one order every use case keeps: the batch, the items, then every
+    payment they name (by id), then (inside initiateRefund) the merchant's balance row; a
+    cancellation locks the batch and the items in the same order (db/repositories/batches.py)."""
     async with uow:
+        if not await uow.batches.hold_running(merchant_id, batch_id):
+            return None
         pending = await uow.batches.lock_pending_items(merchant_id, batch_id, indexes)
         payments: dict[int, UUID | DomainError] = {}
         for item in pending.values():
@@ -159,6 +163,8 @@ async def apply_batch_items(
             await _apply(uow, pending[i], payments[i], now, window_days) if i in pending else None
             for i in indexes
         ]
+        if pending:
+            await uow.batches.progressed(merchant_id, batch_id)
         await uow.commit()
     return outcomes
 
@@ -190,7 +196,8 @@ async def _apply(
 async def finish_if_applied(
     uow: UnitOfWork, merchant_id: UUID, batch_id: UUID, now: datetime
 ) -> bool:
-    """COMPLETED once no item is PENDING; True when the batch is no longer RUNNING."""
+    """COMPLETED once no item is PENDING; True when the batch is no longer RUNNING (a
+    cancellation under way is waited for: it ends the batch)."""
     async with uow:
         status = await uow.batches.lock(merchant_id, batch_id)
         if status is not RefundBatchStatus.RUNNING:

@@ -1,13 +1,22 @@
 """refundBatchUpdated over a real WebSocket: progress while the batch runs, then its final
-state, then the subscription completes; nothing for another merchant's batch."""
+state, then the subscription completes; nothing for another merchant's batch. Pushed on the
+applier's NOTIFY: one per committed chunk of items and one for the final state."""
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
+import asyncpg
+
+from api import ids
+from api.batches.followers import BatchFollowers
+from db.listener import connect_kwargs
+from db.notifications import REFUND_BATCH_PROGRESS_CHANNEL
+from processor.batches import ITEMS_PER_COMMIT
 from tests.api.account_state import merchant_with_balance
 from tests.api.batches import submit
-from tests.processing.live import live
+from tests.processing.live import live, wait_until
 from tests.support import Api
 
 PROGRESS = """subscription($id: ID!) {
@@ -62,3 +71,55 @@ async def test_another_merchants_batch_pushes_nothing(api: Api, server: str) -> 
                 await _pushed_until_complete(client, await client.subscribe(PROGRESS, id=asked))
                 == []
             )
+
+
+async def test_each_committed_chunk_notifies_once_and_pushes_its_counts(
+    api: Api, server: str, database_url: str
+) -> None:
+    # given a batch of three chunks' worth of items on one payment, and an ear on the channel
+    merchant = await merchant_with_balance(api, 1_000_00)
+    paid = await api.record_transaction(merchant, amount=100_00)
+    chunks = 3
+    items = [{"transactionId": paid["id"], "amount": 1_00, "reason": "OTHER"}] * (
+        chunks * ITEMS_PER_COMMIT
+    )
+    heard: list[str] = []
+    ear = await asyncpg.connect(**connect_kwargs(database_url))
+    try:
+        await ear.add_listener(REFUND_BATCH_PROGRESS_CHANNEL, lambda *n: heard.append(n[3]))
+        batch_id = (await submit(api, merchant, items))["batch"]["id"]
+        # when its owner follows it to the end
+        async with live(server, merchant.key) as client:
+            op_id = await client.subscribe(PROGRESS, id=batch_id)
+            pushed = await _pushed_until_complete(client, op_id)
+        key = str(ids.decode_uuid(ids.REFUND_BATCH, batch_id))
+
+        async def final_heard() -> bool:
+            return heard.count(key) >= chunks + 1
+
+        await wait_until(final_heard, "the batch's final notification")
+    finally:
+        await ear.close()
+    # then the database announced each chunk's commit and the final state, not each item
+    assert heard.count(key) == chunks + 1
+    # and every push is a committed state, each newer than the one before, the last final
+    assert pushed[-1]["status"] == "COMPLETED"
+    assert pushed[-1]["created"] == chunks * ITEMS_PER_COMMIT
+    states = [(p["created"], p["status"] == "COMPLETED") for p in pushed]
+    assert states == sorted(set(states))
+    assert all(p["created"] % ITEMS_PER_COMMIT == 0 for p in pushed)
+
+
+async def test_followers_wake_for_their_batch_and_all_after_a_reconnection() -> None:
+    followers = BatchFollowers()
+    one, other = uuid4(), uuid4()
+    with followers.follow(one) as one_moved, followers.follow(other) as other_moved:
+        followers.notify(str(one))
+        followers.notify("not a batch id")  # logged and ignored
+        assert one_moved.is_set()
+        assert not other_moved.is_set()
+        one_moved.clear()
+        followers.wake_all()  # the LISTEN connection came back: notifications may be lost
+        assert one_moved.is_set()
+        assert other_moved.is_set()
+    followers.notify(str(one))  # nobody follows it any more

@@ -370,7 +370,7 @@ async def test_at_375_px_wide_no_screen_scrolls_sideways(tab: Tab, api: Api) -> 
     await expect(page.get_by_role("dialog", name="Refund")).to_be_visible()
     assert await no_horizontal_scroll(page)
     await page.keyboard.press("Escape")
-    for name, table in [("Refunds", "Refunds"), ("Ledger", "Ledger")]:
+    for name, table in [("Refunds", "Refunds"), ("Ledger", "Ledger"), ("Batches", "Batches")]:
         await page.get_by_role("link", name=name).click()
         await expect(page.get_by_role("table", name=table)).to_be_visible()
         assert await no_horizontal_scroll(page), name

@@ -1,12 +1,21 @@
 // The merchant dashboard (the accessible names here are a contract: tests/browser find things by
-// them). Plain DOM, hash routes: #/transactions, #/transactions/<id>, #/refunds, #/ledger.
-import { GraphQLError, Unauthenticated, request, subscribeToRefunds } from "./graphql.js";
+// them). Plain DOM, hash routes: #/transactions, #/transactions/<id>, #/refunds, #/ledger,
+// #/batches, #/batches/<id>.
+import {
+  GraphQLError,
+  Unauthenticated,
+  batchResults,
+  request,
+  subscribeToRefunds,
+  uploadBatch,
+} from "./graphql.js";
 import { formatMoney, parseRupees } from "./money.js";
 import * as Q from "./queries.js";
 
 const KEY_STORAGE = "refunds.apiKey";
 const PAGE_SIZE = 20;
 const BALANCE_POLL_MS = 30_000;
+const BLOB_KEEP_MS = 60_000;
 const CANCELLABLE = new Set(["PENDING", "ON_HOLD", "ACTION_REQUIRED"]);
 const app = document.getElementById("app");
 
@@ -94,7 +103,8 @@ const session = {
   key: sessionStorage.getItem(KEY_STORAGE),
   merchant: null,
   stopLive: null,
-  view: null, // { refresh(), onRefundChange(refund) }
+  live: null, // the socket's subscriptions (graphql.js subscribeToRefunds)
+  view: null, // { refresh(), onRefundChange(refund), leave?() }
 };
 
 async function api(query, variables) {
@@ -157,8 +167,9 @@ function signInScreen(message = null) {
 
 function signOut(message = null) {
   sessionStorage.removeItem(KEY_STORAGE);
+  session.view?.leave?.();
   session.stopLive?.();
-  Object.assign(session, { key: null, merchant: null, stopLive: null, view: null });
+  Object.assign(session, { key: null, merchant: null, stopLive: null, live: null, view: null });
   window.removeEventListener("hashchange", route);
   signInScreen(message);
 }
@@ -186,12 +197,13 @@ function startSession(viewer) {
       link("#/transactions", "Transactions"),
       link("#/refunds", "Refunds"),
       link("#/ledger", "Ledger"),
+      link("#/batches", "Batches"),
     ),
     notice,
     h("section", { id: "view" }),
   );
   app.replaceChildren(shell);
-  session.stopLive = subscribeToRefunds(session.key, {
+  session.live = subscribeToRefunds(session.key, {
     onChange: (refund) => {
       refreshBalance();
       session.view?.onRefundChange(refund);
@@ -206,6 +218,7 @@ function startSession(viewer) {
     },
     onRefused: () => signOut("Your API key is no longer accepted. Sign in again."),
   });
+  session.stopLive = session.live.stop;
   // A recharge pushes no refundUpdated: the balance is re-read on every screen change and
   // every BALANCE_POLL_MS while signed in.
   const poll = setInterval(refreshBalance, BALANCE_POLL_MS);
@@ -241,6 +254,7 @@ function route(rereadBalance = true) {
   if (!view) return;
   if (rereadBalance !== false) refreshBalance(); // false: just read at sign-in
   const [, page = "transactions", id] = window.location.hash.split("/");
+  session.view?.leave?.();
   document.querySelectorAll("nav a").forEach((a) => {
     if (a.getAttribute("href") === `#/${page}`) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
@@ -248,6 +262,8 @@ function route(rereadBalance = true) {
   if (page === "transactions" && id) session.view = transactionView(view, decodeURIComponent(id));
   else if (page === "refunds") session.view = refundsView(view);
   else if (page === "ledger") session.view = ledgerView(view);
+  else if (page === "batches" && id) session.view = batchView(view, decodeURIComponent(id));
+  else if (page === "batches") session.view = batchesView(view);
   else session.view = transactionsView(view);
   session.view.refresh();
 }
@@ -878,6 +894,220 @@ function ledgerView(container) {
       if (paging.onFirstPage()) refresh();
     },
   };
+}
+
+// ---- refund batches: upload a CSV, list them, follow one live, cancel, download results ----
+
+const applied = (b) => b.created + b.refused + b.cancelled;
+
+function batchCounts(b) {
+  return `${applied(b)} of ${b.total} items done: ${b.created} refunds created, ${b.refused} refused, ${b.cancelled} cancelled`;
+}
+
+function batchesView(container) {
+  const fileInput = h("input", { id: "batch-file", name: "file", type: "file", accept: ".csv,text/csv", required: true });
+  const problems = h("div", { class: "alert-slot" });
+  const button = h("button", { type: "submit" }, "Upload batch");
+  // One key per chosen file: a second click (or a retry after a dropped answer) sends the same
+  // key, so the service returns the batch it made the first time instead of a second one.
+  let idempotencyKey = null;
+  fileInput.addEventListener("change", () => {
+    idempotencyKey = crypto.randomUUID();
+    problems.replaceChildren();
+  });
+  const form = h(
+    "form",
+    { class: "card upload", "aria-labelledby": "upload-heading", onsubmit: (event) => submit(event) },
+    h("h2", { id: "upload-heading" }, "Upload a batch"),
+    h(
+      "p",
+      { class: "hint", id: "batch-file-hint" },
+      "A CSV file with a header row: transaction_id or order_id, amount (in rupees; empty refunds everything refundable), reason, and optionally speed, notes, idempotency_key.",
+    ),
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: "batch-file" }, "CSV file"),
+      fileInput,
+    ),
+    problems,
+    button,
+  );
+  fileInput.setAttribute("aria-describedby", "batch-file-hint");
+  const results = h("div", { class: "results" });
+  const newest = newestOnly();
+  const paging = pager(() => refresh());
+  container.replaceChildren(h("h1", {}, "Batches"), form, results, paging.element);
+
+  async function submit(event) {
+    event.preventDefault();
+    const file = fileInput.files[0];
+    if (!file) return;
+    idempotencyKey ??= crypto.randomUUID();
+    problems.replaceChildren();
+    button.disabled = true;
+    button.textContent = "Uploading…";
+    try {
+      const answer = await uploadBatch(session.key, file, idempotencyKey);
+      if (answer.batchId) {
+        window.location.hash = `#/batches/${encodeURIComponent(answer.batchId)}`;
+        return;
+      }
+      showProblems(answer.errors ?? []);
+    } catch (error) {
+      if (error instanceof Unauthenticated) signOut("Your API key is no longer accepted. Sign in again.");
+      else problems.replaceChildren(h("p", { class: "error", role: "alert" }, errorMessage(error)));
+    } finally {
+      button.disabled = false;
+      button.textContent = "Upload batch";
+    }
+  }
+
+  function showProblems(errors) {
+    const where = (e) => {
+      const place = e.row === 0 ? "Header" : `Row ${e.row}`;
+      return e.column ? `${place}, column ${e.column}` : place;
+    };
+    const count = errors.length === 1 ? "1 problem" : `${errors.length} problems`;
+    problems.replaceChildren(
+      h(
+        "div",
+        { class: "problems", role: "alert" },
+        h("p", { class: "error" }, `The file has ${count}; no batch was created. Fix them and upload it again.`),
+        h(
+          "ul",
+          { "aria-label": "Problems in the file" },
+          errors.map((e) => h("li", {}, h("strong", {}, `${where(e)}: `), e.message)),
+        ),
+      ),
+    );
+  }
+
+  async function refresh() {
+    await loading(results, async () => {
+      const answer = await newest(() => api(Q.REFUND_BATCHES, { first: PAGE_SIZE, after: paging.after() }));
+      if (!answer) return;
+      const { refundBatches } = answer;
+      paging.update(refundBatches);
+      results.replaceChildren(
+        table(
+          "Batches",
+          ["Batch", "Uploaded", "Status", "Items", "Refunds created", "Refused", "Cancelled"],
+          refundBatches.edges.map(({ node: b }) =>
+            h(
+              "tr",
+              {},
+              h("td", { class: "id" }, h("a", { href: `#/batches/${encodeURIComponent(b.id)}` }, b.id)),
+              h("td", {}, when(b.createdAt)),
+              h("td", {}, statusBadge(b.status)),
+              h("td", {}, String(b.total)),
+              h("td", {}, String(b.created)),
+              h("td", {}, String(b.refused)),
+              h("td", {}, String(b.cancelled)),
+            ),
+          ),
+        ),
+      );
+    });
+  }
+
+  return { refresh, onRefundChange: () => {} };
+}
+
+function batchView(container, id) {
+  const progressText = h("p", { id: "batch-progress", role: "status", "aria-label": "Batch progress", "aria-atomic": "true" }, "Loading…");
+  const bar = h("progress", { "aria-label": "Items done", max: "1", value: "0" });
+  const facts = h("dl", { class: "facts" });
+  const message = h("div", { class: "alert-slot" });
+  const cancel = h("button", { type: "button", class: "danger", hidden: true, onclick: () => cancelBatch() }, "Cancel batch");
+  const download = h("button", { type: "button", class: "secondary", onclick: () => downloadResults() }, "Download results");
+  container.replaceChildren(
+    h("p", {}, h("a", { href: "#/batches" }, "All batches")),
+    h("h1", {}, `Batch ${id}`),
+    progressText,
+    bar,
+    facts,
+    h("div", { class: "actions" }, cancel, download),
+    message,
+  );
+  let batch = null;
+
+  // Answers overlap (a push, a re-read, the cancel's own): a final state stands, and while the
+  // batch runs its counts only grow, so the one with more items done is the newer.
+  function newer(a, b) {
+    if (!a) return b;
+    if (a.status !== "RUNNING") return b.status !== "RUNNING" && applied(b) >= applied(a) ? b : a;
+    return b.status !== "RUNNING" || applied(b) >= applied(a) ? b : a;
+  }
+
+  function show(found) {
+    batch = newer(batch, found);
+    progressText.textContent = `${batch.status}: ${batchCounts(batch)}.`;
+    bar.max = batch.total;
+    bar.value = applied(batch);
+    facts.replaceChildren(
+      ...fact("Status", statusBadge(batch.status)),
+      ...fact("Uploaded", when(batch.createdAt)),
+      ...fact("Finished", when(batch.completedAt)),
+    );
+    cancel.hidden = batch.status !== "RUNNING";
+  }
+
+  const stop = session.live.watchBatch(Q.REFUND_BATCH_UPDATED, id, (pushed) => {
+    if (pushed.id === id) show(pushed);
+  });
+
+  async function refresh() {
+    try {
+      const { refundBatch } = await api(Q.REFUND_BATCH, { id });
+      if (refundBatch) show(refundBatch);
+      else progressText.textContent = "No batch of yours has that id.";
+    } catch (error) {
+      message.replaceChildren(h("p", { class: "error", role: "alert" }, errorMessage(error)));
+    }
+  }
+
+  async function cancelBatch() {
+    message.replaceChildren();
+    cancel.disabled = true;
+    cancel.textContent = "Cancelling…";
+    try {
+      const { cancelRefundBatch: answer } = await api(Q.CANCEL_REFUND_BATCH, { input: { id } });
+      if (answer.userErrors.length) {
+        message.replaceChildren(...answer.userErrors.map((e) => h("p", { class: "error", role: "alert" }, e.message)));
+      }
+      if (answer.batch) show(answer.batch);
+      else await refresh();
+    } catch (error) {
+      message.replaceChildren(h("p", { class: "error", role: "alert" }, errorMessage(error)));
+    } finally {
+      cancel.disabled = false;
+      cancel.textContent = "Cancel batch";
+    }
+  }
+
+  async function downloadResults() {
+    message.replaceChildren();
+    download.disabled = true;
+    download.textContent = "Preparing results…";
+    try {
+      const url = URL.createObjectURL(await batchResults(session.key, id));
+      const link = h("a", { href: url, download: `${id}-results.csv`, hidden: true });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      // the download has its own copy once started; the URL is only kept that long
+      setTimeout(() => URL.revokeObjectURL(url), BLOB_KEEP_MS);
+    } catch (error) {
+      if (error instanceof Unauthenticated) signOut("Your API key is no longer accepted. Sign in again.");
+      else message.replaceChildren(h("p", { class: "error", role: "alert" }, errorMessage(error)));
+    } finally {
+      download.disabled = false;
+      download.textContent = "Download results";
+    }
+  }
+
+  return { refresh, onRefundChange: () => {}, leave: stop };
 }
 
 // ---- start ----

@@ -86,3 +86,25 @@ export const UPDATE_DESTINATION = `
 mutation UpdateRefundDestination($input: UpdateRefundDestinationInput!) {
   updateRefundDestination(input: $input) { ${PAYLOAD} }
 }`;
+
+const BATCH_FIELDS = "id status total created refused cancelled createdAt completedAt";
+
+export const REFUND_BATCHES = `
+query RefundBatches($first: Int!, $after: String) {
+  refundBatches(first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { ${BATCH_FIELDS} } }
+  }
+}`;
+
+export const REFUND_BATCH = `
+query RefundBatch($id: ID!) { refundBatch(id: $id) { ${BATCH_FIELDS} } }`;
+
+export const REFUND_BATCH_UPDATED = `
+subscription RefundBatchUpdated($id: ID!) { refundBatchUpdated(batchId: $id) { ${BATCH_FIELDS} } }`;
+
+export const CANCEL_REFUND_BATCH = `
+mutation CancelRefundBatch($input: CancelRefundBatchInput!) {
+  cancelRefundBatch(input: $input) { batch { ${BATCH_FIELDS} } userErrors { code field message } }
+}`;

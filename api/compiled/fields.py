@@ -24,6 +24,7 @@ from api.pagination import (
     page_size,
     parse_id_cursor,
 )
+from db import compiled_sql as sql
 from db.pooled_reads import PooledReads
 from db.queries import ReadQueries
 from db.repositories.api_keys import ApiKeyStore
@@ -88,6 +89,9 @@ class Spec:
     get: Getter
     load: Loader | None = None
     attr: str | None = None  # the value is this attribute of the parent (read inline)
+    # what it reads in a plan's single statement (db/compiled_sql.py); None: a selection with it
+    # runs its reads in Python (get and load)
+    sql: sql.FieldSql | None = None
 
 
 async def _load_missing(
@@ -155,8 +159,16 @@ def _held(t: Transaction, state: State) -> int:
     return held_amount(state.refunds_of[t.id])
 
 
-def _attr(name: str) -> Spec:
-    return Spec(lambda obj, _state: getattr(obj, name), attr=name)
+def _attr(name: str, column: str | None = None) -> Spec:
+    """The parent's attribute `name`, stored in the column of that name unless `column` says."""
+    return Spec(lambda obj, _state: getattr(obj, name), attr=name, sql=sql.Column(column or name))
+
+
+def _id(prefix: str) -> Spec:
+    return Spec(
+        lambda node, _s: ids.encode(prefix, node.id),
+        sql=sql.Expr(lambda st, a: sql.public_id(prefix, st.col(a, "id"))),
+    )
 
 
 def _transaction(r: Refund, state: State) -> Transaction:
@@ -166,7 +178,7 @@ def _transaction(r: Refund, state: State) -> Transaction:
 
 
 TRANSACTION = {
-    "id": Spec(lambda t, _s: ids.encode(ids.TRANSACTION, t.id)),
+    "id": _id(ids.TRANSACTION),
     **{
         name: _attr(attr)
         for name, attr in [
@@ -180,13 +192,21 @@ TRANSACTION = {
             ("createdAt", "created_at"),
         ]
     },
-    "refundedAmount": Spec(_held, load_refunds_of),
-    "refundableAmount": Spec(lambda t, s: refundable_amount(t, _held(t, s)), load_refunds_of),
-    "refunds": Spec(lambda t, s: s.refunds_of[t.id], load_refunds_of),
+    "refundedAmount": Spec(_held, load_refunds_of, sql=sql.Expr(sql.held)),
+    "refundableAmount": Spec(
+        lambda t, s: refundable_amount(t, _held(t, s)),
+        load_refunds_of,
+        sql=sql.Expr(sql.refundable),
+    ),
+    "refunds": Spec(
+        lambda t, s: s.refunds_of[t.id],
+        load_refunds_of,
+        sql=sql.ToMany("refunds", "transaction_id", "created_at DESC, id DESC"),
+    ),
 }
 
 REFUND = {
-    "id": Spec(lambda r, _s: ids.encode(ids.REFUND, r.id)),
+    "id": _id(ids.REFUND),
     **{
         name: _attr(attr)
         for name, attr in [
@@ -207,14 +227,20 @@ REFUND = {
             ("processedAt", "processed_at"),
         ]
     },
-    "destination": Spec(lambda r, _s: (r.destination_kind, r.destination_display)),
-    "transaction": Spec(_transaction, load_transactions_of),
-    "events": Spec(lambda r, s: s.events_of[r.id], load_events_of),
+    "destination": Spec(lambda r, _s: (r.destination_kind, r.destination_display), sql=sql.Same()),
+    "transaction": Spec(
+        _transaction, load_transactions_of, sql=sql.ToOne("transactions", "transaction_id")
+    ),
+    "events": Spec(
+        lambda r, s: s.events_of[r.id],
+        load_events_of,
+        sql=sql.ToMany("refund_events", "refund_id", "id"),
+    ),
     "initiatedBy": Spec(_initiator, load_initiators),
 }
 
 API_KEY = {
-    "id": Spec(lambda k, _s: ids.encode(ids.API_KEY, k.id)),
+    "id": _id(ids.API_KEY),
     **{
         name: _attr(attr)
         for name, attr in [
@@ -229,14 +255,14 @@ API_KEY = {
 }
 
 CONNECTION = {
-    "edges": Spec(lambda p, _s: p.nodes),
-    "pageInfo": Spec(lambda p, _s: p),
-    "totalCount": Spec(lambda p, _s: p.total, load_total),
+    "edges": Spec(lambda p, _s: p.nodes, sql=sql.Edges()),
+    "pageInfo": Spec(lambda p, _s: p, sql=sql.Same()),
+    "totalCount": Spec(lambda p, _s: p.total, load_total, sql=sql.TotalCount()),
 }
 
 NEWEST_FIRST_EDGE = {  # a transaction or a refund: the cursor is its (created_at, id)
-    "cursor": Spec(lambda n, _s: _newest_first(n)),
-    "node": Spec(lambda n, _s: n),
+    "cursor": Spec(lambda n, _s: _newest_first(n), sql=sql.Cursor()),
+    "node": Spec(lambda n, _s: n, sql=sql.Same()),
 }
 
 
@@ -250,7 +276,7 @@ async def load_refund_of_entry(entries: list[LedgerEntry], state: State) -> None
 
 
 LEDGER_ENTRY = {
-    "id": Spec(lambda e, _s: ids.encode(ids.LEDGER_ENTRY, e.id)),
+    "id": Spec(lambda e, _s: ids.encode(ids.LEDGER_ENTRY, e.id)),  # a bigint, not a uuid
     **{
         name: _attr(attr)
         for name, attr in [
@@ -269,7 +295,10 @@ LEDGER_ENTRY = {
 SPECS: dict[str, dict[str, Spec]] = {
     "Transaction": TRANSACTION,
     "Refund": REFUND,
-    "RefundDestination": {"kind": Spec(lambda d, _s: d[0]), "display": Spec(lambda d, _s: d[1])},
+    "RefundDestination": {
+        "kind": Spec(lambda d, _s: d[0], sql=sql.Column("destination_kind")),
+        "display": Spec(lambda d, _s: d[1], sql=sql.Column("destination_display")),
+    },
     "RefundEvent": {
         name: _attr(attr)
         for name, attr in [
@@ -280,7 +309,7 @@ SPECS: dict[str, dict[str, Spec]] = {
         ]
     },
     "Merchant": {
-        "id": Spec(lambda m, _s: ids.encode(ids.MERCHANT, m.id)),
+        "id": _id(ids.MERCHANT),
         **{name: _attr(name) for name in ["name", "currency", "balance"]},
         "apiKeys": Spec(lambda m, s: s.keys_of[m.id], load_api_keys_of),
     },
@@ -293,8 +322,10 @@ SPECS: dict[str, dict[str, Spec]] = {
     "LedgerEntryConnection": CONNECTION,
     "LedgerEntryEdge": {"cursor": Spec(lambda e, _s: _by_id(e)), "node": Spec(lambda e, _s: e)},
     "PageInfo": {
-        "hasNextPage": Spec(lambda p, _s: len(p.items) > p.size),
-        "endCursor": Spec(lambda p, _s: p.cursor_of(p.nodes[-1]) if p.nodes else None),
+        "hasNextPage": Spec(lambda p, _s: len(p.items) > p.size, sql=sql.HasNextPage()),
+        "endCursor": Spec(
+            lambda p, _s: p.cursor_of(p.nodes[-1]) if p.nodes else None, sql=sql.EndCursor()
+        ),
     },
 }
 

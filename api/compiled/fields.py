@@ -9,6 +9,7 @@ them)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -18,12 +19,17 @@ from uuid import UUID
 from graphql import GraphQLError
 
 from api import ids
+from api.compiled.strawberry_bridge import plain_fields
+from api.keys.types import ApiKeyType
+from api.merchants.types import LedgerEntryType, MerchantType
 from api.pagination import (
     id_cursor,
     newest_first_cursor,
     page_size,
     parse_id_cursor,
 )
+from api.refunds.types import RefundEventType, RefundType
+from api.transactions.types import TransactionType
 from db import compiled_sql as sql
 from db.pooled_reads import PooledReads
 from db.queries import ReadQueries
@@ -164,6 +170,21 @@ def _attr(name: str, column: str | None = None) -> Spec:
     return Spec(lambda obj, _state: getattr(obj, name), attr=name, sql=sql.Column(column or name))
 
 
+def _plain(
+    strawberry_type: type, domain: type, columns: dict[str, str] | None = None
+) -> dict[str, Spec]:
+    """The type's fields without a resolver whose Python name is an attribute of its domain
+    values: read as that attribute, stored in the column of that name unless `columns` says.
+    Fields declared after these in a table (ids, relations) take their place."""
+    attrs = {f.name for f in dataclasses.fields(domain)}
+    columns = columns or {}
+    return {
+        name: _attr(attr, columns.get(attr))
+        for name, attr in plain_fields(strawberry_type).items()
+        if attr in attrs
+    }
+
+
 def _id(prefix: str) -> Spec:
     return Spec(
         lambda node, _s: ids.encode(prefix, node.id),
@@ -178,20 +199,8 @@ def _transaction(r: Refund, state: State) -> Transaction:
 
 
 TRANSACTION = {
+    **_plain(TransactionType, Transaction),
     "id": _id(ids.TRANSACTION),
-    **{
-        name: _attr(attr)
-        for name, attr in [
-            ("reference", "reference"),
-            ("orderId", "order_id"),
-            ("amount", "amount"),
-            ("currency", "currency"),
-            ("status", "status"),
-            ("paymentMethod", "payment_method"),
-            ("source", "source"),
-            ("createdAt", "created_at"),
-        ]
-    },
     "refundedAmount": Spec(_held, load_refunds_of, sql=sql.Expr(sql.held)),
     "refundableAmount": Spec(
         lambda t, s: refundable_amount(t, _held(t, s)),
@@ -206,27 +215,8 @@ TRANSACTION = {
 }
 
 REFUND = {
+    **_plain(RefundType, Refund),
     "id": _id(ids.REFUND),
-    **{
-        name: _attr(attr)
-        for name, attr in [
-            ("amount", "amount"),
-            ("currency", "currency"),
-            ("status", "status"),
-            ("reason", "reason"),
-            ("notes", "notes"),
-            ("metadata", "metadata"),
-            ("speedRequested", "speed_requested"),
-            ("speedProcessed", "speed_processed"),
-            ("failureCode", "failure_code"),
-            ("failureMessage", "failure_message"),
-            ("bankReference", "bank_reference"),
-            ("estimatedSettlementAt", "estimated_settlement_at"),
-            ("createdAt", "created_at"),
-            ("updatedAt", "updated_at"),
-            ("processedAt", "processed_at"),
-        ]
-    },
     "destination": Spec(lambda r, _s: (r.destination_kind, r.destination_display), sql=sql.Same()),
     "transaction": Spec(
         _transaction, load_transactions_of, sql=sql.ToOne("transactions", "transaction_id")
@@ -236,22 +226,14 @@ REFUND = {
         load_events_of,
         sql=sql.ToMany("refund_events", "refund_id", "id"),
     ),
-    "initiatedBy": Spec(_initiator, load_initiators),
+    "initiatedBy": Spec(
+        _initiator, load_initiators, sql=sql.ToOne("api_keys", "initiated_by_key_id")
+    ),
 }
 
 API_KEY = {
+    **_plain(ApiKeyType, ApiKey, {"prefix": "display_prefix"}),
     "id": _id(ids.API_KEY),
-    **{
-        name: _attr(attr)
-        for name, attr in [
-            ("name", "name"),
-            ("prefix", "prefix"),
-            ("scope", "scope"),
-            ("createdAt", "created_at"),
-            ("lastUsedAt", "last_used_at"),
-            ("revokedAt", "revoked_at"),
-        ]
-    },
 }
 
 CONNECTION = {
@@ -276,17 +258,8 @@ async def load_refund_of_entry(entries: list[LedgerEntry], state: State) -> None
 
 
 LEDGER_ENTRY = {
+    **_plain(LedgerEntryType, LedgerEntry),
     "id": Spec(lambda e, _s: ids.encode(ids.LEDGER_ENTRY, e.id)),  # a bigint, not a uuid
-    **{
-        name: _attr(attr)
-        for name, attr in [
-            ("kind", "kind"),
-            ("amount", "amount"),
-            ("balanceAfter", "balance_after"),
-            ("reference", "reference"),
-            ("createdAt", "created_at"),
-        ]
-    },
     "refund": Spec(
         lambda e, s: None if e.refund_id is None else s.refunds[e.refund_id], load_refund_of_entry
     ),
@@ -299,19 +272,15 @@ SPECS: dict[str, dict[str, Spec]] = {
         "kind": Spec(lambda d, _s: d[0], sql=sql.Column("destination_kind")),
         "display": Spec(lambda d, _s: d[1], sql=sql.Column("destination_display")),
     },
-    "RefundEvent": {
-        name: _attr(attr)
-        for name, attr in [
-            ("status", "status"),
-            ("at", "at"),
-            ("message", "message"),
-            ("failureCode", "failure_code"),
-        ]
-    },
+    "RefundEvent": _plain(RefundEventType, RefundEvent),
     "Merchant": {
+        **_plain(MerchantType, Merchant),
         "id": _id(ids.MERCHANT),
-        **{name: _attr(name) for name in ["name", "currency", "balance"]},
-        "apiKeys": Spec(lambda m, s: s.keys_of[m.id], load_api_keys_of),
+        "apiKeys": Spec(
+            lambda m, s: s.keys_of[m.id],
+            load_api_keys_of,
+            sql=sql.ToMany("api_keys", "merchant_id", "created_at, id"),
+        ),
     },
     "ApiKey": API_KEY,
     "TransactionConnection": CONNECTION,

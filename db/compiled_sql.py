@@ -29,7 +29,7 @@ class NotInSql(Exception):
 
 @dataclass(frozen=True)
 class PageContext:
-    size: str  # the page size's parameter
+    size: int  # written into the statement (see `page`)
     count: str  # the SQL of the count under the filter
 
 
@@ -268,16 +268,20 @@ def page(
     st: Statement,
     table: str,
     predicates: Sequence[Predicate],
+    size: int,
     after: bool,
     connection: Callable[[str], str],
 ) -> str:
     """A newest-first page of `table` (the page and one more row, saying whether a next page
-    exists) as a connection's JSON object. Parameters, in order: the predicates', the size, then
+    exists) as a connection's JSON object. Parameters, in order: the predicates', then
     the `after` position (created_at, id) when given."""
     p = st.alias()
     filtered = where(st, predicates)
     count = f"(SELECT count(*) FROM {table} WHERE {filtered})"
-    size = st.param()
+    # The size is a constant of the statement, not a parameter: with `LIMIT $n` PostgreSQL
+    # plans every execution anew (a generic plan guesses a tenth of the table); a page size is
+    # one of a few values a client uses, each its own prepared statement.
+    size = int(size)
     position = ""
     if after:
         position = f" AND (created_at, id) < ({st.param()}, {st.param()})"
@@ -290,7 +294,7 @@ def page(
     rows = (
         f"SELECT {columns}{cursor}, row_number() OVER (ORDER BY created_at DESC, id DESC) AS n "
         f"FROM (SELECT {columns} FROM {table} WHERE {filtered}{position} "
-        f"ORDER BY created_at DESC, id DESC LIMIT {size} + 1) q"
+        f"ORDER BY created_at DESC, id DESC LIMIT {size + 1}) q"
     )
     # GROUP BY (): one row even when the connection reads no aggregate of the rows
     return f"(SELECT {body} FROM ({rows}) {p} GROUP BY ())"

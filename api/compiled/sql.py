@@ -89,16 +89,17 @@ def _connection(
             continue
         predicates.append(predicate)
         values.append(_db_value(value))
-    values.append(size)
     if after is not None:
         values.extend(after)
     selection = _only(root)
     paged = after is not None
 
     def write(st: sql.Statement) -> str:
-        return sql.page(st, table, predicates, paged, lambda p: selection_sql(st, selection, p))
+        return sql.page(
+            st, table, predicates, size, paged, lambda p: selection_sql(st, selection, p)
+        )
 
-    return (tuple(predicates), paged), values, write, selection
+    return (tuple(predicates), size, paged), values, write, selection
 
 
 def transactions(args: dict[str, Any], root: Root, _merchant: UUID) -> Bound | None:

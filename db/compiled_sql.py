@@ -307,10 +307,12 @@ def by_id(st: Statement, table: str, obj_of: Callable[[str], str]) -> str:
     return f"(SELECT {obj_of(a)} FROM {table} {a} WHERE {a}.merchant_id = $1 AND {a}.id = {key})"
 
 
-def the_merchant(st: Statement, obj_of: Callable[[str], str]) -> str:
-    """The caller's merchant (`viewer`)."""
+def the_merchant(st: Statement, obj_of: Callable[[str], str], asked: bool = False) -> str:
+    """The caller's merchant (`viewer`); `asked`: only if the next parameter is its id (a
+    `node(id:)` of a merchant: null for another one)."""
     a = st.alias()
-    return f"(SELECT {obj_of(a)} FROM merchants {a} WHERE {a}.id = $1)"
+    also = f" AND {a}.id = {st.param()}" if asked else ""
+    return f"(SELECT {obj_of(a)} FROM merchants {a} WHERE {a}.id = $1{also})"
 
 
 def answer(roots: Sequence[tuple[str, str]]) -> str:

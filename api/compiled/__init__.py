@@ -105,7 +105,9 @@ async def run(plan: Plan, raw_variables: dict[str, Any], state: State) -> dict[s
     return await _in_python(plan, variables, plan.roots(variables), state)
 
 
-DECLINED = "declined"  # a cached document that strawberry answers
+DECLINED = "declined"
+# Variables whose binding each plan keeps (api/compiled/sql.py bind); when full, it starts over.
+MAX_BOUND = 256  # a cached document that strawberry answers
 
 
 class CompiledReads:
@@ -187,11 +189,18 @@ class CompiledReads:
             return await run(plan, variables, state)
         async with pooled_reads(reads, api_keys) as pooled:
             state = State(pooled, merchant_id, pooled.api_keys, list_items_left=budget)
-            coerced = plan.coerce(variables)
-            roots = plan.roots(coerced)
-            bound = sql.bind(plan, roots, coerced, merchant_id)
+            # the same variables bind the same way for every merchant: kept per plan
+            key = orjson.dumps(variables)
+            bound = plan.bound.get(key)
             if bound is None:
-                return await _in_python(plan, coerced, roots, state)
+                coerced = plan.coerce(variables)
+                roots = plan.roots(coerced)
+                bound = sql.bind(plan, roots, coerced)
+                if bound is None:
+                    return await _in_python(plan, coerced, roots, state)
+                if len(plan.bound) >= MAX_BOUND:
+                    plan.bound.clear()
+                plan.bound[key] = bound
             text, values, counters = bound
             data: dict[str, Any] = orjson.loads(await pooled.answer(text, merchant_id, values))
             _spend(state, sum(count(data[key]) for key, count in counters if data[key] is not None))

@@ -228,6 +228,8 @@ class Plan:
     variants: dict[tuple[Any, ...], tuple[Root, ...] | str] = field(default_factory=dict)
     # each variant's single statements by its roots' argument shapes (api/compiled/sql.py)
     statements: dict[Any, str] = field(default_factory=dict)
+    # a request's variables (their JSON) -> its statement, values and list counters
+    bound: dict[bytes, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.fragments = {

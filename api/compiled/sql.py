@@ -102,7 +102,7 @@ def _connection(
     return (tuple(predicates), size, paged), values, write, selection
 
 
-def transactions(args: dict[str, Any], root: Root, _merchant: UUID) -> Bound | None:
+def transactions(args: dict[str, Any], root: Root) -> Bound | None:
     found = args.get("filter")
     query = found.to_query() if found is not None else TransactionFilter()
     if query.refund_state is not None:  # the held amount compared: not written here
@@ -110,7 +110,7 @@ def transactions(args: dict[str, Any], root: Root, _merchant: UUID) -> Bound | N
     return _connection("transactions", sql.TRANSACTION_FILTER, query, args, root)
 
 
-def refunds(args: dict[str, Any], root: Root, _merchant: UUID) -> Bound | None:
+def refunds(args: dict[str, Any], root: Root) -> Bound | None:
     found = args.get("filter")
     query = found.to_query() if found is not None else RefundFilter()
     return _connection("refunds", sql.REFUND_FILTER, query, args, root)
@@ -139,38 +139,39 @@ def _only(root: Root) -> Selection:
     return next(iter(root.selections.values()))
 
 
-def transaction(args: dict[str, Any], root: Root, _merchant: UUID) -> Bound | None:
+def transaction(args: dict[str, Any], root: Root) -> Bound | None:
     return _one("transactions", ids.decode_uuid(ids.TRANSACTION, args["id"]), _only(root))
 
 
-def refund(args: dict[str, Any], root: Root, _merchant: UUID) -> Bound | None:
+def refund(args: dict[str, Any], root: Root) -> Bound | None:
     return _one("refunds", ids.decode_uuid(ids.REFUND, args["id"]), _only(root))
 
 
-def _viewer(selection: Selection) -> Bound:
+def _viewer(selection: Selection, asked: UUID | None = None) -> Bound:
     def write(st: sql.Statement) -> str:
-        return sql.the_merchant(st, lambda a: selection_sql(st, selection, a))
+        obj_of = lambda a: selection_sql(st, selection, a)  # noqa: E731
+        return sql.the_merchant(st, obj_of, asked is not None)
 
-    return "viewer", [], write, selection
+    if asked is None:
+        return "viewer", [], write, selection
+    return "merchant", [asked], write, selection
 
 
-def viewer(_args: dict[str, Any], root: Root, _merchant: UUID) -> Bound | None:
+def viewer(_args: dict[str, Any], root: Root) -> Bound | None:
     return _viewer(_only(root))
 
 
 NODE_TABLES = {ids.TRANSACTION: ("transactions", "Transaction"), ids.REFUND: ("refunds", "Refund")}
 
 
-def node(args: dict[str, Any], root: Root, merchant: UUID) -> Bound | None:
+def node(args: dict[str, Any], root: Root) -> Bound | None:
     prefix = ids.prefix_of(args["id"])
     key = ids.decode_uuid(prefix, args["id"]) if prefix else None
     if key is None:
         return NULL
-    if prefix == ids.MERCHANT:
+    if prefix == ids.MERCHANT:  # the caller's own only: compared in the statement
         selection = root.selections.get("Merchant")
-        if key != merchant:
-            return NULL
-        return None if selection is None else _viewer(selection)
+        return None if selection is None else _viewer(selection, key)
     if prefix not in NODE_TABLES:
         return None  # API keys, and what the plans do not compile: in Python
     table, type_name = NODE_TABLES[prefix]
@@ -178,7 +179,7 @@ def node(args: dict[str, Any], root: Root, merchant: UUID) -> Bound | None:
     return None if bound is None else ((prefix, bound[0]), *bound[1:])
 
 
-ROOTS: dict[str, Callable[[dict[str, Any], Root, UUID], Bound | None]] = {
+ROOTS: dict[str, Callable[[dict[str, Any], Root], Bound | None]] = {
     "viewer": viewer,
     "node": node,
     "transaction": transaction,
@@ -199,12 +200,13 @@ def _write(roots: list[tuple[str, Writer | None]]) -> str:
     return sql.answer([(key, "'Query'" if w is None else w(st)) for key, w in roots])
 
 
-def bind(
-    plan: Plan, roots: tuple[Root, ...], variables: VariableValues, merchant: UUID
-) -> tuple[str, Values, Counters] | None:
-    """The plan's statement for this request, its values after the merchant's, and how to count
-    the answer's list items; None: the plan reads in Python. Raises Fallback as the Python
-    reads would (strawberry answers)."""
+Bind = tuple[str, Values, Counters]
+
+
+def bind(plan: Plan, roots: tuple[Root, ...], variables: VariableValues) -> Bind | None:
+    """The plan's statement for these variables, its values after the merchant's ($1), and how
+    to count the answer's list items; the same for every merchant. None: the plan reads in
+    Python. Raises Fallback as the Python reads would (strawberry answers)."""
     shapes: list[Hashable] = []
     values: Values = []
     writers: list[tuple[str, Writer | None]] = []
@@ -214,7 +216,7 @@ def bind(
             shapes.append(None)
             writers.append((root.key, None))
             continue
-        bound = ROOTS[root.name](plan.arguments(root, variables), root, merchant)
+        bound = ROOTS[root.name](plan.arguments(root, variables), root)
         if bound is None:
             return None
         shape, root_values, writer, selection = bound

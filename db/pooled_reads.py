@@ -53,6 +53,11 @@ class PooledReads:
         self.queries = queries
         self.api_keys = api_keys  # on the same connection
 
+    async def answer(self, statement: str, merchant_id: UUID, values: Sequence[Any]) -> str:
+        """A compiled plan's single statement (db/compiled_sql.py): the answer's JSON text."""
+        found: str = await self.conn.fetchval(statement, merchant_id, *values)
+        return found
+
     async def merchant(self, merchant_id: UUID) -> Merchant | None:
         return await self.queries.merchant(merchant_id)
 

@@ -1,7 +1,8 @@
 """Compiled reads: any valid read operation a merchant sends, whatever its text, is compiled
-once into a plan (plan.py) that runs the DataLoaders' batched reads and builds the response
-directly, without per-field resolvers, and is kept in a bounded LRU cache keyed by the document
-and operation name (REFUNDS_PLAN_CACHE_SIZE).
+once into a plan (plan.py), kept in a bounded LRU cache keyed by the document and operation name
+(REFUNDS_PLAN_CACHE_SIZE). A plan whose every field has SQL is answered by ONE statement in which
+PostgreSQL builds the JSON (sql.py, db/compiled_sql.py); any other runs the DataLoaders' batched
+reads, one per level, and builds the response in Python without per-field resolvers.
 
 A document is first held to what strawberry holds it to: the same parse limits, validation
 rules and limits (api/bounded_validation.py), query cost (api/query_cost.py) and variable
@@ -11,8 +12,8 @@ answers cannot differ: tests/api/test_fast_path_equivalence.py and
 tests/api/test_compiled_differential.py compare them byte for byte.
 
 Off with REFUNDS_FAST_PATH=0 (api/config.py ServingSettings). The plans read through
-db/pooled_reads.py (plain asyncpg on a pooled connection), or through ReadQueries with
-REFUNDS_FAST_PATH_SQL=sqlalchemy."""
+db/pooled_reads.py (plain asyncpg on a pooled connection), or, all in Python, through
+ReadQueries with REFUNDS_FAST_PATH_SQL=sqlalchemy."""
 
 from __future__ import annotations
 
@@ -23,10 +24,12 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLError, get_operation_ast, parse
+from graphql.execution.values import VariableValues
 from strawberry.schema.base import BaseSchema
 
 from api.auth import MerchantPrincipal, Principal
 from api.bounded_validation import PARSE_LIMITS, document_errors
+from api.compiled import sql
 from api.compiled.fields import Fallback, State
 from api.compiled.plan import (
     Plan,
@@ -89,13 +92,22 @@ async def _answer(root: Root, plan: Plan, variables: Any, state: State) -> Any:
     return selection.render(value, state)
 
 
-async def run(plan: Plan, raw_variables: dict[str, Any], state: State) -> dict[str, Any]:
-    variables = plan.coerce(raw_variables)
+async def _in_python(
+    plan: Plan, variables: VariableValues, roots: tuple[Root, ...], state: State
+) -> dict[str, Any]:
     state.variables = variables
-    return {root.key: await _answer(root, plan, variables, state) for root in plan.roots(variables)}
+    return {root.key: await _answer(root, plan, variables, state) for root in roots}
 
 
-DECLINED = "declined"  # a cached document that strawberry answers
+async def run(plan: Plan, raw_variables: dict[str, Any], state: State) -> dict[str, Any]:
+    """The plan's reads in Python (batched per level), for any plan."""
+    variables = plan.coerce(raw_variables)
+    return await _in_python(plan, variables, plan.roots(variables), state)
+
+
+DECLINED = "declined"
+# Variables whose binding each plan keeps (api/compiled/sql.py bind); when full, it starts over.
+MAX_BOUND = 256  # a cached document that strawberry answers
 
 
 class CompiledReads:
@@ -110,6 +122,7 @@ class CompiledReads:
         # REFUNDS_FAST_PATH_SQL=sqlalchemy: the plans read through ReadQueries instead (a lever
         # to measure: db/pooled_reads.py saves BEGIN/ROLLBACK and SQLAlchemy's per-query work).
         self.raw_sql = raw_sql
+        self.one_statement = 0  # answers read in one statement (api/compiled/sql.py), for tests
 
     def compile(self, text: str, operation_name: str | None) -> Plan:
         """Raises Unsupported for what strawberry must answer, invalid documents included."""
@@ -176,7 +189,23 @@ class CompiledReads:
             return await run(plan, variables, state)
         async with pooled_reads(reads, api_keys) as pooled:
             state = State(pooled, merchant_id, pooled.api_keys, list_items_left=budget)
-            return await run(plan, variables, state)
+            # the same variables bind the same way for every merchant: kept per plan
+            key = orjson.dumps(variables)
+            bound = plan.bound.get(key)
+            if bound is None:
+                coerced = plan.coerce(variables)
+                roots = plan.roots(coerced)
+                bound = sql.bind(plan, roots, coerced)
+                if bound is None:
+                    return await _in_python(plan, coerced, roots, state)
+                if len(plan.bound) >= MAX_BOUND:
+                    plan.bound.clear()
+                plan.bound[key] = bound
+            text, values, counters = bound
+            data: dict[str, Any] = orjson.loads(await pooled.answer(text, merchant_id, values))
+            _spend(state, sum(count(data[key]) for key, count in counters if data[key] is not None))
+            self.one_statement += 1
+            return data
 
     async def respond(
         self, payload: Any, principal: Principal | None, reads: ReadQueries, api_keys: ApiKeyStore

@@ -9,6 +9,7 @@ them)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -18,12 +19,18 @@ from uuid import UUID
 from graphql import GraphQLError
 
 from api import ids
+from api.compiled.strawberry_bridge import plain_fields
+from api.keys.types import ApiKeyType
+from api.merchants.types import LedgerEntryType, MerchantType
 from api.pagination import (
     id_cursor,
     newest_first_cursor,
     page_size,
     parse_id_cursor,
 )
+from api.refunds.types import RefundEventType, RefundType
+from api.transactions.types import TransactionType
+from db import compiled_sql as sql
 from db.pooled_reads import PooledReads
 from db.queries import ReadQueries
 from db.repositories.api_keys import ApiKeyStore
@@ -88,6 +95,9 @@ class Spec:
     get: Getter
     load: Loader | None = None
     attr: str | None = None  # the value is this attribute of the parent (read inline)
+    # what it reads in a plan's single statement (db/compiled_sql.py); None: a selection with it
+    # runs its reads in Python (get and load)
+    sql: sql.FieldSql | None = None
 
 
 async def _load_missing(
@@ -155,8 +165,31 @@ def _held(t: Transaction, state: State) -> int:
     return held_amount(state.refunds_of[t.id])
 
 
-def _attr(name: str) -> Spec:
-    return Spec(lambda obj, _state: getattr(obj, name), attr=name)
+def _attr(name: str, column: str | None = None) -> Spec:
+    """The parent's attribute `name`, stored in the column of that name unless `column` says."""
+    return Spec(lambda obj, _state: getattr(obj, name), attr=name, sql=sql.Column(column or name))
+
+
+def _plain(
+    strawberry_type: type, domain: type, columns: dict[str, str] | None = None
+) -> dict[str, Spec]:
+    """The type's fields without a resolver whose Python name is an attribute of its domain
+    values: read as that attribute, stored in the column of that name unless `columns` says.
+    Fields declared after these in a table (ids, relations) take their place."""
+    attrs = {f.name for f in dataclasses.fields(domain)}
+    columns = columns or {}
+    return {
+        name: _attr(attr, columns.get(attr))
+        for name, attr in plain_fields(strawberry_type).items()
+        if attr in attrs
+    }
+
+
+def _id(prefix: str) -> Spec:
+    return Spec(
+        lambda node, _s: ids.encode(prefix, node.id),
+        sql=sql.Expr(lambda st, a: sql.public_id(prefix, st.col(a, "id"))),
+    )
 
 
 def _transaction(r: Refund, state: State) -> Transaction:
@@ -166,77 +199,52 @@ def _transaction(r: Refund, state: State) -> Transaction:
 
 
 TRANSACTION = {
-    "id": Spec(lambda t, _s: ids.encode(ids.TRANSACTION, t.id)),
-    **{
-        name: _attr(attr)
-        for name, attr in [
-            ("reference", "reference"),
-            ("orderId", "order_id"),
-            ("amount", "amount"),
-            ("currency", "currency"),
-            ("status", "status"),
-            ("paymentMethod", "payment_method"),
-            ("source", "source"),
-            ("createdAt", "created_at"),
-        ]
-    },
-    "refundedAmount": Spec(_held, load_refunds_of),
-    "refundableAmount": Spec(lambda t, s: refundable_amount(t, _held(t, s)), load_refunds_of),
-    "refunds": Spec(lambda t, s: s.refunds_of[t.id], load_refunds_of),
+    **_plain(TransactionType, Transaction),
+    "id": _id(ids.TRANSACTION),
+    "refundedAmount": Spec(_held, load_refunds_of, sql=sql.Expr(sql.held)),
+    "refundableAmount": Spec(
+        lambda t, s: refundable_amount(t, _held(t, s)),
+        load_refunds_of,
+        sql=sql.Expr(sql.refundable),
+    ),
+    "refunds": Spec(
+        lambda t, s: s.refunds_of[t.id],
+        load_refunds_of,
+        sql=sql.ToMany("refunds", "transaction_id", "created_at DESC, id DESC"),
+    ),
 }
 
 REFUND = {
-    "id": Spec(lambda r, _s: ids.encode(ids.REFUND, r.id)),
-    **{
-        name: _attr(attr)
-        for name, attr in [
-            ("amount", "amount"),
-            ("currency", "currency"),
-            ("status", "status"),
-            ("reason", "reason"),
-            ("notes", "notes"),
-            ("metadata", "metadata"),
-            ("speedRequested", "speed_requested"),
-            ("speedProcessed", "speed_processed"),
-            ("failureCode", "failure_code"),
-            ("failureMessage", "failure_message"),
-            ("bankReference", "bank_reference"),
-            ("estimatedSettlementAt", "estimated_settlement_at"),
-            ("createdAt", "created_at"),
-            ("updatedAt", "updated_at"),
-            ("processedAt", "processed_at"),
-        ]
-    },
-    "destination": Spec(lambda r, _s: (r.destination_kind, r.destination_display)),
-    "transaction": Spec(_transaction, load_transactions_of),
-    "events": Spec(lambda r, s: s.events_of[r.id], load_events_of),
-    "initiatedBy": Spec(_initiator, load_initiators),
+    **_plain(RefundType, Refund),
+    "id": _id(ids.REFUND),
+    "destination": Spec(lambda r, _s: (r.destination_kind, r.destination_display), sql=sql.Same()),
+    "transaction": Spec(
+        _transaction, load_transactions_of, sql=sql.ToOne("transactions", "transaction_id")
+    ),
+    "events": Spec(
+        lambda r, s: s.events_of[r.id],
+        load_events_of,
+        sql=sql.ToMany("refund_events", "refund_id", "id"),
+    ),
+    "initiatedBy": Spec(
+        _initiator, load_initiators, sql=sql.ToOne("api_keys", "initiated_by_key_id")
+    ),
 }
 
 API_KEY = {
-    "id": Spec(lambda k, _s: ids.encode(ids.API_KEY, k.id)),
-    **{
-        name: _attr(attr)
-        for name, attr in [
-            ("name", "name"),
-            ("prefix", "prefix"),
-            ("scope", "scope"),
-            ("createdAt", "created_at"),
-            ("lastUsedAt", "last_used_at"),
-            ("revokedAt", "revoked_at"),
-        ]
-    },
+    **_plain(ApiKeyType, ApiKey, {"prefix": "display_prefix"}),
+    "id": _id(ids.API_KEY),
 }
 
 CONNECTION = {
-    "edges": Spec(lambda p, _s: p.nodes),
-    "pageInfo": Spec(lambda p, _s: p),
-    "totalCount": Spec(lambda p, _s: p.total, load_total),
+    "edges": Spec(lambda p, _s: p.nodes, sql=sql.Edges()),
+    "pageInfo": Spec(lambda p, _s: p, sql=sql.Same()),
+    "totalCount": Spec(lambda p, _s: p.total, load_total, sql=sql.TotalCount()),
 }
 
 NEWEST_FIRST_EDGE = {  # a transaction or a refund: the cursor is its (created_at, id)
-    "cursor": Spec(lambda n, _s: _newest_first(n)),
-    "node": Spec(lambda n, _s: n),
+    "cursor": Spec(lambda n, _s: _newest_first(n), sql=sql.Cursor()),
+    "node": Spec(lambda n, _s: n, sql=sql.Same()),
 }
 
 
@@ -250,17 +258,8 @@ async def load_refund_of_entry(entries: list[LedgerEntry], state: State) -> None
 
 
 LEDGER_ENTRY = {
-    "id": Spec(lambda e, _s: ids.encode(ids.LEDGER_ENTRY, e.id)),
-    **{
-        name: _attr(attr)
-        for name, attr in [
-            ("kind", "kind"),
-            ("amount", "amount"),
-            ("balanceAfter", "balance_after"),
-            ("reference", "reference"),
-            ("createdAt", "created_at"),
-        ]
-    },
+    **_plain(LedgerEntryType, LedgerEntry),
+    "id": Spec(lambda e, _s: ids.encode(ids.LEDGER_ENTRY, e.id)),  # a bigint, not a uuid
     "refund": Spec(
         lambda e, s: None if e.refund_id is None else s.refunds[e.refund_id], load_refund_of_entry
     ),
@@ -269,20 +268,19 @@ LEDGER_ENTRY = {
 SPECS: dict[str, dict[str, Spec]] = {
     "Transaction": TRANSACTION,
     "Refund": REFUND,
-    "RefundDestination": {"kind": Spec(lambda d, _s: d[0]), "display": Spec(lambda d, _s: d[1])},
-    "RefundEvent": {
-        name: _attr(attr)
-        for name, attr in [
-            ("status", "status"),
-            ("at", "at"),
-            ("message", "message"),
-            ("failureCode", "failure_code"),
-        ]
+    "RefundDestination": {
+        "kind": Spec(lambda d, _s: d[0], sql=sql.Column("destination_kind")),
+        "display": Spec(lambda d, _s: d[1], sql=sql.Column("destination_display")),
     },
+    "RefundEvent": _plain(RefundEventType, RefundEvent),
     "Merchant": {
-        "id": Spec(lambda m, _s: ids.encode(ids.MERCHANT, m.id)),
-        **{name: _attr(name) for name in ["name", "currency", "balance"]},
-        "apiKeys": Spec(lambda m, s: s.keys_of[m.id], load_api_keys_of),
+        **_plain(MerchantType, Merchant),
+        "id": _id(ids.MERCHANT),
+        "apiKeys": Spec(
+            lambda m, s: s.keys_of[m.id],
+            load_api_keys_of,
+            sql=sql.ToMany("api_keys", "merchant_id", "created_at, id"),
+        ),
     },
     "ApiKey": API_KEY,
     "TransactionConnection": CONNECTION,
@@ -293,8 +291,10 @@ SPECS: dict[str, dict[str, Spec]] = {
     "LedgerEntryConnection": CONNECTION,
     "LedgerEntryEdge": {"cursor": Spec(lambda e, _s: _by_id(e)), "node": Spec(lambda e, _s: e)},
     "PageInfo": {
-        "hasNextPage": Spec(lambda p, _s: len(p.items) > p.size),
-        "endCursor": Spec(lambda p, _s: p.cursor_of(p.nodes[-1]) if p.nodes else None),
+        "hasNextPage": Spec(lambda p, _s: len(p.items) > p.size, sql=sql.HasNextPage()),
+        "endCursor": Spec(
+            lambda p, _s: p.cursor_of(p.nodes[-1]) if p.nodes else None, sql=sql.EndCursor()
+        ),
     },
 }
 

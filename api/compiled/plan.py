@@ -51,6 +51,7 @@ from api.compiled.fields import SPECS, WITH_ARGUMENTS, Fallback, Spec, State
 from api.compiled.render import Render, compile_render
 from api.compiled.roots import ROOTS
 from api.compiled.strawberry_bridge import graphql_schema, python_arguments
+from db.compiled_sql import Const
 from domain.model import ApiKey, Merchant, Refund, Transaction
 
 # The runtime GraphQL type of each value an abstract field (node) can return.
@@ -101,7 +102,7 @@ class Root:
 
 
 def _constant(value: str) -> Spec:
-    return Spec(lambda _o, _s: value)
+    return Spec(lambda _o, _s: value, sql=Const(value))
 
 
 class _Compiler:
@@ -225,6 +226,10 @@ class Plan:
     # a variant that does not compile is kept as the reason (a str), not as the exception and
     # the frames its traceback holds
     variants: dict[tuple[Any, ...], tuple[Root, ...] | str] = field(default_factory=dict)
+    # each variant's single statements by its roots' argument shapes (api/compiled/sql.py)
+    statements: dict[Any, str] = field(default_factory=dict)
+    # a request's variables (their JSON) -> its statement, values and list counters
+    bound: dict[bytes, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.fragments = {
@@ -244,9 +249,12 @@ class Plan:
             raise Fallback("variables do not coerce")
         return coerced
 
+    def variant_key(self, variables: VariableValues) -> tuple[Any, ...]:
+        return tuple(variables.coerced.get(n) for n in self.directive_variables)
+
     def roots(self, variables: VariableValues) -> tuple[Root, ...]:
         """The compiled variant for these variables' @include/@skip outcomes."""
-        key = tuple(variables.coerced.get(n) for n in self.directive_variables)
+        key = self.variant_key(variables)
         found = self.variants.get(key)
         if found is None:
             try:

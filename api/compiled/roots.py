@@ -16,7 +16,7 @@ from api.pagination import page_size, parse_newest_first_cursor
 from db.queries import RefundFilter, TransactionFilter
 
 
-def _page_bounds(args: dict[str, Any]) -> tuple[int, Any]:
+def page_bounds(args: dict[str, Any]) -> tuple[int, Any]:
     try:
         return page_size(args.get("first")), parse_newest_first_cursor(args.get("after"))
     except GraphQLError:
@@ -24,7 +24,7 @@ def _page_bounds(args: dict[str, Any]) -> tuple[int, Any]:
 
 
 async def transactions(args: dict[str, Any], state: State) -> Page:
-    size, after = _page_bounds(args)
+    size, after = page_bounds(args)
     found = args.get("filter")
     query = found.to_query() if found is not None else TransactionFilter()
     reads, merchant_id = state.reads, state.merchant_id
@@ -35,7 +35,7 @@ async def transactions(args: dict[str, Any], state: State) -> Page:
 
 
 async def refunds(args: dict[str, Any], state: State) -> Page:
-    size, after = _page_bounds(args)
+    size, after = page_bounds(args)
     found = args.get("filter")
     query = found.to_query() if found is not None else RefundFilter()
     reads, merchant_id = state.reads, state.merchant_id

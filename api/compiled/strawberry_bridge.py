@@ -8,8 +8,10 @@ from typing import Any
 from graphql import GraphQLSchema
 from strawberry import Schema
 from strawberry.schema.base import BaseSchema
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types.arguments import convert_arguments
-from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.base import StrawberryObjectDefinition, get_object_definition
+from strawberry.types.private import is_private
 
 
 def graphql_schema(schema: BaseSchema) -> GraphQLSchema:
@@ -36,3 +38,16 @@ def python_arguments(
         scalar_registry=schema.schema_converter.scalar_registry,
         config=schema.config,
     )
+
+
+def plain_fields(strawberry_type: type) -> dict[str, str]:
+    """GraphQL name -> Python name of each field of a strawberry type that has no resolver (its
+    value is the attribute of that name), named as the schema's default config names them;
+    `strawberry.Private` attributes are among the definition's fields and left out."""
+    definition = get_object_definition(strawberry_type, strict=True)
+    names = StrawberryConfig().name_converter
+    return {
+        names.get_graphql_name(f): f.python_name
+        for f in definition.fields
+        if f.base_resolver is None and not is_private(f.type)
+    }

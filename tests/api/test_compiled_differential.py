@@ -115,7 +115,11 @@ async def test_generated_reads_get_the_same_bytes_on_both_paths(
         await both.compare({"query": document}, keys[i % 2])
     compiled = sum(both.answered_fast)
     covered = sum(1 for d in documents if _roots_of(d) <= set(ROOTS))
-    print(f"compiled {compiled} of {len(documents)}; {covered} read covered roots only")  # noqa: T201
+    one_statement = both.planned.one_statement
+    print(  # noqa: T201
+        f"compiled {compiled} of {len(documents)} ({one_statement} in one statement); "
+        f"{covered} read covered roots only"
+    )
     # and most of what reads only root fields the compiler covers compiles (introspection,
     # webhook reads through node(id:) and what strawberry reports as an error do not); root
     # fields it does not cover (webhookEndpoints, refund batches, refundSummary) go to

@@ -312,11 +312,11 @@ async def test_concurrent_reads_beyond_the_pool_each_hold_one_connection(
 async def test_a_fault_in_the_compiled_path_alone_leaves_the_answer_to_strawberry(
     both: Both, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given the compiled path's own read of a count failing
-    async def broken(*_args: Any) -> int:
+    # given the compiled path's own read (its single statement) failing
+    async def broken(*_args: Any) -> str:
         raise RuntimeError("a bug in db/pooled_reads.py")
 
-    monkeypatch.setattr(PooledReads, "transaction_count", broken)
+    monkeypatch.setattr(PooledReads, "answer", broken)
     # when a page with its count is read; then strawberry answers it, as it would anyway
     status, body = await both.compare(
         {"query": "{ transactions { totalCount } }"}, shop["merchant"].key

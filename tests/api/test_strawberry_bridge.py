@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from graphql import GraphQLSchema
+from graphql import GraphQLObjectType, GraphQLSchema
 
-from api.compiled.strawberry_bridge import graphql_schema, python_arguments
+from api.compiled.strawberry_bridge import graphql_schema, plain_fields, python_arguments
 from api.refunds.queries import RefundFilter
 from api.schema import schema
 from api.transactions.queries import TransactionFilter
+from api.transactions.types import TransactionType
 from domain.model import RefundStatus, TransactionStatus
 
 
@@ -44,3 +45,16 @@ def test_arguments_arrive_as_the_resolvers_receive_them() -> None:
         schema, "Query", "refunds", {"filter": {"status": [RefundStatus.PENDING]}}
     )
     assert refunds == {"filter": RefundFilter(status=[RefundStatus.PENDING])}
+
+
+def test_plain_fields_are_the_fields_without_a_resolver_by_their_schema_names() -> None:
+    found = plain_fields(TransactionType)
+    # each named as the schema names it, mapped to its Python attribute
+    transaction = graphql_schema(schema).get_type("Transaction")
+    assert isinstance(transaction, GraphQLObjectType)
+    assert set(found) <= set(transaction.fields)
+    assert found["orderId"] == "order_id"
+    assert found["createdAt"] == "created_at"
+    # and the fields computed by a resolver are not among them
+    assert "refunds" not in found
+    assert "refundedAmount" not in found

@@ -324,7 +324,7 @@ def answer(roots: Sequence[tuple[str, str]]) -> str:
 
 
 # The list filters of db/queries.py (TransactionFilter, RefundFilter), attribute -> predicate,
-# for the roots' pages; `refund_state` is not written here (the plan reads in Python).
+# for the roots' pages; a filter not listed here (`refund_state`) is read in Python instead.
 TRANSACTION_FILTER: dict[str, Predicate] = {
     "status": ("status", "="),
     "payment_method": ("payment_method", "="),

@@ -8,6 +8,7 @@ runs the plan's reads in Python instead (api/compiled/__init__.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from dataclasses import fields
 from enum import Enum
 from typing import Any
 from uuid import UUID
@@ -77,15 +78,23 @@ def _db_value(value: Any) -> Any:
     return value
 
 
+def _given(value: Any) -> bool:
+    return value is not None and not (isinstance(value, list | tuple) and not value)
+
+
 def _connection(
     table: str, filters: dict[str, sql.Predicate], query: Any, args: dict[str, Any], root: Root
-) -> Bound:
+) -> Bound | None:
+    """None when the request uses a filter the statement does not write (it is read in Python):
+    a filter added to db/queries.py is never silently dropped here."""
+    if any(_given(getattr(query, f.name)) for f in fields(query) if f.name not in filters):
+        return None
     size, after = page_bounds(args)
     predicates: list[sql.Predicate] = []
     values: Values = []
     for attr, predicate in filters.items():
         value = getattr(query, attr)
-        if value is None or (isinstance(value, list | tuple) and not value):
+        if not _given(value):
             continue
         predicates.append(predicate)
         values.append(_db_value(value))
@@ -105,8 +114,6 @@ def _connection(
 def transactions(args: dict[str, Any], root: Root) -> Bound | None:
     found = args.get("filter")
     query = found.to_query() if found is not None else TransactionFilter()
-    if query.refund_state is not None:  # the held amount compared: not written here
-        return None
     return _connection("transactions", sql.TRANSACTION_FILTER, query, args, root)
 
 

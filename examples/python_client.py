@@ -99,22 +99,25 @@ async def main(url: str, key: str, amount: int) -> None:
 
 
 async def follow(ws_transport: Any, http_transport: Any, refund_id: str) -> None:
-    """Print each change until the refund settles. Changes made before the subscription was
-    registered are not pushed: the status read once it is open covers them."""
+    """Print each change until the refund settles. The protocol never says when the server has
+    registered a subscription, and changes made before then are not pushed: the status is read
+    now, and again whenever a second passes without a change, so none slips through."""
     changes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     async def listen(live: Any) -> None:
         async for change in live.subscribe(FOLLOW, variable_values={"refundId": refund_id}):
             await changes.put(change["refundUpdated"])
 
-    async with Client(transport=ws_transport) as live:
+    async with Client(transport=ws_transport) as live, Client(transport=http_transport) as http:
         listening = asyncio.create_task(listen(live))
-        async with Client(transport=http_transport) as http:
-            now = await http.execute(STATUS, variable_values={"id": refund_id})
-        if now["refund"]["status"] in SETTLED:
-            await changes.put(now["refund"])
         while True:
-            update = await changes.get()
+            try:
+                update = await asyncio.wait_for(changes.get(), timeout=1)
+            except TimeoutError:
+                now = await http.execute(STATUS, variable_values={"id": refund_id})
+                if now["refund"]["status"] not in SETTLED:
+                    continue
+                update = now["refund"]
             say("update", id=update["id"], status=update["status"])
             if update["status"] in SETTLED:
                 break

@@ -6,6 +6,7 @@
 //
 // It prints one JSON line per step (the tests read them: tests/examples/test_examples.py).
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
@@ -83,21 +84,26 @@ if (!SETTLED.has(refund.status)) {
     connectionParams: auth,
   });
   const changes = client.iterate({ query: FOLLOW, variables: { refundId: refund.id } });
-  // Changes made before the subscription was registered are not pushed: the status read once
-  // it is open covers them.
-  const first = changes.next();
-  const now = (await graphql(STATUS, { id: refund.id })).refund;
-  if (SETTLED.has(now.status)) {
-    say("update", { id: now.id, status: now.status });
-  } else {
-    let next = await first;
-    while (!next.done) {
-      if (next.value.errors) throw new Error(JSON.stringify(next.value.errors));
-      const update = next.value.data.refundUpdated;
-      say("update", { id: update.id, status: update.status });
-      if (SETTLED.has(update.status)) break;
-      next = await changes.next();
+  // The protocol never says when the server has registered a subscription, and changes made
+  // before then are not pushed: read the status now, and again whenever a second passes without
+  // a change, so a change that slipped in before the registration is still seen.
+  let pending = changes.next();
+  for (;;) {
+    const next = await Promise.race([pending, sleep(1000).then(() => null)]);
+    if (next === null) {
+      const now = (await graphql(STATUS, { id: refund.id })).refund;
+      if (SETTLED.has(now.status)) {
+        say("update", { id: now.id, status: now.status });
+        break;
+      }
+      continue;
     }
+    if (next.done) break;
+    if (next.value.errors) throw new Error(JSON.stringify(next.value.errors));
+    const update = next.value.data.refundUpdated;
+    say("update", { id: update.id, status: update.status });
+    if (SETTLED.has(update.status)) break;
+    pending = changes.next();
   }
   await changes.return();
   await client.dispose();

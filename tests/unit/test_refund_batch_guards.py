@@ -16,6 +16,7 @@ from domain.model import PaymentMethod, RefundReason, Transaction, TransactionSt
 from domain.use_cases.initiate_refund import IDEMPOTENCY_KEY_MAX
 from domain.use_cases.refund_batches import (
     _payment_of,
+    apply_batch_items,
     finish_if_applied,
     shape_errors,
     submit_refund_batch,
@@ -89,3 +90,27 @@ async def test_a_running_batch_with_items_still_pending_is_not_finished() -> Non
     batches = SimpleNamespace(lock=lock, has_pending=has_pending)  # no `finish`: it must not run
     uow = FakeUnitOfWork(batches=batches)
     assert not await finish_if_applied(uow, MERCHANT, UUID(int=9), NOW)  # type: ignore[arg-type]
+
+
+async def test_items_applied_meanwhile_elsewhere_are_skipped_without_telling_progress() -> None:
+    # given a running batch whose asked items are no longer PENDING (applied by another process)
+    committed: list[bool] = []
+
+    async def hold_running(*_args: Any) -> bool:
+        return True
+
+    async def lock_pending_items(*_args: Any) -> dict[int, Any]:
+        return {}
+
+    async def commit() -> None:
+        committed.append(True)
+
+    batches = SimpleNamespace(hold_running=hold_running, lock_pending_items=lock_pending_items)
+    uow = FakeUnitOfWork(batches=batches, commit=commit)  # no `progressed`: it must not run
+    # when they are applied, then nothing is applied and the (empty) transaction commits
+    outcomes = await apply_batch_items(
+        uow,  # type: ignore[arg-type]
+        MERCHANT, UUID(int=9), [0, 1], now=NOW, window_days=180,
+    )  # fmt: skip
+    assert outcomes == [None, None]
+    assert committed == [True]

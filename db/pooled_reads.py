@@ -3,8 +3,8 @@ pool, for the compiled read plans (api/compiled): the same tables, columns, pred
 turned into the same domain values. Two differences, both about cost, none about results:
 `= ANY($n::uuid[])` instead of an expanded `IN ($n, …)`, so that one prepared statement serves
 every batch size; and no BEGIN/ROLLBACK around a single read-only statement. Filtered lists, the
-refunds list, the ledger and the merchant are read through ReadQueries itself, on the same
-connection."""
+refunds list, the ledger and the merchant are read through ReadQueries itself, webhooks, refund
+batches and the refund summary through their own repositories, all on the same connection."""
 
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ from typing import Any
 from uuid import UUID
 
 from db.queries import NewestFirstKey, ReadQueries, RefundFilter, TransactionFilter
+from db.reports import Reports
 from db.repositories.api_keys import ApiKeyStore
+from db.repositories.batches import RefundBatchReads
 from db.repositories.refunds import REFUND_COLUMNS
+from db.repositories.webhooks import WebhookReads
 from db.rows import refund_event_record, refund_record, transaction_record
 from db.tables import refund_events, transactions
 from domain.model import LedgerEntry, Merchant, Refund, RefundEvent, Transaction
@@ -52,6 +55,12 @@ class PooledReads:
         self.conn = conn  # asyncpg.Connection
         self.queries = queries
         self.api_keys = api_keys  # on the same connection
+        # webhooks, batches and the summary: their own repositories' reads, on it too
+        on = queries.connection
+        assert on is not None
+        self.webhooks = WebhookReads(queries.engine, on)
+        self.batches = RefundBatchReads(queries.engine, on)
+        self.reports = Reports(queries.engine, on)
 
     async def answer(self, statement: str, merchant_id: UUID, values: Sequence[Any]) -> str:
         """A compiled plan's single statement (db/compiled_sql.py): the answer's JSON text."""

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.model import PaymentMethod, RefundReason, RefundStatus
 
@@ -109,17 +109,22 @@ def ledger_export_query(digits: int) -> str:
 
 
 class Reports:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, connection: AsyncConnection | None = None) -> None:
         self.engine = engine
+        self.connection = connection  # for the summary; an export takes its own
+
+    def on(self, connection: AsyncConnection) -> Reports:
+        """The summary on a connection the caller holds: a request that already holds one
+        must not wait for a second from the pool (all requests doing so would deadlock it)."""
+        return Reports(self.engine, connection)
 
     async def refund_summary(
         self, merchant_id: UUID, start: datetime, end: datetime
     ) -> RefundSummary:
+        if self.connection is not None:
+            return await _refund_summary(self.connection, merchant_id, start, end)
         async with self.engine.connect() as conn:
-            raw: Any = (await conn.get_raw_connection()).driver_connection
-            time_zone = await raw.fetchval(TIME_ZONE, merchant_id)
-            found = await raw.fetch(SUMMARY, merchant_id, start, end, time_zone)
-        return _summary(time_zone, found)
+            return await _refund_summary(conn, merchant_id, start, end)
 
     async def export(self, query: str, *args: Any) -> AsyncIterator[bytes]:
         """The query's rows as CSV with a header, written by COPY, a chunk at a time."""
@@ -163,6 +168,15 @@ async def _next(chunks: asyncio.Queue[bytes | None], copying: asyncio.Task[None]
     if chunks.empty():
         return None
     return chunks.get_nowait()
+
+
+async def _refund_summary(
+    conn: AsyncConnection, merchant_id: UUID, start: datetime, end: datetime
+) -> RefundSummary:
+    raw: Any = (await conn.get_raw_connection()).driver_connection
+    time_zone = await raw.fetchval(TIME_ZONE, merchant_id)
+    found = await raw.fetch(SUMMARY, merchant_id, start, end, time_zone)
+    return _summary(time_zone, found)
 
 
 def _summary(time_zone: str, found: Sequence[Any]) -> RefundSummary:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import strawberry
 from strawberry.types import Info
 
 from api import ids
 from api.batches.types import RefundBatchType, load_refund_batch
 from api.pagination import Connection, newest_first_page
+from db.repositories.batches import RefundBatchReads
 
 
 @strawberry.type
@@ -21,12 +24,18 @@ class RefundBatchQueries:
     async def refund_batches(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> Connection[RefundBatchType]:
-        merchant_id = info.context.merchant_id
-        reads = info.context.services.batches
-        return await newest_first_page(
-            first,
-            after,
-            lambda limit, key: reads.batches(merchant_id, limit, key),
-            RefundBatchType.from_domain,
-            lambda: reads.batch_count(merchant_id),
-        )
+        context = info.context
+        return await batches_page(context.services.batches, context.merchant_id, first, after)
+
+
+async def batches_page(
+    reads: RefundBatchReads, merchant_id: UUID, first: int | None, after: str | None
+) -> Connection[RefundBatchType]:
+    """Query.refundBatches, for its resolver and the compiled plans (api/compiled)."""
+    return await newest_first_page(
+        first,
+        after,
+        lambda limit, key: reads.batches(merchant_id, limit, key),
+        RefundBatchType.from_domain,
+        lambda: reads.batch_count(merchant_id),
+    )

@@ -16,6 +16,7 @@ from api.pagination import Connection, numbered_page
 from api.refunds.queries import load_refund
 from api.refunds.types import RefundType
 from api.scalars import MinorUnits
+from db.repositories.batches import RefundBatchReads
 from domain.batches import (
     RefundBatch,
     RefundBatchItem,
@@ -96,25 +97,41 @@ class RefundBatchType(Node):
         after: str | None = None,
         status: RefundBatchItemStatus | None = None,
     ) -> Connection[RefundBatchItemType]:
-        reads = info.context.services.batches
-        merchant_id, batch_id = self.domain.merchant_id, self.domain.id
+        return await items_page(info.context.services.batches, self.domain, first, after, status)
 
-        async def count() -> int:
-            total: int = await reads.item_count(merchant_id, batch_id, status)
-            return total
 
-        return await numbered_page(
-            first,
-            after,
-            lambda limit, key: reads.items(
-                merchant_id, batch_id, limit=limit, after=key, status=status
-            ),
-            lambda item: item.index,
-            RefundBatchItemType.from_domain,
-            count,
-        )
+async def items_page(
+    reads: RefundBatchReads,
+    batch: RefundBatch,
+    first: int | None,
+    after: str | None,
+    status: RefundBatchItemStatus | None,
+) -> Connection[RefundBatchItemType]:
+    """RefundBatch.items, for its resolver and the compiled plans (api/compiled)."""
+    merchant_id, batch_id = batch.merchant_id, batch.id
+
+    async def count() -> int:
+        total: int = await reads.item_count(merchant_id, batch_id, status)
+        return total
+
+    return await numbered_page(
+        first,
+        after,
+        lambda limit, key: reads.items(
+            merchant_id, batch_id, limit=limit, after=key, status=status
+        ),
+        lambda item: item.index,
+        RefundBatchItemType.from_domain,
+        count,
+    )
+
+
+async def refund_batch(
+    reads: RefundBatchReads, merchant_id: UUID, batch_id: UUID
+) -> RefundBatchType | None:
+    found = await reads.batch(merchant_id, batch_id)
+    return RefundBatchType.from_domain(found) if found else None
 
 
 async def load_refund_batch(info: Info, batch_id: UUID) -> RefundBatchType | None:
-    found = await info.context.services.batches.batch(info.context.merchant_id, batch_id)
-    return RefundBatchType.from_domain(found) if found else None
+    return await refund_batch(info.context.services.batches, info.context.merchant_id, batch_id)

@@ -45,7 +45,10 @@ from api.metrics import LATENCY, OPERATION_NAMES, OPERATIONS
 from api.query_cost import cost_errors, worst_case_cost
 from db.pooled_reads import pooled_reads
 from db.queries import ReadQueries
+from db.reports import Reports
 from db.repositories.api_keys import ApiKeyStore
+from db.repositories.batches import RefundBatchReads
+from db.repositories.webhooks import WebhookReads
 
 log = logging.getLogger("refunds.compiled")
 
@@ -85,6 +88,12 @@ async def _answer(root: Root, plan: Plan, variables: Any, state: State) -> Any:
     value = await root.resolve(plan.arguments(root, variables), state)
     if value is None:
         return None
+    if root.is_list:  # of one object type
+        _spend(state, len(value))
+        of_list = next(iter(root.selections.values()))
+        if value:
+            await _prefetch(of_list, value, state)
+        return [of_list.render(item, state) for item in value]
     selection = root.selection_for(value)
     if selection is None:
         raise Fallback(f"{type(value).__name__} under {root.name}")
@@ -185,10 +194,26 @@ class CompiledReads:
     ) -> dict[str, Any]:
         merchant_id, budget = principal.merchant_id, self.max_cost
         if not self.raw_sql:
-            state = State(reads, merchant_id, api_keys, list_items_left=budget)
+            engine = reads.engine
+            webhooks, batches, reports = (
+                WebhookReads(engine),
+                RefundBatchReads(engine),
+                Reports(engine),
+            )
+            state = State(
+                reads, merchant_id, api_keys, webhooks, batches, reports, list_items_left=budget
+            )
             return await run(plan, variables, state)
         async with pooled_reads(reads, api_keys) as pooled:
-            state = State(pooled, merchant_id, pooled.api_keys, list_items_left=budget)
+            state = State(
+                pooled,
+                merchant_id,
+                pooled.api_keys,
+                pooled.webhooks,
+                pooled.batches,
+                pooled.reports,
+                list_items_left=budget,
+            )
             # the same variables bind the same way for every merchant: kept per plan
             key = orjson.dumps(variables)
             bound = plan.bound.get(key)

@@ -19,21 +19,37 @@ from uuid import UUID
 from graphql import GraphQLError
 
 from api import ids
-from api.compiled.strawberry_bridge import plain_fields
+from api.batches.types import RefundBatchItemType, RefundBatchType, items_page
+from api.compiled.strawberry_bridge import plain_fields, type_name
+from api.errors import UserError
 from api.keys.types import ApiKeyType
 from api.merchants.types import LedgerEntryType, MerchantType
 from api.pagination import (
+    Connection,
+    Edge,
     id_cursor,
     newest_first_cursor,
     page_size,
     parse_id_cursor,
 )
 from api.refunds.types import RefundEventType, RefundType
+from api.reports.types import (
+    DayTotals,
+    PaymentMethodTotals,
+    RefundReasonTotals,
+    RefundStatusTotals,
+    RefundSummaryType,
+    RefundTotals,
+)
 from api.transactions.types import TransactionType
+from api.webhooks.types import WebhookDeliveryType, WebhookEndpointType, deliveries_page
 from db import compiled_sql as sql
 from db.pooled_reads import PooledReads
 from db.queries import ReadQueries
+from db.reports import Reports
 from db.repositories.api_keys import ApiKeyStore
+from db.repositories.batches import RefundBatchReads
+from db.repositories.webhooks import WebhookReads
 from domain.eligibility import held_amount, refundable_amount
 from domain.model import ApiKey, LedgerEntry, Merchant, Refund, RefundEvent, Transaction
 
@@ -50,6 +66,10 @@ class State:
     reads: ReadQueries | PooledReads
     merchant_id: UUID
     api_keys: ApiKeyStore  # on the same connection as `reads` when that holds one
+    # the repositories api/webhooks, api/batches and api/reports read with, the same way
+    webhooks: WebhookReads
+    batches: RefundBatchReads
+    reports: Reports
     variables: Any = None  # graphql-core's VariableValues, for arguments below the root
     transactions: dict[UUID, Transaction | None] = field(default_factory=dict)
     refunds: dict[UUID, Refund | None] = field(default_factory=dict)
@@ -57,7 +77,10 @@ class State:
     events_of: dict[UUID, list[RefundEvent]] = field(default_factory=dict)
     keys: dict[UUID, ApiKey | None] = field(default_factory=dict)
     keys_of: dict[UUID, list[ApiKey]] = field(default_factory=dict)  # by merchant
-    pages: dict[Any, Page] = field(default_factory=dict)  # by (field, parent id)
+    pages: dict[Any, Any] = field(default_factory=dict)  # Page or Connection, by (field, parent)
+    # totalCount of the resolvers' own connections (strawberry's Connection, unhashable), by their
+    # id(): each is held by `pages` or the root's value until the request ends
+    totals: dict[int, int] = field(default_factory=dict)
     # Lists' items the answer may hold (api/list_budget.py): past it, strawberry answers the
     # request and reports QUERY_TOO_COMPLEX. None: no limit.
     list_items_left: int | None = None
@@ -84,6 +107,16 @@ class Page:
     @property
     def nodes(self) -> list[Any]:
         return self.items[: self.size]
+
+    # PageInfo's fields, by the names strawberry's PageInfo has them (api/pagination.py): a
+    # connection the resolvers' own functions built (webhooks, batches) shows that one instead
+    @property
+    def has_next_page(self) -> bool:
+        return len(self.items) > self.size
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.cursor_of(self.nodes[-1]) if self.nodes else None
 
 
 Getter = Callable[[Any, State], Any]
@@ -265,6 +298,69 @@ LEDGER_ENTRY = {
     ),
 }
 
+# -- webhooks, refund batches and the refund summary -------------------------------------------
+# Their values are the strawberry types' own objects, made by the functions their resolvers call
+# (api/webhooks, api/batches, api/reports): from_domain sets what a field shows (an undelivered
+# delivery's nextAttemptAt, the payload, an item's userErrors), so it is written there only.
+# These read in Python (no `sql`): their roots have no single statement (api/compiled/sql.py).
+
+
+def _own(strawberry_type: type) -> dict[str, Spec]:
+    """The type's fields without a resolver: attributes of its objects, as strawberry reads them
+    (a `strawberry.Private` one, such as an endpoint's domain value, is never shown)."""
+    return {name: _attribute(attr) for name, attr in plain_fields(strawberry_type).items()}
+
+
+def _attribute(name: str) -> Spec:
+    return Spec(lambda obj, _state: getattr(obj, name), attr=name)
+
+
+def _named(*strawberry_types: type) -> dict[str, dict[str, Spec]]:
+    return {type_name(t): _own(t) for t in strawberry_types}
+
+
+async def load_total_of(connections: list[Connection[Any]], state: State) -> None:
+    for c in connections:
+        if id(c) not in state.totals:
+            state.totals[id(c)] = await c.count()
+
+
+OWN_CONNECTION = {  # strawberry's Connection, as api/pagination.py builds it
+    **_own(Connection),
+    "totalCount": Spec(lambda c, s: s.totals[id(c)], load_total_of),
+}
+
+
+async def load_refunds_of_items(items: list[RefundBatchItemType], state: State) -> None:
+    await _load_missing(
+        [i.refund_id for i in items if i.refund_id is not None],
+        state.refunds,
+        state.reads.refunds_by_id,
+        state.merchant_id,
+    )
+
+
+# the node types of the connections the resolvers' own functions build (Connection[T] is named
+# T's name and "Connection", its edges T's name and "Edge")
+OWN_CONNECTIONS = [
+    type_name(t) for t in (WebhookDeliveryType, RefundBatchType, RefundBatchItemType)
+]
+
+WEBHOOKS_BATCHES_SUMMARY: dict[str, dict[str, Spec]] = {
+    **_named(WebhookEndpointType, WebhookDeliveryType, RefundBatchType, UserError),
+    **_named(RefundSummaryType, RefundTotals, RefundStatusTotals, PaymentMethodTotals),
+    **_named(RefundReasonTotals, DayTotals),
+    "RefundBatchItem": {
+        **_own(RefundBatchItemType),
+        "refund": Spec(  # a domain Refund, as REFUND reads it
+            lambda i, s: None if i.refund_id is None else s.refunds[i.refund_id],
+            load_refunds_of_items,
+        ),
+    },
+    **{f"{name}Connection": OWN_CONNECTION for name in OWN_CONNECTIONS},
+    **{f"{name}Edge": _own(Edge) for name in OWN_CONNECTIONS},
+}
+
 SPECS: dict[str, dict[str, Spec]] = {
     "Transaction": TRANSACTION,
     "Refund": REFUND,
@@ -291,11 +387,12 @@ SPECS: dict[str, dict[str, Spec]] = {
     "LedgerEntryConnection": CONNECTION,
     "LedgerEntryEdge": {"cursor": Spec(lambda e, _s: _by_id(e)), "node": Spec(lambda e, _s: e)},
     "PageInfo": {
-        "hasNextPage": Spec(lambda p, _s: len(p.items) > p.size, sql=sql.HasNextPage()),
-        "endCursor": Spec(
-            lambda p, _s: p.cursor_of(p.nodes[-1]) if p.nodes else None, sql=sql.EndCursor()
+        "hasNextPage": Spec(
+            lambda p, _s: p.has_next_page, attr="has_next_page", sql=sql.HasNextPage()
         ),
+        "endCursor": Spec(lambda p, _s: p.end_cursor, attr="end_cursor", sql=sql.EndCursor()),
     },
+    **WEBHOOKS_BATCHES_SUMMARY,
 }
 
 
@@ -323,6 +420,41 @@ def ledger(arguments: Arguments) -> Spec:
     return Spec(lambda m, s: s.pages[(load, m.id)], load)
 
 
+def _own_page(
+    read: Callable[[State, Any, dict[str, Any]], Awaitable[Connection[Any]]],
+) -> Callable[[Arguments], Spec]:
+    """A connection field read per parent by the function its resolver calls, given the
+    parent's domain value and the field's arguments; what that function refuses (first out of
+    range, a cursor not ours), strawberry reports."""
+
+    def spec(arguments: Arguments) -> Spec:
+        async def load(parents: list[Any], state: State) -> None:
+            args = arguments(state)
+            for parent in parents:
+                if (load, parent.domain.id) not in state.pages:
+                    try:
+                        found = await read(state, parent.domain, args)
+                    except GraphQLError:
+                        raise Fallback("bad first or after") from None
+                    state.pages[(load, parent.domain.id)] = found
+
+        return Spec(lambda p, s: s.pages[(load, p.domain.id)], load)
+
+    return spec
+
+
+def _deliveries(state: State, endpoint: Any, args: dict[str, Any]) -> Awaitable[Connection[Any]]:
+    first, after, status = args.get("first"), args.get("after"), args.get("status")
+    return deliveries_page(state.webhooks, endpoint, first, after, status)
+
+
+def _items(state: State, batch: Any, args: dict[str, Any]) -> Awaitable[Connection[Any]]:
+    first, after, status = args.get("first"), args.get("after"), args.get("status")
+    return items_page(state.batches, batch, first, after, status)
+
+
 WITH_ARGUMENTS: dict[str, dict[str, Callable[[Arguments], Spec]]] = {
     "Merchant": {"ledger": ledger},
+    "WebhookEndpoint": {"deliveries": _own_page(_deliveries)},
+    "RefundBatch": {"items": _own_page(_items)},
 }

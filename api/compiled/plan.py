@@ -47,19 +47,23 @@ from graphql.execution.collect_fields import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.schema.base import BaseSchema
 
+from api.batches.types import RefundBatchType
 from api.compiled.fields import SPECS, WITH_ARGUMENTS, Fallback, Spec, State
 from api.compiled.render import Render, compile_render
 from api.compiled.roots import ROOTS
-from api.compiled.strawberry_bridge import graphql_schema, python_arguments
+from api.compiled.strawberry_bridge import graphql_schema, python_arguments, type_name
+from api.webhooks.types import WebhookDeliveryType, WebhookEndpointType
 from db.compiled_sql import Const
 from domain.model import ApiKey, Merchant, Refund, Transaction
 
 # The runtime GraphQL type of each value an abstract field (node) can return.
-TYPE_OF_VALUE = {
+TYPE_OF_VALUE: dict[type, str] = {
     Transaction: "Transaction",
     Refund: "Refund",
     Merchant: "Merchant",
     ApiKey: "ApiKey",
+    # the strawberry types' own objects (api/compiled/fields.py WEBHOOKS_BATCHES_SUMMARY)
+    **{t: type_name(t) for t in (WebhookEndpointType, WebhookDeliveryType, RefundBatchType)},
 }
 # Distinct @include/@skip outcomes kept per plan; past it each new one is compiled per request.
 MAX_VARIANTS = 16
@@ -94,11 +98,16 @@ class Root:
     node: FieldNode
     selections: dict[str, Selection]  # by the runtime type's name
     abstract: bool  # the field's type is an interface (node): pick by the value's type
+    is_list: bool = False  # a list of one object type (webhookEndpoints)
 
     def selection_for(self, value: Any) -> Selection | None:
         if self.abstract:
             return self.selections.get(TYPE_OF_VALUE[type(value)])
         return next(iter(self.selections.values()))
+
+
+def _items_non_null(list_type: Any) -> bool:
+    return is_non_null_type(get_nullable_type(list_type).of_type)
 
 
 def _constant(value: str) -> Spec:
@@ -161,6 +170,8 @@ class _Compiler:
             elif not hasattr(named, "serialize"):
                 raise Unsupported(f"{parent.name}.{name}: abstract")
             is_list = is_list_type(get_nullable_type(field_type))
+            if child is None and is_list and not _items_non_null(field_type):
+                raise Unsupported(f"{parent.name}.{name}: a list of nullable leaves")
             nullable = not is_non_null_type(field_type)
             out.append(Field(key, spec, child, is_list, named, nullable))
         return Selection(tuple(out), compile_render(tuple(out)))
@@ -196,7 +207,10 @@ class _Compiler:
             named = get_named_type(field_def.type)
             selections = self.selections(named, group)
             abstract = isinstance(named, GraphQLInterfaceType)
-            roots.append(Root(key, name, ROOTS[name], field_def, node, selections, abstract))
+            is_list = is_list_type(get_nullable_type(field_def.type))
+            roots.append(
+                Root(key, name, ROOTS[name], field_def, node, selections, abstract, is_list)
+            )
         return tuple(roots)
 
 

@@ -39,7 +39,9 @@ def _entry(i: int, field: Any, env: dict[str, Any]) -> str:
         env[f"G{i}"] = spec.get
         read = f"G{i}(o, s)"
     v = f"v{i}"
-    if field.child is None:
+    if field.child is None and field.is_list:  # of non-null leaves (api/compiled/plan.py)
+        expr = f"[{_leaf(i, 'x', field.named, env)} for x in {v}]"
+    elif field.child is None:
         expr = _leaf(i, v, field.named, env)
     else:
         env[f"R{i}"] = field.child.render

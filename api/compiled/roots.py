@@ -11,8 +11,13 @@ from typing import Any
 from graphql import GraphQLError
 
 from api import ids
+from api.batches import types as batch_types
+from api.batches.queries import batches_page
 from api.compiled.fields import Fallback, Page, State
 from api.pagination import page_size, parse_newest_first_cursor
+from api.reports import queries as reports
+from api.reports.queries import check_window
+from api.webhooks import queries as webhooks
 from db.queries import RefundFilter, TransactionFilter
 
 
@@ -85,8 +90,49 @@ async def node(args: dict[str, Any], state: State) -> Any:
         return (await state.api_keys.by_ids(state.merchant_id, [key]))[0]
     if prefix == ids.MERCHANT:
         return await viewer(args, state) if key == state.merchant_id else None
-    # webhook endpoints and deliveries, and any type added later: strawberry decides
+    if prefix == ids.WEBHOOK_ENDPOINT:
+        return await webhooks.webhook_endpoint(state.webhooks, state.merchant_id, key)
+    if prefix == ids.WEBHOOK_DELIVERY:
+        return await webhooks.webhook_delivery(state.webhooks, state.merchant_id, key)
+    if prefix == ids.REFUND_BATCH:
+        return await _refund_batch_by_key(key, state)
+    # any type added later: strawberry decides
     raise Fallback(f"node of type {prefix} is not compiled")
+
+
+# -- webhooks, refund batches and the refund summary: the functions their resolvers call, which
+# return the strawberry types' objects (api/compiled/fields.py WEBHOOKS_BATCHES_SUMMARY)
+
+
+async def webhook_endpoints(_args: dict[str, Any], state: State) -> Any:
+    return await webhooks.webhook_endpoints(state.webhooks, state.merchant_id)
+
+
+async def _refund_batch_by_key(key: Any, state: State) -> Any:
+    return await batch_types.refund_batch(state.batches, state.merchant_id, key)
+
+
+async def refund_batch(args: dict[str, Any], state: State) -> Any:
+    key = ids.decode_uuid(ids.REFUND_BATCH, args["id"])
+    return None if key is None else await _refund_batch_by_key(key, state)
+
+
+async def refund_batches(args: dict[str, Any], state: State) -> Any:
+    try:
+        return await batches_page(
+            state.batches, state.merchant_id, args.get("first"), args.get("after")
+        )
+    except GraphQLError:
+        raise Fallback("bad first or after") from None
+
+
+async def refund_summary(args: dict[str, Any], state: State) -> Any:
+    start, end = args["from_"], args["to"]
+    try:
+        check_window(start, end)
+    except GraphQLError:
+        raise Fallback("from is not before to") from None
+    return await reports.refund_summary(state.reports, state.merchant_id, start, end)
 
 
 ROOTS: dict[str, Callable[[dict[str, Any], State], Awaitable[Any]]] = {
@@ -96,4 +142,8 @@ ROOTS: dict[str, Callable[[dict[str, Any], State], Awaitable[Any]]] = {
     "transactions": transactions,
     "refund": refund,
     "refunds": refunds,
+    "webhookEndpoints": webhook_endpoints,
+    "refundBatch": refund_batch,
+    "refundBatches": refund_batches,
+    "refundSummary": refund_summary,
 }

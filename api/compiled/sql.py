@@ -223,7 +223,10 @@ def bind(plan: Plan, roots: tuple[Root, ...], variables: VariableValues) -> Bind
             shapes.append(None)
             writers.append((root.key, None))
             continue
-        bound = ROOTS[root.name](plan.arguments(root, variables), root)
+        written = ROOTS.get(root.name)
+        if written is None:  # a root without a statement here: the plan reads in Python
+            return None
+        bound = written(plan.arguments(root, variables), root)
         if bound is None:
             return None
         shape, root_values, writer, selection = bound

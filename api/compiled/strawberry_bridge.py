@@ -51,3 +51,8 @@ def plain_fields(strawberry_type: type) -> dict[str, str]:
         for f in definition.fields
         if f.base_resolver is None and not is_private(f.type)
     }
+
+
+def type_name(strawberry_type: type) -> str:
+    """The GraphQL name of a strawberry type."""
+    return get_object_definition(strawberry_type, strict=True).name

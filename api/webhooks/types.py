@@ -13,6 +13,7 @@ from api import ids
 from api.node import Node
 from api.pagination import Connection, newest_first_page
 from api.webhooks.payload import webhook_body
+from db.repositories.webhooks import WebhookReads
 from domain.values import made_from
 from domain.webhooks import (
     WebhookDelivery,
@@ -82,17 +83,29 @@ class WebhookEndpointType(Node):
         after: str | None = None,
         status: WebhookDeliveryStatus | None = None,
     ) -> Connection[WebhookDeliveryType]:
-        webhooks = info.context.services.webhooks
-        merchant_id, endpoint_id = self.domain.merchant_id, self.domain.id
-
-        async def count() -> int:
-            total: int = await webhooks.delivery_count(merchant_id, endpoint_id, status)
-            return total
-
-        return await newest_first_page(
-            first,
-            after,
-            lambda limit, key: webhooks.deliveries(merchant_id, endpoint_id, limit, key, status),
-            WebhookDeliveryType.from_domain,
-            count,
+        return await deliveries_page(
+            info.context.services.webhooks, self.domain, first, after, status
         )
+
+
+async def deliveries_page(
+    webhooks: WebhookReads,
+    endpoint: WebhookEndpoint,
+    first: int | None,
+    after: str | None,
+    status: WebhookDeliveryStatus | None,
+) -> Connection[WebhookDeliveryType]:
+    """WebhookEndpoint.deliveries, for its resolver and the compiled plans (api/compiled)."""
+    merchant_id, endpoint_id = endpoint.merchant_id, endpoint.id
+
+    async def count() -> int:
+        total: int = await webhooks.delivery_count(merchant_id, endpoint_id, status)
+        return total
+
+    return await newest_first_page(
+        first,
+        after,
+        lambda limit, key: webhooks.deliveries(merchant_id, endpoint_id, limit, key, status),
+        WebhookDeliveryType.from_domain,
+        count,
+    )

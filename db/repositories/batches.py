@@ -335,10 +335,19 @@ class SqlRefundBatches:
 class RefundBatchReads:
     """What the API lists: batches newest first, a batch's items by index."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, connection: AsyncConnection | None = None) -> None:
         self.engine = engine
+        self.connection = connection
+
+    def on(self, connection: AsyncConnection) -> RefundBatchReads:
+        """The same reads on a connection the caller holds: a request that already holds one
+        must not wait for a second from the pool (all requests doing so would deadlock it)."""
+        return RefundBatchReads(self.engine, connection)
 
     async def _all(self, stmt: Select[Any]) -> Sequence[Any]:
+        if self.connection is not None:
+            rows: Sequence[Any] = (await self.connection.execute(stmt)).all()
+            return rows
         async with self.engine.connect() as conn:
             found: Sequence[Any] = (await conn.execute(stmt)).all()
             return found

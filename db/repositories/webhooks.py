@@ -3,7 +3,8 @@ update, rotate, delete, redeliver) and the reads the API lists them with."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -180,8 +181,22 @@ class SqlWebhooks:
 
 
 class WebhookReads:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, connection: AsyncConnection | None = None) -> None:
         self.engine = engine
+        self.connection = connection
+
+    def on(self, connection: AsyncConnection) -> WebhookReads:
+        """The same reads on a connection the caller holds: a request that already holds one
+        must not wait for a second from the pool (all requests doing so would deadlock it)."""
+        return WebhookReads(self.engine, connection)
+
+    @asynccontextmanager
+    async def _connected(self) -> AsyncIterator[AsyncConnection]:
+        if self.connection is not None:
+            yield self.connection
+            return
+        async with self.engine.connect() as conn:
+            yield conn
 
     async def endpoints(self, merchant_id: UUID) -> Sequence[WebhookEndpoint]:
         stmt = (
@@ -189,12 +204,12 @@ class WebhookReads:
             .where(w.merchant_id == merchant_id)
             .order_by(w.created_at, w.id)
         )
-        async with self.engine.connect() as conn:
+        async with self._connected() as conn:
             return [endpoint(r) for r in (await conn.execute(stmt)).all()]
 
     async def delivery(self, merchant_id: UUID, delivery_id: UUID) -> WebhookDelivery | None:
         stmt = deliveries_with_sources().where(d.merchant_id == merchant_id, d.id == delivery_id)
-        async with self.engine.connect() as conn:
+        async with self._connected() as conn:
             row = (await conn.execute(stmt)).one_or_none()
         return delivery(row) if row else None
 
@@ -215,7 +230,7 @@ class WebhookReads:
         if after is not None:
             stmt = stmt.where(tuple_(d.created_at, d.id) < tuple_(*after))
         stmt = stmt.order_by(d.created_at.desc(), d.id.desc()).limit(limit)
-        async with self.engine.connect() as conn:
+        async with self._connected() as conn:
             return [delivery(r) for r in (await conn.execute(stmt)).all()]
 
     async def delivery_count(
@@ -226,5 +241,5 @@ class WebhookReads:
         )
         if status is not None:
             stmt = stmt.where(d.status == status.value)
-        async with self.engine.connect() as conn:
+        async with self._connected() as conn:
             return int((await conn.execute(stmt)).scalar_one())

@@ -7,11 +7,17 @@ from datetime import UTC, datetime
 
 from graphql import GraphQLObjectType, GraphQLSchema
 
-from api.compiled.strawberry_bridge import graphql_schema, plain_fields, python_arguments
+from api.compiled.strawberry_bridge import (
+    graphql_schema,
+    plain_fields,
+    python_arguments,
+    type_name,
+)
 from api.refunds.queries import RefundFilter
 from api.schema import schema
 from api.transactions.queries import TransactionFilter
 from api.transactions.types import TransactionType
+from api.webhooks.types import WebhookEndpointType
 from domain.model import RefundStatus, TransactionStatus
 
 
@@ -58,3 +64,15 @@ def test_plain_fields_are_the_fields_without_a_resolver_by_their_schema_names() 
     # and the fields computed by a resolver are not among them
     assert "refunds" not in found
     assert "refundedAmount" not in found
+
+
+def test_private_attributes_are_not_plain_fields() -> None:
+    # an endpoint's domain value is a strawberry.Private attribute: never a field to show
+    found = plain_fields(WebhookEndpointType)
+    assert "domain" not in found.values()
+    assert set(found) == {"id", "url", "description", "enabledEvents", "status", "createdAt"}
+
+
+def test_a_type_is_named_as_the_schema_names_it() -> None:
+    assert type_name(WebhookEndpointType) == "WebhookEndpoint"
+    assert graphql_schema(schema).get_type(type_name(TransactionType)) is not None

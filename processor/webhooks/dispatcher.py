@@ -7,8 +7,12 @@ so a receiver may see an event twice but never misses one.
 
 Claims run ahead of the free send slots: claimed rows wait in a queue (queue.py) that is
 refilled in big claims while a backlog lasts, and leave it for a send while their endpoint has
-fewer than `endpoint_concurrency` sends in flight. A NOTIFY names the merchant whose event is
-new, so a wake by one claims that merchant's deliveries without the read across merchants.
+fewer than `endpoint_concurrency` sends in flight. A claim round runs in a task of its own, so
+the sends go on while it waits for the database (a round costs a few statements per merchant
+whatever its size, so it is the rounds, not the rows, that bound a drain); a send's slot is
+free at its answer, while the row stays held until its attempt is recorded. A NOTIFY names the
+merchant whose event is new, so a wake by one claims that merchant's deliveries without the
+read across merchants.
 Attempts that finish while an earlier record is being written wait for it and are written
 together, in one transaction (a group commit: db/webhook_claims.py record): the database sees
 a few statements per batch of deliveries rather than a few per delivery (bench/WEBHOOKS.md)."""
@@ -35,6 +39,9 @@ from processor.webhooks.sender import WebhookSender
 
 log = logging.getLogger("refunds.webhooks")
 BACKLOG_GAUGE_SECONDS = 5.0  # how often the oldest-undelivered gauge is read
+# Rows held per process, as a multiple of `concurrency`: enough for the sends to go on at full
+# speed while the next claim round is made.
+CLAIM_AHEAD = 8
 
 
 class WebhookDispatcher:
@@ -46,13 +53,18 @@ class WebhookDispatcher:
         self.settings = settings
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
+        self._sending = 0  # sends awaiting their answer (their records may still be pending)
+        self._claiming: asyncio.Task[None] | None = None
         self._gauge_read = 0.0
-        # Claimed rows wait here for a send slot: up to `concurrency` of them beside those in
-        # flight, so that a claim round fills many slots at once.
+        # Claimed rows wait here for a send slot. The rows held (waiting, being sent, being
+        # recorded) stay under CLAIM_AHEAD times `concurrency`: claims run in a task of their
+        # own, ahead of the sends, so that the slots stay busy while the next claim is made.
         self._queue = SendQueue(settings.endpoint_concurrency)
+        self._hold_at_most = CLAIM_AHEAD * settings.concurrency
         # While the last claim filled all it asked for (a backlog), claim again only once this
-        # many rows can be queued: one claim round per batch, not one per finished delivery.
-        self._refill = max(1, settings.concurrency // 4)
+        # many rows can be held: a claim costs a few statements per merchant whatever its size,
+        # so a backlog is claimed in big batches, not one per finished delivery.
+        self._refill = max(1, settings.concurrency)
         self._backlog = False
         # What to claim next: from every merchant (after a timeout, a retry falling due, a
         # reconnect, or while a backlog lasts), or only from those whose events are new.
@@ -82,35 +94,36 @@ class WebhookDispatcher:
             while True:
                 self._wake.clear()
                 self._start_sends()
-                await self._claim()
-                self._start_sends()
+                self._start_claim()
                 await self._renew_waiting()
                 await self._read_backlog_gauge()
-                if self._backlog and self._room() >= self._refill:
-                    continue  # more is due: claim again at once
                 with suppress(TimeoutError):
                     async with asyncio.timeout(self._wait_seconds()):
                         await self._wake.wait()
                 if not self._wake.is_set():
                     self._everywhere = True  # the fallback poll
         finally:
-            for task in list(self._inflight):
+            tasks = [*self._inflight, *([self._claiming] if self._claiming else [])]
+            for task in tasks:
                 task.cancel()
-            for task in list(self._inflight):
+            for task in tasks:
                 with suppress(BaseException):
                     await task
             await self._recorder.close()
             await self.sender.close()
 
     def _room(self) -> int:
-        return self.settings.concurrency - len(self._queue)
+        return self._hold_at_most - self._queue.held()
 
     def _wait_seconds(self) -> float:
         if len(self._queue):  # rows waiting: their leases may need renewing
             return min(self.settings.poll_seconds, self._renew_every)
         return self.settings.poll_seconds
 
-    async def _claim(self) -> None:
+    def _start_claim(self) -> None:
+        """A claim round in a task of its own (one at a time): sends go on meanwhile."""
+        if self._claiming is not None and not self._claiming.done():
+            return
         everywhere = self._everywhere or self._backlog
         if not everywhere and not self._notified:
             return
@@ -120,23 +133,29 @@ class WebhookDispatcher:
         merchants = None if everywhere else sorted(self._notified)
         self._notified.clear()
         self._everywhere = False
+        self._claiming = asyncio.create_task(self._claim(room, merchants))
+
+    async def _claim(self, room: int, merchants: list[UUID] | None) -> None:
         lease = self.settings.claim_lease_seconds
         held_until = time.monotonic() + lease  # reckoned before the claim: never late
         try:
             claimed = await self.claims.claim(room, lease, merchants)
         except Exception:
             log.exception("claiming webhook deliveries failed; retrying")
+            # no wake: the next claim waits for the fallback poll (or a NOTIFY)
             self._backlog, self._everywhere = False, True
             return
         self._backlog = len(claimed) == room
         for out in claimed:
             self._queue.add(out, held_until)
+        self._wake.set()  # rows to send, or room for the next claim
 
     def _start_sends(self) -> None:
-        free = self.settings.concurrency - len(self._inflight)
+        free = self.settings.concurrency - self._sending
         if free <= 0 or not len(self._queue):
             return
         taken, dropped = self._queue.take(free, time.monotonic(), self._min_lease)
+        self._sending += len(taken)
         if dropped:
             log.warning("%d claimed webhook deliveries waited out their lease unsent", dropped)
         for out in taken:
@@ -162,7 +181,7 @@ class WebhookDispatcher:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
-        self._wake.set()  # a slot is free
+        self._wake.set()  # room for a claim
 
     async def _deliver(self, out: Outgoing) -> None:
         try:
@@ -172,7 +191,12 @@ class WebhookDispatcher:
 
     async def _attempt(self, out: Outgoing) -> None:
         try:
-            attempt = await self.sender.send(out, datetime.now(UTC))
+            try:
+                attempt = await self.sender.send(out, datetime.now(UTC))
+            finally:  # its slot is free for the next send while this one is recorded
+                self._queue.sent(out)
+                self._sending -= 1
+                self._wake.set()
             WEBHOOK_ATTEMPTS.labels(attempt.result).inc()
             wait = None
             if not attempt.delivered:

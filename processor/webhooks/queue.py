@@ -29,7 +29,7 @@ class SendQueue:
         # endpoint -> its rows waiting, oldest first; the dict's order is the endpoints' turn
         self._waiting: dict[UUID, deque[Queued]] = {}
         self._sending: Counter[UUID] = Counter()
-        self._held: set[UUID] = set()  # delivery ids waiting or being sent
+        self._held: set[UUID] = set()  # delivery ids waiting, being sent or being recorded
         self._count = 0
 
     def __len__(self) -> int:
@@ -69,13 +69,21 @@ class SendQueue:
                 self._waiting[endpoint_id] = rows
         return taken, dropped
 
-    def done(self, out: Outgoing) -> None:
-        """A send taken from here finished (or failed): its endpoint has a slot again."""
+    def sent(self, out: Outgoing) -> None:
+        """A send taken from here has its answer (or failed): its endpoint has a slot again."""
         endpoint_id = out.delivery.endpoint_id
         self._sending[endpoint_id] -= 1
         if self._sending[endpoint_id] <= 0:
             del self._sending[endpoint_id]
+
+    def done(self, out: Outgoing) -> None:
+        """Its attempt is recorded (or given up): this process holds the row no more, and a
+        claim that brings it back may queue it again."""
         self._held.discard(out.delivery.id)
+
+    def held(self) -> int:
+        """Rows waiting, being sent, or being recorded."""
+        return len(self._held)
 
     def to_renew(self, before: float) -> list[Queued]:
         """The waiting rows whose lease runs out before `before`."""

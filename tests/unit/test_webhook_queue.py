@@ -28,9 +28,9 @@ def test_no_endpoint_gets_more_than_its_cap_and_each_takes_its_turn() -> None:
     taken, dropped = queue.take(10, now=0, min_lease=10)
     assert (taken, dropped) == ([*rows_a[:2], *rows_b[:2]], 0)
     assert (queue.sending(a), queue.sending(b), len(queue)) == (2, 2, 6)
-    # nothing more for either until one of its sends is done; then its next, oldest first
+    # nothing more for either until one of its sends has its answer; then its next, oldest first
     assert queue.take(10, now=0, min_lease=10) == ([], 0)
-    queue.done(rows_b[0])
+    queue.sent(rows_b[0])
     assert queue.take(10, now=0, min_lease=10) == ([rows_b[2]], 0)
 
 
@@ -46,15 +46,32 @@ def test_a_smaller_free_count_is_shared_out_by_turns() -> None:
     assert second == rows_b  # then b's, a having gone to the back of the line
 
 
-def test_a_row_already_held_is_not_queued_again_until_its_send_is_done() -> None:
+def test_a_row_already_held_is_not_queued_again_until_its_attempt_is_recorded() -> None:
     queue = SendQueue(per_endpoint=2)
     out = row(uuid4())
     assert queue.add(out, held_until=LEASE)
     assert not queue.add(out, held_until=LEASE)
     assert queue.take(5, now=0, min_lease=10) == ([out], 0)
     assert not queue.add(out, held_until=LEASE)  # being sent
+    queue.sent(out)
+    assert not queue.add(out, held_until=LEASE)  # answered, being recorded
+    assert queue.held() == 1
     queue.done(out)
+    assert queue.held() == 0
     assert queue.add(out, held_until=LEASE)
+
+
+def test_an_endpoints_slot_is_free_at_the_answer_while_the_row_is_still_recorded() -> None:
+    endpoint = uuid4()
+    queue = SendQueue(per_endpoint=1)
+    first, second = row(endpoint), row(endpoint)
+    queue.add(first, held_until=LEASE)
+    queue.add(second, held_until=LEASE)
+    assert queue.take(5, now=0, min_lease=10) == ([first], 0)
+    assert queue.take(5, now=0, min_lease=10) == ([], 0)  # the cap: one at a time
+    queue.sent(first)  # answered; its record not written yet
+    assert queue.take(5, now=0, min_lease=10) == ([second], 0)
+    assert (queue.sending(endpoint), queue.held()) == (1, 2)
 
 
 def test_a_row_whose_lease_is_too_short_for_an_attempt_is_dropped_unsent() -> None:

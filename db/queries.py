@@ -11,9 +11,10 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, func, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import rows
+from db.connected import ConnectedReads
 from db.repositories.merchants import MERCHANT_COLUMNS
 from db.repositories.refunds import REFUND_COLUMNS
 from db.tables import ledger_entries, merchants, refund_events, refunds, transactions
@@ -94,20 +95,9 @@ async def _rows(conn: AsyncConnection, stmt: Select[Any]) -> Sequence[Any]:
 NewestFirstKey = tuple[datetime, UUID]
 
 
-class ReadQueries:
-    def __init__(self, engine: AsyncEngine, connection: AsyncConnection | None = None) -> None:
-        self.engine = engine
-        self.connection = connection
-
-    def on(self, connection: AsyncConnection) -> ReadQueries:
-        """The same reads on a connection the caller holds: a request that already holds one
-        must not wait for a second from the pool (all requests doing so would deadlock it)."""
-        return ReadQueries(self.engine, connection)
-
+class ReadQueries(ConnectedReads):
     async def _all(self, stmt: Select[Any]) -> Sequence[Any]:
-        if self.connection is not None:
-            return await _rows(self.connection, stmt)
-        async with self.engine.connect() as conn:
+        async with self._connected() as conn:
             return await _rows(conn, stmt)
 
     async def _scalar(self, stmt: Select[Any]) -> Any:

@@ -16,8 +16,9 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.connected import ConnectedReads
 from domain.model import PaymentMethod, RefundReason, RefundStatus
 
 CHUNKS_AHEAD = 16  # COPY's chunks (about 64 KiB each) held while the client catches up
@@ -108,22 +109,14 @@ def ledger_export_query(digits: int) -> str:
     )
 
 
-class Reports:
-    def __init__(self, engine: AsyncEngine, connection: AsyncConnection | None = None) -> None:
-        self.engine = engine
-        self.connection = connection  # for the summary; an export takes its own
-
-    def on(self, connection: AsyncConnection) -> Reports:
-        """The summary on a connection the caller holds: a request that already holds one
-        must not wait for a second from the pool (all requests doing so would deadlock it)."""
-        return Reports(self.engine, connection)
+class Reports(ConnectedReads):
+    """The summary runs on the caller's connection when it holds one (`on`); an export always
+    takes its own."""
 
     async def refund_summary(
         self, merchant_id: UUID, start: datetime, end: datetime
     ) -> RefundSummary:
-        if self.connection is not None:
-            return await _refund_summary(self.connection, merchant_id, start, end)
-        async with self.engine.connect() as conn:
+        async with self._connected() as conn:
             return await _refund_summary(conn, merchant_id, start, end)
 
     async def export(self, query: str, *args: Any) -> AsyncIterator[bytes]:

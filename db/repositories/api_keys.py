@@ -9,16 +9,16 @@ primary key; a table distributed by merchant can hold no index on the hash alone
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import rows, statements
+from db.connected import ConnectedReads
 from db.notifications import API_KEY_REVOCATIONS_CHANNEL
 from db.tables import api_key_routes, api_keys
 from domain.model import ApiKey, ApiKeyScope
@@ -77,24 +77,7 @@ class SqlApiKeys:
         return revoked
 
 
-class ApiKeyStore:
-    def __init__(self, engine: AsyncEngine, connection: AsyncConnection | None = None) -> None:
-        self.engine = engine
-        self.connection = connection
-
-    def on(self, connection: AsyncConnection) -> ApiKeyStore:
-        """The same reads on a connection the caller holds: a request that already holds one
-        must not wait for a second from the pool (all requests doing so would deadlock it)."""
-        return ApiKeyStore(self.engine, connection)
-
-    @asynccontextmanager
-    async def _connected(self) -> AsyncIterator[AsyncConnection]:
-        if self.connection is not None:
-            yield self.connection
-            return
-        async with self.engine.connect() as conn:
-            yield conn
-
+class ApiKeyStore(ConnectedReads):
     async def active_by_hash(self, key_hash: str) -> ApiKey | None:
         """The one lookup of a presented key: by its hash, unless revoked."""
         r = api_key_routes.c

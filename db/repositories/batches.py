@@ -11,8 +11,9 @@ from uuid import UUID
 from sqlalchemy import Select, func, select, true, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.connected import ConnectedReads
 from db.errors import is_lock_not_available
 from db.notifications import REFUND_BATCH_PROGRESS_CHANNEL, REFUND_BATCHES_CHANNEL
 from db.tables import refund_batch_items, refund_batches
@@ -332,23 +333,11 @@ class SqlRefundBatches:
         return bool((await self.conn.execute(stmt)).scalar_one())
 
 
-class RefundBatchReads:
+class RefundBatchReads(ConnectedReads):
     """What the API lists: batches newest first, a batch's items by index."""
 
-    def __init__(self, engine: AsyncEngine, connection: AsyncConnection | None = None) -> None:
-        self.engine = engine
-        self.connection = connection
-
-    def on(self, connection: AsyncConnection) -> RefundBatchReads:
-        """The same reads on a connection the caller holds: a request that already holds one
-        must not wait for a second from the pool (all requests doing so would deadlock it)."""
-        return RefundBatchReads(self.engine, connection)
-
     async def _all(self, stmt: Select[Any]) -> Sequence[Any]:
-        if self.connection is not None:
-            rows: Sequence[Any] = (await self.connection.execute(stmt)).all()
-            return rows
-        async with self.engine.connect() as conn:
+        async with self._connected() as conn:
             found: Sequence[Any] = (await conn.execute(stmt)).all()
             return found
 

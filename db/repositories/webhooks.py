@@ -3,16 +3,16 @@ update, rotate, delete, redeliver) and the reads the API lists them with."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, delete, func, insert, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import rows
+from db.connected import ConnectedReads
 from db.refund_changes import EVENT_COLUMNS, as_of, event_beside_refund
 from db.repositories.refunds import REFUND_COLUMNS
 from db.tables import refund_events, refunds, transactions, webhook_deliveries, webhook_endpoints
@@ -180,24 +180,7 @@ class SqlWebhooks:
         return (await self.conn.execute(stmt)).rowcount > 0
 
 
-class WebhookReads:
-    def __init__(self, engine: AsyncEngine, connection: AsyncConnection | None = None) -> None:
-        self.engine = engine
-        self.connection = connection
-
-    def on(self, connection: AsyncConnection) -> WebhookReads:
-        """The same reads on a connection the caller holds: a request that already holds one
-        must not wait for a second from the pool (all requests doing so would deadlock it)."""
-        return WebhookReads(self.engine, connection)
-
-    @asynccontextmanager
-    async def _connected(self) -> AsyncIterator[AsyncConnection]:
-        if self.connection is not None:
-            yield self.connection
-            return
-        async with self.engine.connect() as conn:
-            yield conn
-
+class WebhookReads(ConnectedReads):
     async def endpoints(self, merchant_id: UUID) -> Sequence[WebhookEndpoint]:
         stmt = (
             select(*ENDPOINT_COLUMNS)

@@ -79,8 +79,9 @@ class State:
     keys_of: dict[UUID, list[ApiKey]] = field(default_factory=dict)  # by merchant
     pages: dict[Any, Any] = field(default_factory=dict)  # Page or Connection, by (field, parent)
     # totalCount of the resolvers' own connections (strawberry's Connection, unhashable), by their
-    # id(): each is held by `pages` or the root's value until the request ends
-    totals: dict[int, int] = field(default_factory=dict)
+    # id(), kept beside the connection itself: a connection no longer referenced elsewhere would
+    # free its id for one made later in the request, which would then read its total
+    totals: dict[int, tuple[Any, int]] = field(default_factory=dict)
     # Lists' items the answer may hold (api/list_budget.py): past it, strawberry answers the
     # request and reports QUERY_TOO_COMPLEX. None: no limit.
     list_items_left: int | None = None
@@ -322,12 +323,12 @@ def _named(*strawberry_types: type) -> dict[str, dict[str, Spec]]:
 async def load_total_of(connections: list[Connection[Any]], state: State) -> None:
     for c in connections:
         if id(c) not in state.totals:
-            state.totals[id(c)] = await c.count()
+            state.totals[id(c)] = (c, await c.count())
 
 
 OWN_CONNECTION = {  # strawberry's Connection, as api/pagination.py builds it
     **_own(Connection),
-    "totalCount": Spec(lambda c, s: s.totals[id(c)], load_total_of),
+    "totalCount": Spec(lambda c, s: s.totals[id(c)][1], load_total_of),
 }
 
 

@@ -12,8 +12,10 @@ refund processor to do, so that the worker's time goes to webhooks alone.
 1. latency: changes at --rate per second for --seconds; from the event's time (taken just
    before its transaction commits) to the receiver reading the request: p50, p99, max.
 2. backlog: --backlog changes made with the worker stopped (to the outbox, as during an outage),
-   then the worker started: the drain's deliveries per second with one worker, and the p99 of
-   API reads (`refunds(first: 20)`, 4 clients) during the drain and before it.
+   then the worker started: the drain's deliveries per second with one worker, and the latency
+   of API reads (`refunds(first: 20)` by 4 merchants, --read-rate per second, from a process of
+   their own: bench/read_probe.py) during the drain and, for 10 s, without one. Each phase
+   prints the CPU seconds the machine used, by process.
 
 With --baseline REF (a git commit; may be repeated), each phase runs again in the same run,
 first with the worker of each REF's code (a `git archive` snapshot, bench/servers.py
@@ -38,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 from bench import database
 from bench.servers import REFUNDS, ROOT, Server, free_port, gql, migrate, spawn, start_service
@@ -113,14 +116,39 @@ async def change(http: httpx.AsyncClient, merchant: tuple[str, str]) -> None:
     assert data["initiateRefund"]["refund"]["status"] == "ON_HOLD", data
 
 
-def received(path: Path) -> list[tuple[str, float, float]]:
-    lines = path.read_text().split("\n") if path.exists() else []
-    out = []
-    for line in lines:
-        parts = line.split()
-        if len(parts) == 3:
-            out.append((parts[0], float(parts[1]), float(parts[2])))
-    return out
+class Sink:
+    """What the receiver has written (bench/webhook_sink.py: `webhook-id sent-at got-at` per
+    request), read on from where the last read stopped: the bench polls it while it measures,
+    and re-reading the whole file each time took a core of its own."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.got: list[tuple[str, float, float]] = []
+        self.ids: set[str] = set()
+        self._offset = 0
+
+    def read(self) -> list[tuple[str, float, float]]:
+        if self.path.exists():
+            with self.path.open("rb") as f:
+                f.seek(self._offset)
+                chunk = f.read()
+            complete = chunk[: chunk.rfind(b"\n") + 1]
+            self._offset += len(complete)
+            for line in complete.decode().splitlines():
+                parts = line.split()
+                if len(parts) == 3:
+                    self.got.append((parts[0], float(parts[1]), float(parts[2])))
+                    self.ids.add(parts[0])
+        return self.got
+
+    async def wait_for(self, count: int, limit: float = 600) -> None:
+        """Until `count` distinct deliveries have arrived in all."""
+        deadline = time.monotonic() + limit
+        while len(self.ids) < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {len(self.ids)} of {count} delivered")
+            await asyncio.sleep(0.2)
+            self.read()
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -128,22 +156,14 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-async def wait_for_deliveries(path: Path, count: int, limit: float = 600) -> None:
-    deadline = time.monotonic() + limit
-    while len({r[0] for r in received(path)}) < count:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"only {len(received(path))} of {count} delivered")
-        await asyncio.sleep(0.2)
-
-
 async def latency_phase(
     http: httpx.AsyncClient,
     merchants: list[tuple[str, str]],
     rate: float,
     seconds: float,
-    sink: Path,
+    sink: Sink,
 ) -> dict[str, float]:
-    before = len(received(sink))
+    before, seen = len(sink.read()), len(sink.ids)
     total = int(rate * seconds)
     start = time.monotonic()
     tasks = []
@@ -153,8 +173,8 @@ async def latency_phase(
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(change(http, merchants[n % len(merchants)])))
     await asyncio.gather(*tasks)
-    await wait_for_deliveries(sink, before + total)
-    lat = [(got - at) * 1000 for _, at, got in received(sink)[before:]]
+    await sink.wait_for(seen + total)
+    lat = [(got - at) * 1000 for _, at, got in sink.read()[before:]]
     return {
         "events": total,
         "p50_ms": round(statistics.median(lat), 1),
@@ -163,23 +183,22 @@ async def latency_phase(
     }
 
 
-async def reads(http: httpx.AsyncClient, key: str, stop: asyncio.Event, out: list[float]) -> None:
-    while not stop.is_set():
-        began = time.perf_counter()
-        await gql(http, key, READ)
-        out.append((time.perf_counter() - began) * 1000)
+class Readers:
+    """API reads (`refunds(first: 20)`) by four merchants at `rate` per second while something
+    else happens, from a process of their own (bench/read_probe.py)."""
 
+    def __init__(self, port: int, merchants: list[tuple[str, str]], rate: float) -> None:
+        keys = [key for key, _ in merchants[:4]]
+        command = [sys.executable, "-m", "bench.read_probe", str(port), str(rate), "3600"]
+        self._process = subprocess.Popen(  # noqa: ASYNC220  (a fork, not a wait)
+            [*command, READ, *keys], cwd=ROOT, stdout=subprocess.PIPE
+        )
 
-async def read_p99(
-    http: httpx.AsyncClient, merchants: list[tuple[str, str]], seconds: float
-) -> tuple[float, int]:
-    stop = asyncio.Event()
-    found: list[float] = []
-    readers = [asyncio.create_task(reads(http, merchants[i][0], stop, found)) for i in range(4)]
-    await asyncio.sleep(seconds)
-    stop.set()
-    await asyncio.gather(*readers)
-    return percentile(found, 99), len(found)
+    def stop(self) -> dict[str, float]:
+        """How many reads there were, and their p50 / p90 / p99 / max (ms)."""
+        self._process.send_signal(signal.SIGTERM)
+        out, _ = self._process.communicate(timeout=60)
+        return dict(orjson.loads(out))
 
 
 def start_worker(
@@ -195,6 +214,8 @@ def start_worker(
         **extra,
     }
     command = [*REFUNDS, "worker"]
+    if nice := os.environ.get("BENCH_WORKER_NICE"):
+        command = ["nice", "-n", nice, *command]
     if profile := os.environ.get("BENCH_PROFILE"):  # a cProfile of the worker, to this file
         command = [
             sys.executable,
@@ -239,6 +260,40 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu_seconds() -> float:
+    """CPU seconds every process of the machine has used so far, all cores (Linux /proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    idle = int(fields[3]) + int(fields[4])  # idle, iowait
+    return (sum(int(f) for f in fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_command() -> dict[int, tuple[str, float]]:
+    """Each process's command name and the CPU seconds it has used so far."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        found[int(stat.parent.name)] = (
+            name,
+            (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"),
+        )
+    return found
+
+
+def cpu_used_by(before: dict[int, tuple[str, float]], named: dict[int, str]) -> dict[str, float]:
+    """CPU seconds used since `before` (cpu_by_command), by the name in `named` of each pid or
+    else by command name; processes that ended meanwhile are not counted."""
+    used: dict[str, float] = {}
+    for pid, (name, seconds) in cpu_by_command().items():
+        label = named.get(pid, name)
+        used[label] = used.get(label, 0.0) + seconds - before.get(pid, (name, 0.0))[1]
+    return {k: round(v, 1) for k, v in sorted(used.items(), key=lambda kv: -kv[1]) if v >= 0.1}
+
+
 def load_average() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -247,11 +302,14 @@ async def drain_phase(
     http: httpx.AsyncClient,
     merchants: list[tuple[str, str]],
     backlog: int,
-    sink: Path,
+    sink: Sink,
     start: Callable[[], Server],
+    named: dict[int, str],
+    api_port: int,
+    read_rate: float,
 ) -> tuple[Server, dict[str, Any]]:
     """`backlog` changes stored with no worker running, then a worker started by `start`."""
-    before = len(received(sink))
+    before, seen = len(sink.read()), len(sink.ids)
     sem = asyncio.Semaphore(32)
 
     async def one(n: int) -> None:
@@ -259,26 +317,25 @@ async def drain_phase(
             await change(http, merchants[n % len(merchants)])
 
     await asyncio.gather(*(one(n) for n in range(backlog)))
-    stop_reads = asyncio.Event()
-    during: list[float] = []
-    readers = [
-        asyncio.create_task(reads(http, merchants[i][0], stop_reads, during)) for i in range(4)
-    ]
+    readers = Readers(api_port, merchants, read_rate)
+    machine, processes = machine_cpu_seconds(), cpu_by_command()
     worker = start()
     began = time.monotonic()
-    await wait_for_deliveries(sink, before + backlog)
+    await sink.wait_for(seen + backlog)
     drained = time.monotonic() - began
-    stop_reads.set()
-    await asyncio.gather(*readers)
-    got = received(sink)[before:]
+    machine = machine_cpu_seconds() - machine
+    by_process = cpu_used_by(processes, {**named, worker.process.pid: "worker"})
+    read = readers.stop()
+    got = sink.read()[before:]
     first, last = min(g[2] for g in got), max(g[2] for g in got)
     return worker, {
         "events": backlog,
         "from_worker_start_s": round(drained, 1),
         "per_s_from_start": round(backlog / drained),
         "per_s_first_to_last": round(backlog / (last - first)),
-        "read_p99_ms": round(percentile(during, 99), 1),
-        "reads": len(during),
+        "reads": read,
+        "machine_cpu_s": round(machine, 1),
+        "cpu_s_by_process": by_process,
         "load": load_average(),
     }
 
@@ -296,7 +353,8 @@ async def run(args: argparse.Namespace, work: Path) -> None:
     )
     api.wait_ready()
     sink_port, sink_file = free_port(), work / "sink.txt"
-    sink = subprocess.Popen(  # noqa: ASYNC220  (started once, before any load)
+    sink = Sink(sink_file)
+    receiver = subprocess.Popen(  # noqa: ASYNC220  (started once, before any load)
         [sys.executable, "-m", "bench.webhook_sink", str(sink_port), str(sink_file)],
         cwd=ROOT,
         start_new_session=True,
@@ -324,35 +382,44 @@ async def run(args: argparse.Namespace, work: Path) -> None:
             for n, (label, root, extra) in enumerate(variants):
                 worker = start(f"latency-{n}", root, extra)
                 await asyncio.sleep(2)
-                cpu = cpu_seconds(worker.process.pid), cpu_seconds(sink.pid)
-                found = await latency_phase(http, merchants, args.rate, args.seconds, sink_file)
-                found |= used_cpu(cpu, worker.process.pid, sink.pid)
+                cpu = cpu_seconds(worker.process.pid), cpu_seconds(receiver.pid)
+                found = await latency_phase(http, merchants, args.rate, args.seconds, sink)
+                found |= used_cpu(cpu, worker.process.pid, receiver.pid)
                 print(f"latency, {label}: {found} (load {load_average()})", flush=True)
                 stop(worker)
-            idle = await read_p99(http, merchants, 10)
+            named = {api.process.pid: "api", receiver.pid: "receiver", os.getpid(): "bench"}
+            machine, processes = machine_cpu_seconds(), cpu_by_command()
+            readers = Readers(api.port, merchants, args.read_rate)
+            await asyncio.sleep(10)
+            idle = readers.stop()
+            machine = machine_cpu_seconds() - machine
             print(
-                f"read p99 without a drain: {idle[0]:.1f} ms ({idle[1]} reads, "
+                f"reads without a drain: {idle}, "
+                f"machine CPU {machine:.1f} s in 10 s: {cpu_used_by(processes, named)}, "
                 f"load {load_average()})",
                 flush=True,
             )
             for n, (label, root, extra) in enumerate(variants):
                 name = f"drain-{n}"
-                sink_cpu = cpu_seconds(sink.pid)
+                sink_cpu = cpu_seconds(receiver.pid)
                 worker, found = await drain_phase(
                     http,
                     merchants,
                     args.backlog,
-                    sink_file,
+                    sink,
                     partial(start, name, root, extra),
+                    named,
+                    api.port,
+                    args.read_rate,
                 )
-                found |= used_cpu((0.0, sink_cpu), worker.process.pid, sink.pid)
+                found |= used_cpu((0.0, sink_cpu), worker.process.pid, receiver.pid)
                 print(f"drain, {label}: {found}", flush=True)
                 stop(worker)
     finally:
         for server in [*started, api]:
             if server.process.poll() is None:
                 stop(server)
-        os.killpg(sink.pid, signal.SIGTERM)
+        os.killpg(receiver.pid, signal.SIGTERM)
         for log in sorted(work.glob("*.log")):  # noqa: ASYNC240  (after the measurements)
             lines = log.read_text().splitlines()
             errors = [line for line in lines if " ERROR " in line or " WARNING " in line]
@@ -367,6 +434,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--backlog", type=int, default=10_000)
+    parser.add_argument(
+        "--read-rate",
+        type=float,
+        default=200,
+        help="API reads per second while measuring read latency; 0: four clients back to back",
+    )
     parser.add_argument("--worker-env", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument(
         "--baseline",

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Interval,
     Text,
     Uuid,
+    all_,
     and_,
     any_,
     bindparam,
@@ -127,11 +128,16 @@ class WebhookClaims:
         self.worker_id = worker_id
 
     async def claim(
-        self, limit: int, lease_seconds: float, merchants: Sequence[UUID] | None = None
+        self,
+        limit: int,
+        lease_seconds: float,
+        merchants: Sequence[UUID] | None = None,
+        skip_endpoints: Sequence[UUID] = (),
     ) -> Sequence[Outgoing]:
         """Up to `limit` due deliveries, shared out among the merchants that have some (or
         among `merchants`, when the caller knows whose events are new: then no read across
-        merchants): one statement per merchant, all in one transaction (one commit)."""
+        merchants), none to `skip_endpoints`: one statement per merchant, all in one
+        transaction (one commit)."""
         async with self.engine.connect() as conn:
             if merchants is None:
                 hungry = await _merchants_with_deliveries_due(conn, limit)
@@ -140,18 +146,25 @@ class WebhookClaims:
             if not hungry:
                 return []
             await conn.execute(NO_WAIT_FOR_DISK)
-            claimed = await share_out(
-                limit, hungry, partial(self._claim_of, conn, lease_seconds=lease_seconds)
+            claim_of = partial(
+                self._claim_of, conn, lease_seconds=lease_seconds, skip=list(skip_endpoints)
             )
+            claimed = await share_out(limit, hungry, claim_of)
             await conn.commit()
         return claimed
 
     async def _claim_of(
-        self, conn: AsyncConnection, merchant_id: UUID, limit: int, lease_seconds: float
+        self,
+        conn: AsyncConnection,
+        merchant_id: UUID,
+        limit: int,
+        lease_seconds: float,
+        skip: list[UUID],
     ) -> list[Outgoing]:
         params = {
             "merchant": merchant_id,
             "limit": limit,
+            "skip": skip,
             "worker": self.worker_id,
             "lease": timedelta(seconds=lease_seconds),
         }
@@ -298,7 +311,7 @@ WORKER = bindparam("worker", type_=Text)
 def _claim_statement() -> Any:
     due = (
         select(d.id)
-        .where(_due(MERCHANT))
+        .where(_due(MERCHANT), d.endpoint_id != all_(bindparam("skip", type_=ARRAY(Uuid))))
         .order_by(d.next_attempt_at, d.refund_event_id)
         .limit(bindparam("limit", type_=Integer))
         .with_for_update(skip_locked=True)

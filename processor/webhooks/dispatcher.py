@@ -42,6 +42,10 @@ BACKLOG_GAUGE_SECONDS = 5.0  # how often the oldest-undelivered gauge is read
 # Rows held per process, as a multiple of `concurrency`: enough for the sends to go on at full
 # speed while the next claim round is made.
 CLAIM_AHEAD = 8
+# Rows held for one endpoint, as a multiple of `endpoint_concurrency`, beyond which it gets no
+# more claims and its rows do not count against the others' room: an endpoint that answers
+# slowly, or not at all until its timeout, cannot fill the hold and stall every other one.
+ENDPOINT_CLAIM_AHEAD = 2
 
 
 class WebhookDispatcher:
@@ -61,6 +65,7 @@ class WebhookDispatcher:
         # own, ahead of the sends, so that the slots stay busy while the next claim is made.
         self._queue = SendQueue(settings.endpoint_concurrency)
         self._hold_at_most = CLAIM_AHEAD * settings.concurrency
+        self._hold_per_endpoint = ENDPOINT_CLAIM_AHEAD * settings.endpoint_concurrency
         # While the last claim filled all it asked for (a backlog), claim again only once this
         # many rows can be held: a claim costs a few statements per merchant whatever its size,
         # so a backlog is claimed in big batches, not one per finished delivery.
@@ -113,7 +118,7 @@ class WebhookDispatcher:
             await self.sender.close()
 
     def _room(self) -> int:
-        return self._hold_at_most - self._queue.held()
+        return self._hold_at_most - self._queue.held(per_endpoint=self._hold_per_endpoint)
 
     def _wait_seconds(self) -> float:
         if len(self._queue):  # rows waiting: their leases may need renewing
@@ -133,13 +138,14 @@ class WebhookDispatcher:
         merchants = None if everywhere else sorted(self._notified)
         self._notified.clear()
         self._everywhere = False
-        self._claiming = asyncio.create_task(self._claim(room, merchants))
+        full = self._queue.full(self._hold_per_endpoint)
+        self._claiming = asyncio.create_task(self._claim(room, merchants, full))
 
-    async def _claim(self, room: int, merchants: list[UUID] | None) -> None:
+    async def _claim(self, room: int, merchants: list[UUID] | None, full: list[UUID]) -> None:
         lease = self.settings.claim_lease_seconds
         held_until = time.monotonic() + lease  # reckoned before the claim: never late
         try:
-            claimed = await self.claims.claim(room, lease, merchants)
+            claimed = await self.claims.claim(room, lease, merchants, skip_endpoints=full)
         except Exception:
             log.exception("claiming webhook deliveries failed; retrying")
             # no wake: the next claim waits for the fallback poll (or a NOTIFY)

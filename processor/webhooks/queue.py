@@ -3,10 +3,13 @@
 The dispatcher claims ahead of its free slots, in big claims, and the rows wait here. A row
 leaves for a send only while its endpoint has fewer than `per_endpoint` sends in flight, so a
 large total concurrency cannot pile onto one receiver; endpoints take turns, oldest claims
-first within each. The queue knows each row's lease as this process reckons it (from a
-monotonic clock read before the claim was sent, so never later than the database's): the rows
-whose lease is getting short are renewed (`to_renew`), and a row whose lease is too short for a
-whole attempt is dropped rather than sent, since another process may claim it meanwhile."""
+first within each. It counts the rows held per endpoint, so that the dispatcher can stop
+claiming for an endpoint that has plenty waiting (`full`) and leave its excess out of the room
+the others are claimed into (`held(per_endpoint=…)`). The queue knows each row's lease as this
+process reckons it (from a monotonic clock read before the claim was sent, so never later than
+the database's): the rows whose lease is getting short are renewed (`to_renew`), and a row whose
+lease is too short for a whole attempt is dropped rather than sent, since another process may
+claim it meanwhile."""
 
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ class SendQueue:
         self._waiting: dict[UUID, deque[Queued]] = {}
         self._sending: Counter[UUID] = Counter()
         self._held: set[UUID] = set()  # delivery ids waiting, being sent or being recorded
+        self._held_of: Counter[UUID] = Counter()  # … by endpoint
         self._count = 0
 
     def __len__(self) -> int:
@@ -43,6 +47,7 @@ class SendQueue:
         if delivery.id in self._held:
             return False
         self._held.add(delivery.id)
+        self._held_of[delivery.endpoint_id] += 1
         self._waiting.setdefault(delivery.endpoint_id, deque()).append(Queued(out, held_until))
         self._count += 1
         return True
@@ -60,7 +65,7 @@ class SendQueue:
                 row = rows.popleft()
                 self._count -= 1
                 if row.held_until - now < min_lease:
-                    self._held.discard(row.out.delivery.id)
+                    self._let_go(row.out)
                     dropped += 1
                     continue
                 taken.append(row.out)
@@ -79,11 +84,27 @@ class SendQueue:
     def done(self, out: Outgoing) -> None:
         """Its attempt is recorded (or given up): this process holds the row no more, and a
         claim that brings it back may queue it again."""
-        self._held.discard(out.delivery.id)
+        self._let_go(out)
 
-    def held(self) -> int:
-        """Rows waiting, being sent, or being recorded."""
-        return len(self._held)
+    def _let_go(self, out: Outgoing) -> None:
+        delivery = out.delivery
+        if delivery.id not in self._held:
+            return
+        self._held.discard(delivery.id)
+        self._held_of[delivery.endpoint_id] -= 1
+        if self._held_of[delivery.endpoint_id] <= 0:
+            del self._held_of[delivery.endpoint_id]
+
+    def held(self, per_endpoint: int | None = None) -> int:
+        """Rows waiting, being sent, or being recorded; with `per_endpoint`, no more than that
+        many counted for any one endpoint."""
+        if per_endpoint is None:
+            return len(self._held)
+        return sum(min(count, per_endpoint) for count in self._held_of.values())
+
+    def full(self, per_endpoint: int) -> list[UUID]:
+        """The endpoints with `per_endpoint` rows or more held."""
+        return sorted(e for e, count in self._held_of.items() if count >= per_endpoint)
 
     def to_renew(self, before: float) -> list[Queued]:
         """The waiting rows whose lease runs out before `before`."""
@@ -105,7 +126,7 @@ class SendQueue:
             left = deque(row for row in waiting if row.out.delivery.id not in lost)
             for row in waiting:
                 if row.out.delivery.id in lost:  # (one already being sent stays held)
-                    self._held.discard(row.out.delivery.id)
+                    self._let_go(row.out)
                     self._count -= 1
             if left:
                 self._waiting[endpoint_id] = left

@@ -1,7 +1,8 @@
-"""The dispatcher's claim-ahead queue, against `refunds worker` processes and a real receiver:
+"""The dispatcher's claim-ahead queue, against `refunds worker` processes and real receivers:
 sends to one endpoint never exceed REFUNDS_WEBHOOK_ENDPOINT_CONCURRENCY however many are
-claimed, and claimed rows waiting longer than their lease are kept (renewed), never sent
-by a second worker beside the first."""
+claimed, an endpoint that never answers cannot hold up another merchant's deliveries, and
+claimed rows waiting longer than their lease are kept (renewed), never sent by a second
+worker beside the first."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.tables import webhook_deliveries
-from tests.api.webhook_receiver import Receiver, receiving
+from tests.api.webhook_receiver import HANG, Receiver, receiving
 from tests.processing.live import wait_until
 from tests.processing.test_processes import service
 from tests.processing.test_webhook_worker_killed import events_owed
@@ -59,6 +60,35 @@ async def test_sends_to_one_endpoint_never_exceed_its_cap_however_many_are_claim
     assert receiver.most_in_flight == cap
     assert {r.refund_id for r in receiver.received} == refund_ids
     assert len({r.webhook_id for r in receiver.received}) == count == len(receiver.received)
+
+
+async def test_an_endpoint_that_never_answers_does_not_hold_up_another_merchants_deliveries(
+    own_database_url: str, tmp_path: Path
+) -> None:
+    # given merchant A's receiver, which holds every request unanswered, and 40 events owed to
+    # it: more than a worker with room for 4 sends holds (8 x 4 = 32 rows)
+    for merchant in ("a", "b"):
+        (tmp_path / merchant).mkdir()
+    async with receiving(script=[HANG] * 40) as stalled, receiving() as healthy:
+        await events_owed(own_database_url, tmp_path / "a", stalled, 40)
+        with service(
+            ["worker"],
+            tmp_path / "worker.log",
+            DATABASE_URL=own_database_url,
+            REFUNDS_WEBHOOK_CONCURRENCY="4",
+            REFUNDS_WEBHOOK_ENDPOINT_CONCURRENCY="2",
+            REFUNDS_WEBHOOK_TIMEOUT_SECONDS="25",
+            **WORKER_ENV,
+        ) as worker:
+            # and the worker holding A's rows, two of them sent and waiting for an answer
+            await stalled.wait_for(lambda got: len(got) >= 2)
+            # when merchant B's events are made meanwhile
+            refund_ids = await events_owed(own_database_url, tmp_path / "b", healthy, 10)
+            # then B's receiver gets every one of them while A's still holds its first two
+            got = await healthy.wait_for(lambda got: len(got) >= 10)
+            assert {r.refund_id for r in got} == refund_ids
+            assert len(stalled.received) == 2
+            assert worker.poll() is None, "the worker exited; see worker.log"
 
 
 async def test_claimed_rows_waiting_past_their_lease_are_not_sent_by_a_second_worker(

@@ -1,6 +1,7 @@
 """The dispatcher's loop (processor/webhooks/dispatcher.py) with a fake outbox and sender: a
 claim round runs in a task of its own, so that rows already claimed are sent while it waits
-for the database, and a send's slot is free at its answer, before its record is written."""
+for the database, a send's slot is free at its answer, before its record is written, and an
+endpoint holding its share of rows is left out of the next claims."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from uuid import UUID, uuid4
 from db.webhook_claims import Outcome, Outgoing, WebhookClaims
 from processor.config import WebhookSettings
 from processor.webhooks.dispatcher import CLAIM_AHEAD, WebhookDispatcher
+from processor.webhooks.queue import SendQueue
 from processor.webhooks.sender import Attempt, WebhookSender
 from tests.api.test_webhook_delivery import _outgoing
 
@@ -35,14 +37,20 @@ class Outbox:
     def __init__(self, batches: list[list[Outgoing]]) -> None:
         self.batches = batches
         self.claims_asked: list[int] = []
+        self.skipped: list[list[UUID]] = []
         self.release = asyncio.Event()
         self.records_open = asyncio.Event()
         self.recorded: list[UUID] = []
 
     async def claim(
-        self, limit: int, lease_seconds: float, merchants: Sequence[UUID] | None = None
+        self,
+        limit: int,
+        lease_seconds: float,
+        merchants: Sequence[UUID] | None = None,
+        skip_endpoints: Sequence[UUID] = (),
     ) -> Sequence[Outgoing]:
         self.claims_asked.append(limit)
+        self.skipped.append(list(skip_endpoints))
         if self.batches:
             return self.batches.pop(0)[:limit]
         await self.release.wait()
@@ -73,6 +81,13 @@ class Sender:
 
     async def close(self) -> None:
         pass
+
+
+class HangingSender(Sender):
+    async def send(self, out: Outgoing, at: datetime) -> Attempt:
+        self.sent.append(out.delivery.id)
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
 
 
 async def _until(condition: Any, seconds: float = 5.0) -> None:
@@ -120,6 +135,47 @@ async def test_a_sends_slot_is_free_at_its_answer_while_its_record_waits() -> No
         assert outbox.recorded == []
         outbox.records_open.set()
         await _until(lambda: sorted(outbox.recorded) == sorted(o.delivery.id for o in first))
+    finally:
+        outbox.release.set()
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+
+
+def test_an_endpoints_rows_beyond_its_share_leave_room_for_the_other_endpoints() -> None:
+    queue = SendQueue(per_endpoint=2)
+    slow, other = rows(10), rows(1)
+    for out in slow + other:
+        assert queue.add(out, held_until=100.0)
+    # ten rows of one endpoint and one of another: all held, but the first counts as four
+    assert queue.held() == 11
+    assert queue.held(per_endpoint=4) == 5
+    assert queue.full(4) == [slow[0].delivery.endpoint_id]
+    # two of its rows and the other's sent and recorded: eight held, still counted as four
+    taken, _ = queue.take(free=3, now=0.0, min_lease=1.0)
+    assert len(taken) == 3
+    for out in taken:
+        queue.sent(out)
+        queue.done(out)
+    assert (queue.held(), queue.held(per_endpoint=4)) == (8, 4)
+    assert queue.full(4) == [slow[0].delivery.endpoint_id]
+    # the rest dropped unsent (their lease too short for an attempt): nothing held any more
+    taken, dropped = queue.take(free=10, now=100.0, min_lease=1.0)
+    assert (taken, dropped) == ([], 8)
+    assert (queue.held(), queue.held(per_endpoint=4), queue.full(1)) == (0, 0, [])
+
+
+async def test_a_claim_skips_the_endpoints_holding_their_share_and_counts_them_at_it() -> None:
+    # a worker with room for 2 x 8 = 16 rows, at most 2 x 1 counted for one endpoint; the
+    # first claim brings 16 rows of one endpoint, whose sends never end
+    stuck = rows(CLAIM_AHEAD * 2)
+    outbox, sender = Outbox([stuck]), HangingSender()
+    dispatcher = _dispatcher(outbox, sender, concurrency=2, endpoint_concurrency=1)
+    running = asyncio.create_task(dispatcher.run())
+    try:
+        await _until(lambda: len(outbox.claims_asked) == 2)
+        # the next claim leaves that endpoint out and has room for all but its two
+        assert outbox.claims_asked == [CLAIM_AHEAD * 2, CLAIM_AHEAD * 2 - 2]
+        assert outbox.skipped[1] == [stuck[0].delivery.endpoint_id]
     finally:
         outbox.release.set()
         running.cancel()

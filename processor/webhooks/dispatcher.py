@@ -42,10 +42,13 @@ BACKLOG_GAUGE_SECONDS = 5.0  # how often the oldest-undelivered gauge is read
 # Rows held per process, as a multiple of `concurrency`: enough for the sends to go on at full
 # speed while the next claim round is made.
 CLAIM_AHEAD = 8
-# Rows held for one endpoint, as a multiple of `endpoint_concurrency`, beyond which it gets no
-# more claims and its rows do not count against the others' room: an endpoint that answers
-# slowly, or not at all until its timeout, cannot fill the hold and stall every other one.
-ENDPOINT_CLAIM_AHEAD = 2
+# Of one endpoint's rows, at most this multiple of `endpoint_concurrency` counts against the
+# rows held (CLAIM_AHEAD): an endpoint that answers slowly, or not at all until its timeout,
+# cannot fill the hold and stall every other endpoint's deliveries.
+ENDPOINT_COUNTED = 2
+# … and an endpoint holding this multiple of `endpoint_concurrency` gets no more rows until its
+# sends bring it below, which bounds what a stalled endpoint keeps in memory.
+ENDPOINT_CLAIM_AHEAD = 8
 
 
 class WebhookDispatcher:
@@ -65,7 +68,9 @@ class WebhookDispatcher:
         # own, ahead of the sends, so that the slots stay busy while the next claim is made.
         self._queue = SendQueue(settings.endpoint_concurrency)
         self._hold_at_most = CLAIM_AHEAD * settings.concurrency
+        self._counted_per_endpoint = ENDPOINT_COUNTED * settings.endpoint_concurrency
         self._hold_per_endpoint = ENDPOINT_CLAIM_AHEAD * settings.endpoint_concurrency
+        self._skipped: set[UUID] = set()  # endpoints the last claim left out: they were full
         # While the last claim filled all it asked for (a backlog), claim again only once this
         # many rows can be held: a claim costs a few statements per merchant whatever its size,
         # so a backlog is claimed in big batches, not one per finished delivery.
@@ -118,7 +123,7 @@ class WebhookDispatcher:
             await self.sender.close()
 
     def _room(self) -> int:
-        return self._hold_at_most - self._queue.held(per_endpoint=self._hold_per_endpoint)
+        return self._hold_at_most - self._queue.held(per_endpoint=self._counted_per_endpoint)
 
     def _wait_seconds(self) -> float:
         if len(self._queue):  # rows waiting: their leases may need renewing
@@ -139,6 +144,7 @@ class WebhookDispatcher:
         self._notified.clear()
         self._everywhere = False
         full = self._queue.full(self._hold_per_endpoint)
+        self._skipped = set(full)
         self._claiming = asyncio.create_task(self._claim(room, merchants, full))
 
     async def _claim(self, room: int, merchants: list[UUID] | None, full: list[UUID]) -> None:
@@ -194,6 +200,14 @@ class WebhookDispatcher:
             await self._attempt(out)
         finally:
             self._queue.done(out)
+            endpoint_id = out.delivery.endpoint_id
+            if (
+                endpoint_id in self._skipped
+                and self._queue.held_for(endpoint_id) < self._hold_per_endpoint
+            ):  # left out of the last claim for being full, it has room again: claim for it
+                self._skipped.discard(endpoint_id)
+                self._notified.add(out.delivery.merchant_id)
+                self._wake.set()
 
     async def _attempt(self, out: Outgoing) -> None:
         try:

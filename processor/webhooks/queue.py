@@ -102,6 +102,9 @@ class SendQueue:
             return len(self._held)
         return sum(min(count, per_endpoint) for count in self._held_of.values())
 
+    def held_for(self, endpoint_id: UUID) -> int:
+        return self._held_of[endpoint_id]
+
     def full(self, per_endpoint: int) -> list[UUID]:
         """The endpoints with `per_endpoint` rows or more held."""
         return sorted(e for e, count in self._held_of.items() if count >= per_endpoint)

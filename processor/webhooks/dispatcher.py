@@ -60,7 +60,6 @@ class WebhookDispatcher:
         self.settings = settings
         self._wake = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
-        self._sending = 0  # sends awaiting their answer (their records may still be pending)
         self._claiming: asyncio.Task[None] | None = None
         self._gauge_read = 0.0
         # Claimed rows wait here for a send slot. The rows held (waiting, being sent, being
@@ -163,11 +162,10 @@ class WebhookDispatcher:
         self._wake.set()  # rows to send, or room for the next claim
 
     def _start_sends(self) -> None:
-        free = self.settings.concurrency - self._sending
+        free = self.settings.concurrency - self._queue.sending()
         if free <= 0 or not len(self._queue):
             return
         taken, dropped = self._queue.take(free, time.monotonic(), self._min_lease)
-        self._sending += len(taken)
         if dropped:
             log.warning("%d claimed webhook deliveries waited out their lease unsent", dropped)
         for out in taken:
@@ -215,7 +213,6 @@ class WebhookDispatcher:
                 attempt = await self.sender.send(out, datetime.now(UTC))
             finally:  # its slot is free for the next send while this one is recorded
                 self._queue.sent(out)
-                self._sending -= 1
                 self._wake.set()
             WEBHOOK_ATTEMPTS.labels(attempt.result).inc()
             wait = None

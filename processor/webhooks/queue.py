@@ -31,7 +31,8 @@ class SendQueue:
         self.per_endpoint = per_endpoint
         # endpoint -> its rows waiting, oldest first; the dict's order is the endpoints' turn
         self._waiting: dict[UUID, deque[Queued]] = {}
-        self._sending: Counter[UUID] = Counter()
+        self._sending: Counter[UUID] = Counter()  # endpoint -> sends awaiting their answer
+        self._sending_total = 0
         self._held: set[UUID] = set()  # delivery ids waiting, being sent or being recorded
         self._held_of: Counter[UUID] = Counter()  # … by endpoint
         self._count = 0
@@ -70,6 +71,7 @@ class SendQueue:
                     continue
                 taken.append(row.out)
                 self._sending[endpoint_id] += 1
+                self._sending_total += 1
             if rows:  # to the back of the line, once it has had its turn
                 self._waiting[endpoint_id] = rows
         return taken, dropped
@@ -78,6 +80,7 @@ class SendQueue:
         """A send taken from here has its answer (or failed): its endpoint has a slot again."""
         endpoint_id = out.delivery.endpoint_id
         self._sending[endpoint_id] -= 1
+        self._sending_total -= 1
         if self._sending[endpoint_id] <= 0:
             del self._sending[endpoint_id]
 
@@ -134,5 +137,6 @@ class SendQueue:
             if left:
                 self._waiting[endpoint_id] = left
 
-    def sending(self, endpoint_id: UUID) -> int:
-        return self._sending[endpoint_id]
+    def sending(self, endpoint_id: UUID | None = None) -> int:
+        """Sends taken from here awaiting their answer, to the endpoint or in all."""
+        return self._sending_total if endpoint_id is None else self._sending[endpoint_id]

@@ -15,7 +15,6 @@ from uuid import UUID, uuid4
 from db.webhook_claims import Outcome, Outgoing, WebhookClaims
 from processor.config import WebhookSettings
 from processor.webhooks.dispatcher import CLAIM_AHEAD, WebhookDispatcher
-from processor.webhooks.queue import SendQueue
 from processor.webhooks.sender import Attempt, WebhookSender
 from tests.api.test_webhook_delivery import _outgoing
 
@@ -139,29 +138,6 @@ async def test_a_sends_slot_is_free_at_its_answer_while_its_record_waits() -> No
         outbox.release.set()
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
-
-
-def test_an_endpoints_rows_beyond_its_share_leave_room_for_the_other_endpoints() -> None:
-    queue = SendQueue(per_endpoint=2)
-    slow, other = rows(10), rows(1)
-    for out in slow + other:
-        assert queue.add(out, held_until=100.0)
-    # ten rows of one endpoint and one of another: all held, but the first counts as four
-    assert queue.held() == 11
-    assert queue.held(per_endpoint=4) == 5
-    assert queue.full(4) == [slow[0].delivery.endpoint_id]
-    # two of its rows and the other's sent and recorded: eight held, still counted as four
-    taken, _ = queue.take(free=3, now=0.0, min_lease=1.0)
-    assert len(taken) == 3
-    for out in taken:
-        queue.sent(out)
-        queue.done(out)
-    assert (queue.held(), queue.held(per_endpoint=4)) == (8, 4)
-    assert queue.full(4) == [slow[0].delivery.endpoint_id]
-    # the rest dropped unsent (their lease too short for an attempt): nothing held any more
-    taken, dropped = queue.take(free=10, now=100.0, min_lease=1.0)
-    assert (taken, dropped) == ([], 8)
-    assert (queue.held(), queue.held(per_endpoint=4), queue.full(1)) == (0, 0, [])
 
 
 async def test_a_claim_skips_the_endpoints_holding_their_share_and_counts_them_at_it() -> None:

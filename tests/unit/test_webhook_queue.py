@@ -1,5 +1,6 @@
 """The claimed deliveries waiting for a send slot (processor/webhooks/queue.py): the cap per
-endpoint, endpoints taking turns, a row held twice refused, short leases dropped or renewed."""
+endpoint, endpoints taking turns, a row held twice refused, short leases dropped or renewed,
+rows counted per endpoint for the room and the claims."""
 
 from __future__ import annotations
 
@@ -98,3 +99,29 @@ def test_renewal_extends_the_rows_kept_and_drops_those_lost() -> None:
     assert queue.to_renew(before=20.0) == []
     assert queue.take(5, now=10.0, min_lease=10) == ([old_kept, fresh], 0)
     assert queue.add(old_lost, held_until=50.0)  # forgotten: another process holds it
+
+
+def test_an_endpoints_rows_beyond_its_share_leave_room_for_the_other_endpoints() -> None:
+    queue = SendQueue(per_endpoint=2)
+    slow_endpoint = uuid4()
+    slow, other = [row(slow_endpoint) for _ in range(10)], [row(uuid4())]
+    for out in slow + other:
+        assert queue.add(out, held_until=100.0)
+    # ten rows of one endpoint and one of another: all held, but the first counts as four
+    assert queue.held() == 11
+    assert queue.held(per_endpoint=4) == 5
+    assert queue.full(4) == [slow_endpoint]
+    # two of its rows and the other's sent and recorded: eight held, still counted as four
+    taken, _ = queue.take(free=3, now=0.0, min_lease=1.0)
+    assert len(taken) == 3
+    assert queue.sending() == 3
+    for out in taken:
+        queue.sent(out)
+        queue.done(out)
+    assert queue.sending() == 0
+    assert (queue.held(), queue.held(per_endpoint=4)) == (8, 4)
+    assert queue.full(4) == [slow_endpoint]
+    # the rest dropped unsent (their lease too short for an attempt): nothing held any more
+    taken, dropped = queue.take(free=10, now=100.0, min_lease=1.0)
+    assert (taken, dropped) == ([], 8)
+    assert (queue.held(), queue.held(per_endpoint=4), queue.full(1)) == (0, 0, [])

@@ -9,13 +9,14 @@ import os
 import secrets
 import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from api.config import ConfigurationError, Settings, check_admin_token
 
 DEMO_KEY_FILE = "demo_api_key"
 ADMIN_TOKEN_FILE = "admin_token"
+WEBHOOK_SECRET_KEYS_FILE = "webhook_secret_keys"
 
 
 def _database_url(settings: Settings) -> tuple[str, bool]:
@@ -43,6 +44,32 @@ def _admin_token(settings: Settings) -> tuple[str, str]:
     return token, f"{token}   (generated; kept in {path})"
 
 
+def _webhook_secret_keys(settings: Settings) -> tuple[str, str]:
+    """The keys that encrypt webhook secrets (db/secret_box.py), and the banner's line for
+    them: REFUNDS_WEBHOOK_SECRET_KEYS, else the data dir's file, made on the first start.
+    Processes that share a database must share these keys: set the variable in production."""
+    if settings.webhooks.secret_keys:
+        return settings.webhooks.secret_keys, "from REFUNDS_WEBHOOK_SECRET_KEYS (not shown)"
+    path = settings.data_dir / WEBHOOK_SECRET_KEYS_FILE
+    if path.exists():
+        return path.read_text().strip(), f"kept in {path}"
+    from db.secret_box import new_key_entry
+
+    keys = new_key_entry()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(keys + "\n")
+    path.chmod(0o600)
+    return keys, f"generated; kept in {path}"
+
+
+def _with_webhook_secret_keys(settings: Settings) -> tuple[Settings, str]:
+    """`settings` with the webhook secret keys (checked), exported for the processes this
+    one starts (uvicorn's workers read the environment), and the banner's line."""
+    keys, shown = _webhook_secret_keys(settings)
+    os.environ["REFUNDS_WEBHOOK_SECRET_KEYS"] = keys
+    return replace(settings, webhooks=replace(settings.webhooks, secret_keys=keys)), shown
+
+
 async def _seed_demo_if_new(url: str, data_dir: Path) -> str:
     from api import demo
     from db.engine import create_engine
@@ -65,6 +92,7 @@ class Prepared:
     database_url: str
     admin_token: str
     admin_token_shown: str  # the banner's line for it (see _admin_token)
+    webhook_keys_shown: str  # … and for the webhook secret keys (_webhook_secret_keys)
     demo_key: str | None
 
 
@@ -73,12 +101,13 @@ def prepare(settings: Settings, *, demo: bool | None) -> Prepared:
     from db.migrate import upgrade
 
     admin_token, admin_token_shown = _admin_token(settings)
+    _, webhook_keys_shown = _with_webhook_secret_keys(settings)
     url, embedded = _database_url(settings)
     upgrade(url)
     demo_key = None
     if demo if demo is not None else embedded:
         demo_key = asyncio.run(_seed_demo_if_new(url, settings.data_dir))
-    return Prepared(url, admin_token, admin_token_shown, demo_key)
+    return Prepared(url, admin_token, admin_token_shown, webhook_keys_shown, demo_key)
 
 
 def _banner(host: str, port: int, prepared: Prepared) -> str:
@@ -89,6 +118,7 @@ def _banner(host: str, port: int, prepared: Prepared) -> str:
         f"  Dashboard        http://{host}:{port}/   (sign in with a merchant API key)",
         f"  Refunds API      {url}   (open it in a browser for GraphiQL)",
         f"  Admin token      {prepared.admin_token_shown}",
+        f"  Webhook keys     {prepared.webhook_keys_shown}   (encrypt webhook secrets at rest)",
     ]
     if demo_key:
         lines += [
@@ -146,7 +176,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
     from db.migrate import upgrade
     from processor.runtime import run_worker
 
-    settings = Settings.from_env()
+    settings, _ = _with_webhook_secret_keys(Settings.from_env())
     url, _ = _database_url(settings)
     upgrade(url)
     health_port = settings.processor.health_port if args.health_port is None else args.health_port
@@ -180,6 +210,36 @@ def cmd_export_schema(_args: argparse.Namespace) -> None:
     from api.schema import schema
 
     sys.stdout.write(schema.as_str() + "\n")
+
+
+def cmd_new_webhook_key(_args: argparse.Namespace) -> None:
+    from db.secret_box import new_key_entry
+
+    print(new_key_entry())
+
+
+def cmd_reseal_webhook_secrets(_args: argparse.Namespace) -> None:
+    from db.engine import create_engine
+    from db.repositories.webhooks import reseal_secrets
+    from db.secret_box import UnreadableSecret
+
+    settings, _ = _with_webhook_secret_keys(Settings.from_env())
+    url, _ = _database_url(settings)
+
+    async def reseal() -> int:
+        engine = create_engine(url, pool_size=1)
+        try:
+            return await reseal_secrets(engine, settings.webhooks.box())
+        finally:
+            await engine.dispose()
+
+    try:
+        changed = asyncio.run(reseal())
+    except UnreadableSecret as unreadable:
+        sys.exit(
+            f"refunds: a webhook secret cannot be read ({unreadable}); nothing after it changed"
+        )
+    print(f"{changed} webhook endpoints sealed again under the first key")
 
 
 def cmd_merchant_create(args: argparse.Namespace) -> None:
@@ -231,6 +291,14 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("export-schema", help="print the GraphQL schema (SDL)").set_defaults(
         func=cmd_export_schema
     )
+    sub.add_parser(
+        "new-webhook-key",
+        help="print a new entry for REFUNDS_WEBHOOK_SECRET_KEYS (put it first to encrypt with it)",
+    ).set_defaults(func=cmd_new_webhook_key)
+    sub.add_parser(
+        "reseal-webhook-secrets",
+        help="seal every webhook secret again under the first REFUNDS_WEBHOOK_SECRET_KEYS key",
+    ).set_defaults(func=cmd_reseal_webhook_secrets)
     merchant = sub.add_parser("merchant", help="manage merchants")
     merchant_sub = merchant.add_subparsers(dest="merchant_command", required=True)
     create = merchant_sub.add_parser("create", help="create a merchant; prints its API key once")

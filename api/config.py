@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from api.gc_tuning import DEFAULT_GC_THRESHOLD, parse_threshold
+from db.secret_box import SecretKeysError
 from domain.eligibility import DEFAULT_REFUND_WINDOW_DAYS
 from processor.config import ProcessorSettings, WebhookSettings
 
@@ -157,6 +158,11 @@ class Settings:
     def __post_init__(self) -> None:
         if self.admin_token is not None:
             check_admin_token(self.admin_token)
+        if self.webhooks.secret_keys is not None:
+            try:
+                self.webhooks.box()
+            except SecretKeysError as refused:
+                raise ConfigurationError(str(refused)) from None
 
     @classmethod
     def from_env(cls) -> Settings:

@@ -21,6 +21,7 @@ from db.reports import Reports
 from db.repositories.api_keys import ApiKeyStore
 from db.repositories.batches import RefundBatchReads
 from db.repositories.webhooks import WebhookReads
+from db.secret_box import SecretBox
 from db.uow import SqlUnitOfWork
 from domain.model import ApiKey, Refund, RefundEvent, Transaction
 
@@ -59,8 +60,12 @@ class Services:
     def revocations(self) -> Revocations:
         return Revocations(self.authenticator, self.sockets, self.api_keys)
 
+    @cached_property
+    def secret_box(self) -> SecretBox:
+        return self.settings.webhooks.box()
+
     def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.engine, self.secret_box)
 
 
 class Loaders:

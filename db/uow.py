@@ -32,11 +32,13 @@ from db.repositories.merchants import SqlLedger, SqlMerchants
 from db.repositories.refunds import SqlRefundEvents, SqlRefunds
 from db.repositories.transactions import SqlTransactions
 from db.repositories.webhooks import SqlWebhooks
+from db.secret_box import SecretBox
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, secrets: SecretBox | None = None) -> None:
         self.engine = engine
+        self.secrets = secrets  # seals webhook secrets; a unit of work that stores none has none
         self._conn: AsyncConnection | None = None
         self._tx: AsyncTransaction | None = None
 
@@ -51,7 +53,7 @@ class SqlUnitOfWork:
         self.events = SqlRefundEvents(conn, raw)
         self.ledger = SqlLedger(conn, raw)
         self.idempotency = SqlIdempotency(conn, raw)
-        self.webhooks = SqlWebhooks(conn)
+        self.webhooks = SqlWebhooks(conn, self.secrets)
         self.batches = SqlRefundBatches(conn, raw)
         return self
 

@@ -13,10 +13,11 @@ finished together are recorded with one UPDATE per merchant over `unnest` of the
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from typing import Any
 from uuid import UUID
@@ -46,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from db.claims import share_out
 from db.distribution import ACROSS_MERCHANTS
 from db.repositories.webhooks import DELIVERY_COLUMNS, DELIVERY_SOURCES, delivery
+from db.secret_box import SecretBox, UnreadableSecret
 from db.tables import webhook_deliveries, webhook_endpoints
 from domain.webhooks import (
     UNDELIVERED,
@@ -54,6 +56,7 @@ from domain.webhooks import (
     WebhookEndpointStatus,
 )
 
+log = logging.getLogger("refunds.webhooks")
 d = webhook_deliveries.c
 w = webhook_endpoints.c
 OWED = [s.value for s in UNDELIVERED]
@@ -123,9 +126,10 @@ def _due(merchant_id: Any) -> Any:
 
 
 class WebhookClaims:
-    def __init__(self, engine: AsyncEngine, worker_id: str) -> None:
+    def __init__(self, engine: AsyncEngine, worker_id: str, secrets: SecretBox) -> None:
         self.engine = engine
         self.worker_id = worker_id
+        self.secrets = secrets
 
     async def claim(
         self,
@@ -170,10 +174,24 @@ class WebhookClaims:
         }
         rows = (await conn.execute(CLAIM, params)).all()
         found = sorted(rows, key=lambda r: r.event_row_id)  # each refund's oldest first
-        return [
-            Outgoing(delivery(r), r.url, _signing_secrets(r, r.db_now), r.failing_since is not None)
-            for r in found
-        ]
+        claimed = []
+        for r in found:
+            try:
+                secrets = self._signing_secrets(r)
+            except UnreadableSecret as unreadable:
+                # The keys configured here do not open it: not sent unsigned. It stays claimed
+                # until its lease runs out, then comes back (and here again) until they do.
+                log.error("webhook endpoint %s: secret unreadable: %s", r.endpoint_id, unreadable)
+                continue
+            claimed.append(Outgoing(delivery(r), r.url, secrets, r.failing_since is not None))
+        return claimed
+
+    def _signing_secrets(self, row: Any) -> tuple[str, ...]:
+        """The current secret, and the old one during its grace period, opened."""
+        stored = [row.secret]
+        if row.old_secret is not None and row.old_secret_expires_at > row.db_now:
+            stored.append(row.old_secret)
+        return tuple(self.secrets.open(s, row.merchant_id, row.endpoint_id) for s in stored)
 
     async def renew(self, held: Sequence[WebhookDelivery], lease_seconds: float) -> set[UUID]:
         """Renew the leases of claimed deliveries still waiting to be sent, and say which
@@ -444,12 +462,6 @@ CLAIM = _claim_statement()
 RENEW = _renew_statement()
 RECORD = _record_statement()
 ENDPOINT_CLOCKS = _endpoint_clocks_statement()
-
-
-def _signing_secrets(row: Any, now: datetime) -> tuple[str, ...]:
-    if row.old_secret is not None and row.old_secret_expires_at > now:
-        return (row.secret, row.old_secret)
-    return (row.secret,)
 
 
 _OWED_SQL = ", ".join(f"'{status}'" for status in OWED)  # the enum's own values

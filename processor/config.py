@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from db.secret_box import SecretBox, SecretKeysError
 
 
 def _float(name: str, default: float) -> float:
@@ -68,6 +70,22 @@ class WebhookSettings:
     endpoint_concurrency: int = 16
     claim_lease_seconds: float = 30.0  # > timeout_seconds: a live sender never loses its claim
     poll_seconds: float = 1.0  # a fallback: new events wake the dispatcher through NOTIFY
+    # The keys that encrypt the signing secrets at rest (db/secret_box.py):
+    # REFUNDS_WEBHOOK_SECRET_KEYS, else `refunds serve` and `refunds worker` use the data dir's
+    # webhook_secret_keys file (api/cli.py).
+    secret_keys: str | None = field(
+        default_factory=lambda: os.environ.get("REFUNDS_WEBHOOK_SECRET_KEYS") or None
+    )
+
+    def box(self) -> SecretBox:
+        """What seals and opens the secrets; SecretKeysError when there are no keys."""
+        if self.secret_keys is None:
+            raise SecretKeysError(
+                "no webhook secret keys: set REFUNDS_WEBHOOK_SECRET_KEYS (`refunds "
+                "new-webhook-key` makes one) or start with `refunds serve`, which keeps them "
+                "in the data dir."
+            )
+        return SecretBox.parse(self.secret_keys)
 
     @classmethod
     def from_env(cls) -> WebhookSettings:

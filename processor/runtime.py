@@ -72,7 +72,8 @@ def build_batch_applier(
 
 
 def build_dispatcher(engine: AsyncEngine, settings: WebhookSettings) -> WebhookDispatcher:
-    return WebhookDispatcher(WebhookClaims(engine, worker_id()), WebhookSender(settings), settings)
+    claims = WebhookClaims(engine, worker_id(), settings.box())
+    return WebhookDispatcher(claims, WebhookSender(settings), settings)
 
 
 class Worker:

@@ -24,6 +24,7 @@ from api.config import EdgeSettings, Settings
 from db.engine import create_engine
 from db.listener import connect_kwargs
 from db.migrate import upgrade
+from db.secret_box import new_key_entry
 from processor.config import WebhookSettings
 from tests.serving import serving
 from tests.support import Api
@@ -34,6 +35,10 @@ ADMIN_TOKEN = "adm_test_" + secrets.token_hex(16)
 # for a serving process (tests/api/test_gc_tuning.py checks `refunds serve` does), not for pytest.
 # Subprocesses start without this (tests/api/serve_process.py drops REFUNDS_* settings).
 os.environ["REFUNDS_GC_THRESHOLD"] = "python"
+# Webhook secrets are sealed with this key (db/secret_box.py) by every process the tests start,
+# which inherit the environment, and read with it by those that send: the API and the workers
+# of one test share it. (tests/api/serve_process.py's servers keep theirs in their data dir.)
+os.environ["REFUNDS_WEBHOOK_SECRET_KEYS"] = new_key_entry()
 
 
 def _server_url(tmp_path_factory: pytest.TempPathFactory) -> str:

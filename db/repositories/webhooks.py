@@ -6,15 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from sqlalchemy import Select, delete, func, insert, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db import rows
 from db.connected import ConnectedReads
+from db.distribution import ACROSS_MERCHANTS
 from db.refund_changes import EVENT_COLUMNS, as_of, event_beside_refund
 from db.repositories.refunds import REFUND_COLUMNS
+from db.secret_box import SecretBox, UnreadableSecret
 from db.tables import refund_events, refunds, transactions, webhook_deliveries, webhook_endpoints
 from domain.ports import WebhookEndpointChange
 from domain.webhooks import (
@@ -97,8 +99,14 @@ def delivery(row: Any) -> WebhookDelivery:
 
 
 class SqlWebhooks:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, secrets: SecretBox | None) -> None:
         self.conn = conn
+        self._secrets = secrets
+
+    def _sealed(self, secret: str, merchant_id: UUID, endpoint_id: UUID) -> str:
+        if self._secrets is None:
+            raise RuntimeError("this unit of work was made without the webhook secret keys")
+        return self._secrets.seal(secret, merchant_id, endpoint_id)
 
     async def add(
         self,
@@ -108,15 +116,17 @@ class SqlWebhooks:
         events: tuple[WebhookEventType, ...],
         secret: str,
     ) -> WebhookEndpoint:
+        endpoint_id = uuid4()  # the sealed secret is bound to it
         stmt = (
             insert(webhook_endpoints)
             .values(
                 merchant_id=merchant_id,
+                id=endpoint_id,
                 url=url,
                 description=description,
                 enabled_events=[e.value for e in events],
                 status=WebhookEndpointStatus.ENABLED.value,
-                secret=secret,
+                secret=self._sealed(secret, merchant_id, endpoint_id),
             )
             .returning(*ENDPOINT_COLUMNS)
         )
@@ -153,7 +163,11 @@ class SqlWebhooks:
         return await self._one(
             update(webhook_endpoints)
             .where(w.merchant_id == merchant_id, w.id == endpoint_id)
-            .values(old_secret=w.secret, secret=secret, old_secret_expires_at=old_expires_at)
+            .values(
+                old_secret=w.secret,  # sealed for the same row: it still opens
+                secret=self._sealed(secret, merchant_id, endpoint_id),
+                old_secret_expires_at=old_expires_at,
+            )
         )
 
     async def delete(self, merchant_id: UUID, endpoint_id: UUID) -> WebhookEndpoint | None:
@@ -226,3 +240,43 @@ class WebhookReads(ConnectedReads):
             stmt = stmt.where(d.status == status.value)
         async with self._connected() as conn:
             return int((await conn.execute(stmt)).scalar_one())
+
+
+async def reseal_secrets(
+    engine: AsyncEngine, box: SecretBox, merchants: Sequence[UUID] | None = None
+) -> int:
+    """Every endpoint's secrets (of `merchants`, or of all) sealed again under the box's first
+    key, those stored in plain text before encryption included, merchant by merchant, each in
+    a transaction of its own; returns how many endpoints changed. After a new key is put first,
+    this lets the old one be dropped (docs/webhook-secrets.md)."""
+    if merchants is None:
+        async with engine.connect() as conn:
+            every = select(w.merchant_id).prefix_with(ACROSS_MERCHANTS).distinct()
+            merchants = list((await conn.execute(every)).scalars())
+    current = box.sealed_prefix()
+    changed = 0
+    for merchant_id in merchants:
+        async with engine.begin() as conn:
+            found = await conn.execute(
+                select(w.id, w.secret, w.old_secret)
+                .where(w.merchant_id == merchant_id)
+                .with_for_update()
+            )
+            for row in found.all():
+                stored = {"secret": row.secret, "old_secret": row.old_secret}
+                try:
+                    values = {
+                        column: box.seal(box.open(value, merchant_id, row.id), merchant_id, row.id)
+                        for column, value in stored.items()
+                        if value is not None and not value.startswith(current)
+                    }
+                except UnreadableSecret as unreadable:
+                    raise UnreadableSecret(f"endpoint {row.id}: {unreadable}") from None
+                if values:
+                    await conn.execute(
+                        update(webhook_endpoints)
+                        .where(w.merchant_id == merchant_id, w.id == row.id)
+                        .values(values)
+                    )
+                    changed += 1
+    return changed

@@ -13,11 +13,13 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from api import ids
+from db.tables import webhook_endpoints
 from db.webhook_claims import Outgoing
 from domain.model import DestinationKind, Refund, RefundReason, RefundSpeed, RefundStatus
 from domain.webhooks import (
@@ -357,3 +359,22 @@ async def endpoint_status(api: Api, merchant: Merchant, status: str) -> bool:
 async def refund_status(api: Api, merchant: Merchant, refund_id: str, status: str) -> bool:
     found = await api.gql(f'{{ refund(id: "{refund_id}") {{ status }} }}', token=merchant.key)
     return bool(found["refund"]["status"] == status)
+
+
+async def test_a_secret_stored_before_secrets_were_sealed_still_signs(
+    api: Api, engine: AsyncEngine
+) -> None:
+    async with receiving() as receiver:
+        merchant, secret = await hooked_merchant(api, receiver, ["REFUND_CREATED"])
+        # given the endpoint's row as a service before db/secret_box.py wrote it: plain text
+        merchant_id = ids.decode_uuid(ids.MERCHANT, merchant.id)
+        w = webhook_endpoints.c
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(webhook_endpoints).where(w.merchant_id == merchant_id).values(secret=secret)
+            )
+        # when a refund is made, then its event arrives signed with that secret
+        refund_id = await refund_of(api, merchant)
+        await receiver.wait_for(lambda _: len(receiver.of_refund(refund_id)) >= 1)
+        hook = receiver.of_refund(refund_id)[0]
+        assert Webhook(secret).verify(hook.body, hook.headers)["type"] == "refund.created"

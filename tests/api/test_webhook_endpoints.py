@@ -1,18 +1,25 @@
-"""A merchant manages its webhook endpoints over real HTTP: create (secret shown once), list,
-update, enable/disable, rotate, delete; private and odd URLs refused; another merchant's
-endpoints are invisible."""
+"""A merchant manages its webhook endpoints over real HTTP: create (secret shown once, stored
+sealed), list, update, enable/disable, rotate, delete; private and odd URLs refused; another
+merchant's endpoints are invisible."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api import ids
 from api.app import create_app
 from api.config import Settings
+from db.repositories.webhooks import reseal_secrets
+from db.secret_box import SecretBox, new_key_entry
+from db.tables import webhook_endpoints
 from processor.config import ProcessorSettings, WebhookSettings
 from tests.serving import serving
 from tests.support import Api, Merchant
@@ -197,3 +204,74 @@ async def test_private_addresses_and_http_are_refused_unless_allowed(
     assert payload["secret"] is None
     # and a public https URL is accepted by the same server
     assert (await create_endpoint(strict_api, merchant, PUBLIC_URL))["userErrors"] == []
+
+
+async def test_the_secret_is_stored_sealed_and_a_rotation_keeps_both_sealed(
+    api: Api, engine: AsyncEngine
+) -> None:
+    merchant = await api.create_merchant()
+    created = await create_endpoint(api, merchant, PUBLIC_URL)
+    public_id = created["endpoint"]["id"]
+    rotated = (await api.gql(ROTATE, {"id": public_id}, token=merchant.key))["rotateWebhookSecret"]
+    merchant_id = ids.decode_uuid(ids.MERCHANT, merchant.id)
+    endpoint_id = ids.decode_uuid(ids.WEBHOOK_ENDPOINT, public_id)
+    assert merchant_id is not None
+    assert endpoint_id is not None
+    w = webhook_endpoints.c
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(w.secret, w.old_secret).where(
+                    w.merchant_id == merchant_id, w.id == endpoint_id
+                )
+            )
+        ).one()
+    # what the database holds is neither secret, and opens to each with the service's keys
+    for stored in (row.secret, row.old_secret):
+        assert stored.startswith("v1:")
+        for shown in (created["secret"], rotated["secret"]):
+            assert shown.removeprefix("whsec_") not in stored
+    keys = WebhookSettings().box()  # the keys the app runs with (tests/conftest.py)
+    assert keys.open(row.secret, merchant_id, endpoint_id) == rotated["secret"]
+    assert keys.open(row.old_secret, merchant_id, endpoint_id) == created["secret"]
+
+
+async def test_resealing_moves_every_secret_under_a_new_first_key(
+    api: Api, engine: AsyncEngine
+) -> None:
+    merchant = await api.create_merchant()
+    first = await create_endpoint(api, merchant, PUBLIC_URL)
+    rotated = (await api.gql(ROTATE, {"id": first["endpoint"]["id"]}, token=merchant.key))[
+        "rotateWebhookSecret"
+    ]
+    second = await create_endpoint(api, merchant, PUBLIC_URL)
+    merchant_id = ids.decode_uuid(ids.MERCHANT, merchant.id)
+    assert merchant_id is not None
+    w = webhook_endpoints.c
+    second_id = ids.decode_uuid(ids.WEBHOOK_ENDPOINT, second["endpoint"]["id"])
+    # given the second endpoint's secret as it was stored before encryption: in plain text
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(webhook_endpoints)
+            .where(w.merchant_id == merchant_id, w.id == second_id)
+            .values(secret=second["secret"])
+        )
+    # when a new key goes first and the merchant's secrets are sealed again
+    new_key = new_key_entry()
+    keys = SecretBox.parse(f"{new_key},{os.environ['REFUNDS_WEBHOOK_SECRET_KEYS']}")
+    assert await reseal_secrets(engine, keys, [merchant_id]) == 2
+    # then each opens under the new key alone, and a second pass has nothing to do
+    new_only = SecretBox.parse(new_key)
+    async with engine.connect() as conn:
+        found = await conn.execute(
+            select(w.id, w.secret, w.old_secret).where(w.merchant_id == merchant_id)
+        )
+        opened = {
+            (
+                new_only.open(row.secret, merchant_id, row.id),
+                row.old_secret and new_only.open(row.old_secret, merchant_id, row.id),
+            )
+            for row in found
+        }
+    assert opened == {(rotated["secret"], first["secret"]), (second["secret"], None)}
+    assert await reseal_secrets(engine, keys, [merchant_id]) == 0

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.tables import webhook_deliveries
 from db.webhook_claims import Outcome, WebhookClaims
+from processor.config import WebhookSettings
 from tests.api.webhook_receiver import Receiver, receiving
 from tests.processing.test_webhook_worker_killed import events_owed
 from tests.support import free_port
@@ -27,7 +28,8 @@ async def test_a_batch_records_only_the_claims_still_held_and_the_new_holder_the
     receiver = Receiver(free_port())
     async with receiving(receiver=receiver):
         await events_owed(own_database_url, tmp_path, receiver, 6)
-    a, b = WebhookClaims(own_engine, "worker-a"), WebhookClaims(own_engine, "worker-b")
+    keys = WebhookSettings().box()  # as the API that sealed the secrets (tests/conftest.py)
+    a, b = WebhookClaims(own_engine, "worker-a", keys), WebhookClaims(own_engine, "worker-b", keys)
     # given worker A's claim of all six with a short lease, run out before A records them
     held_by_a = await a.claim(10, lease_seconds=0.5)
     assert len(held_by_a) == 6

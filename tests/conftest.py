@@ -35,9 +35,9 @@ ADMIN_TOKEN = "adm_test_" + secrets.token_hex(16)
 # for a serving process (tests/api/test_gc_tuning.py checks `refunds serve` does), not for pytest.
 # Subprocesses start without this (tests/api/serve_process.py drops REFUNDS_* settings).
 os.environ["REFUNDS_GC_THRESHOLD"] = "python"
-# Webhook secrets are sealed with this key (db/secret_box.py) by every process the tests start,
-# which inherit the environment, and read with it by those that send: the API and the workers
-# of one test share it. (tests/api/serve_process.py's servers keep theirs in their data dir.)
+# Webhook secrets are sealed with this key (db/secret_box.py) by every process the tests start
+# (they inherit the environment; tests/api/serve_process.py passes it on) and opened with it by
+# those that send: the API and the workers of one test share it.
 os.environ["REFUNDS_WEBHOOK_SECRET_KEYS"] = new_key_entry()
 
 

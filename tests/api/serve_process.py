@@ -46,6 +46,8 @@ def _env(database_url: str, extra: dict[str, str]) -> dict[str, str]:
     env.update(
         DATABASE_URL=database_url,
         REFUNDS_ADMIN_TOKEN=ADMIN_TOKEN,
+        # the tests' key (tests/conftest.py): nothing written to a data dir in the checkout
+        REFUNDS_WEBHOOK_SECRET_KEYS=os.environ["REFUNDS_WEBHOOK_SECRET_KEYS"],
         REFUNDS_PROCESSOR="off",
         REFUNDS_GATEWAY_DELAY_SCALE="0",
     )

@@ -1,4 +1,5 @@
-"""The admin token: shown only when `serve` generated it, and never a weak one.
+"""The admin token: shown only when `serve` generated it, and never a weak one; the webhook
+secret keys kept beside it, never shown.
 
 Each start is the real `refunds serve` on the tests' database (no demo data), stopped with
 SIGTERM once it answers."""
@@ -14,6 +15,7 @@ import pytest
 
 from api.app import create_app
 from api.config import ADMIN_TOKEN_MIN_LENGTH, ConfigurationError, Settings
+from db.secret_box import SecretBox
 from tests.api.test_cli import REFUNDS, _env, _wait_until_healthy
 from tests.support import free_port
 
@@ -109,3 +111,20 @@ def test_create_app_refuses_a_short_admin_token(
             gateway_delay_scale=0,
             refund_window_days=180,
         )
+
+
+def test_serve_keeps_its_webhook_secret_keys_in_the_data_dir_and_never_prints_them(
+    database_url: str, tmp_path: Path
+) -> None:
+    # given no REFUNDS_WEBHOOK_SECRET_KEYS: the first start makes a key, kept for the owner only
+    first = _serve_once(database_url, tmp_path)
+    kept = tmp_path / "webhook_secret_keys"
+    keys = kept.read_text().strip()
+    assert len(SecretBox.parse(keys).keys[0][1]) == 32
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert f"Webhook keys     generated; kept in {kept}" in first
+    # when serve starts again on the same data dir, it seals with the same key
+    second = _serve_once(database_url, tmp_path)
+    assert kept.read_text().strip() == keys
+    assert f"Webhook keys     kept in {kept}" in second
+    assert keys.split(":")[1] not in first + second

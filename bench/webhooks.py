@@ -214,7 +214,7 @@ def start_worker(
         **extra,
     }
     command = [*REFUNDS, "worker"]
-    if nice := os.environ.get("BENCH_WORKER_NICE"):
+    if nice := os.environ.get("BENCH_WORKER_NICE"):  # the worker at this nice level (a lever)
         command = ["nice", "-n", nice, *command]
     if profile := os.environ.get("BENCH_PROFILE"):  # a cProfile of the worker, to this file
         command = [

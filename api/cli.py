@@ -28,6 +28,14 @@ def _database_url(settings: Settings) -> tuple[str, bool]:
     return embedded.start(settings.data_dir), True
 
 
+def _write_private(path: Path, line: str) -> None:
+    """A secret written to a file only its owner can read, from its first byte on."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+        file.write(line + "\n")
+    path.chmod(0o600)  # O_CREAT's mode applies to a new file only
+
+
 def _admin_token(settings: Settings) -> tuple[str, str]:
     """The admin token, and what the banner shows for it: the token itself only on the start
     that generates it (banners end up in logs); otherwise where the operator finds it."""
@@ -38,9 +46,7 @@ def _admin_token(settings: Settings) -> tuple[str, str]:
         kept = check_admin_token(path.read_text().strip())
         return kept, f"kept in {path} (not shown again)"
     token = "adm_" + secrets.token_urlsafe(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(token + "\n")
-    path.chmod(0o600)
+    _write_private(path, token)
     return token, f"{token}   (generated; kept in {path})"
 
 
@@ -56,9 +62,7 @@ def _webhook_secret_keys(settings: Settings) -> tuple[str, str]:
     from db.secret_box import new_key_entry
 
     keys = new_key_entry()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(keys + "\n")
-    path.chmod(0o600)
+    _write_private(path, keys)
     return keys, f"generated; kept in {path}"
 
 
@@ -82,8 +86,7 @@ async def _seed_demo_if_new(url: str, data_dir: Path) -> str:
         key = await demo.seed(engine)
     finally:
         await engine.dispose()
-    key_file.write_text(key + "\n")
-    key_file.chmod(0o600)
+    _write_private(key_file, key)
     return key
 
 

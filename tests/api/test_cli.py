@@ -28,7 +28,9 @@ def _env(**extra: str) -> dict[str, str]:
 def _wait_until_healthy(base_url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        assert process.poll() is None, "refunds serve exited early"
+        if process.poll() is not None:
+            said = process.stdout.read().decode(errors="replace") if process.stdout else ""
+            raise AssertionError(f"refunds serve exited early ({process.returncode}):\n{said}")
         try:
             if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
                 return

@@ -32,7 +32,6 @@ class SendQueue:
         # endpoint -> its rows waiting, oldest first; the dict's order is the endpoints' turn
         self._waiting: dict[UUID, deque[Queued]] = {}
         self._sending: Counter[UUID] = Counter()  # endpoint -> sends awaiting their answer
-        self._sending_total = 0
         self._held: set[UUID] = set()  # delivery ids waiting, being sent or being recorded
         self._held_of: Counter[UUID] = Counter()  # … by endpoint
         self._count = 0
@@ -71,7 +70,6 @@ class SendQueue:
                     continue
                 taken.append(row.out)
                 self._sending[endpoint_id] += 1
-                self._sending_total += 1
             if rows:  # to the back of the line, once it has had its turn
                 self._waiting[endpoint_id] = rows
         return taken, dropped
@@ -80,7 +78,6 @@ class SendQueue:
         """A send taken from here has its answer (or failed): its endpoint has a slot again."""
         endpoint_id = out.delivery.endpoint_id
         self._sending[endpoint_id] -= 1
-        self._sending_total -= 1
         if self._sending[endpoint_id] <= 0:
             del self._sending[endpoint_id]
 
@@ -139,4 +136,6 @@ class SendQueue:
 
     def sending(self, endpoint_id: UUID | None = None) -> int:
         """Sends taken from here awaiting their answer, to the endpoint or in all."""
-        return self._sending_total if endpoint_id is None else self._sending[endpoint_id]
+        if endpoint_id is None:  # at most one entry per send in flight: summed, not kept twice
+            return sum(self._sending.values())
+        return self._sending[endpoint_id]

@@ -20,7 +20,7 @@ from api.background import Background, background_engine
 from api.batches.http import RefundBatchCsv
 from api.body_limit import BodySizeLimit
 from api.broker import Broker
-from api.config import ConfigurationError, Settings
+from api.config import Settings
 from api.context import Services
 from api.gc_tuning import tune_garbage_collector
 from api.graphql_view import GraphQLEndpoint
@@ -37,7 +37,6 @@ from db.notifications import API_KEY_REVOCATIONS_CHANNEL, REFUND_BATCH_PROGRESS_
 from db.queries import ReadQueries
 from db.refund_changes import RefundChanges
 from db.repositories.api_keys import ApiKeyStore
-from db.secret_box import SecretKeysError
 
 log = logging.getLogger("refunds")
 
@@ -52,16 +51,14 @@ def build_services(settings: Settings) -> Services:
         settings.database_url, pool_size=serving.db_pool_size, max_overflow=serving.db_max_overflow
     )
     api_keys = ApiKeyStore(engine)
-    try:
-        settings.webhooks.box()  # refused here, at startup, rather than at the first endpoint
-    except SecretKeysError as refused:
-        raise ConfigurationError(str(refused)) from None
     return Services(
         settings=settings,
         engine=engine,
         reads=ReadQueries(engine),
         api_keys=api_keys,
         authenticator=Authenticator(api_keys, settings.admin_token),
+        # missing keys refused here, at startup, rather than at the first endpoint made
+        secret_box=settings.secret_box(),
     )
 
 

@@ -232,16 +232,14 @@ def cmd_reseal_webhook_secrets(_args: argparse.Namespace) -> None:
     async def reseal() -> int:
         engine = create_engine(url, pool_size=1)
         try:
-            return await reseal_secrets(engine, settings.webhooks.box())
+            return await reseal_secrets(engine, settings.secret_box())
         finally:
             await engine.dispose()
 
     try:
         changed = asyncio.run(reseal())
     except UnreadableSecret as unreadable:
-        sys.exit(
-            f"refunds: a webhook secret cannot be read ({unreadable}); nothing after it changed"
-        )
+        sys.exit(f"refunds: stopped at a webhook secret no listed key opens: {unreadable}")
     print(f"{changed} webhook endpoints sealed again under the first key")
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from api.gc_tuning import DEFAULT_GC_THRESHOLD, parse_threshold
-from db.secret_box import SecretKeysError
+from db.secret_box import SecretBox, SecretKeysError
 from domain.eligibility import DEFAULT_REFUND_WINDOW_DAYS
 from processor.config import ProcessorSettings, WebhookSettings
 
@@ -159,10 +159,15 @@ class Settings:
         if self.admin_token is not None:
             check_admin_token(self.admin_token)
         if self.webhooks.secret_keys is not None:
-            try:
-                self.webhooks.box()
-            except SecretKeysError as refused:
-                raise ConfigurationError(str(refused)) from None
+            self.secret_box()  # malformed keys refuse startup, missing ones where they are used
+
+    def secret_box(self) -> SecretBox:
+        """What seals and opens the webhook secrets; ConfigurationError when the keys are
+        missing or malformed."""
+        try:
+            return self.webhooks.box()
+        except SecretKeysError as refused:
+            raise ConfigurationError(str(refused)) from None
 
     @classmethod
     def from_env(cls) -> Settings:

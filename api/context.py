@@ -39,6 +39,7 @@ class Services:
     reads: ReadQueries
     api_keys: ApiKeyStore
     authenticator: Authenticator
+    secret_box: SecretBox  # seals the webhook secrets a unit of work stores
     sockets: OpenSockets = field(default_factory=OpenSockets)  # authenticated WebSockets
     broker: Broker | None = None  # live status fan-out; set by create_app
     # refundBatchUpdated's wake-ups; fed by the LISTEN connection (create_app)
@@ -59,10 +60,6 @@ class Services:
     @cached_property
     def revocations(self) -> Revocations:
         return Revocations(self.authenticator, self.sockets, self.api_keys)
-
-    @cached_property
-    def secret_box(self) -> SecretBox:
-        return self.settings.webhooks.box()
 
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.secret_box)

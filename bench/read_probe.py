@@ -23,13 +23,14 @@ import orjson
 CONNECTIONS = 8
 
 
-def percentiles(values: list[float]) -> dict[str, float]:
+def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
-    def at(p: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 1)
 
-    return {"p50_ms": at(50), "p90_ms": at(90), "p99_ms": at(99), "max_ms": round(ordered[-1], 1)}
+def percentiles(values: list[float]) -> dict[str, float]:
+    at = {f"p{p}_ms": round(percentile(values, p), 1) for p in (50, 90, 99)}
+    return {**at, "max_ms": round(max(values), 1)}
 
 
 def request(port: int, query: str, key: str) -> bytes:

@@ -43,6 +43,7 @@ import httpx
 import orjson
 
 from bench import database
+from bench.read_probe import percentile
 from bench.servers import REFUNDS, ROOT, Server, free_port, gql, migrate, spawn, start_service
 
 MERCHANTS = 10
@@ -151,11 +152,6 @@ class Sink:
             self.read()
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
-
-
 async def latency_phase(
     http: httpx.AsyncClient,
     merchants: list[tuple[str, str]],
@@ -256,8 +252,14 @@ def snapshot(ref: str, work: Path) -> Path:
 
 def cpu_seconds(pid: int) -> float:
     """User and system CPU a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _stat(Path(f"/proc/{pid}/stat").read_text())[1]
+
+
+def _stat(text: str) -> tuple[str, float]:
+    """A /proc/PID/stat line's command name, and the user and system CPU seconds in it."""
+    fields = text.rsplit(")", 1)[1].split()
+    name = text[text.index("(") + 1 : text.rindex(")")]
+    return name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def machine_cpu_seconds() -> float:
@@ -275,12 +277,7 @@ def cpu_by_command() -> dict[int, tuple[str, float]]:
             text = stat.read_text()
         except OSError:  # gone meanwhile
             continue
-        name = text[text.index("(") + 1 : text.rindex(")")]
-        fields = text.rsplit(")", 1)[1].split()
-        found[int(stat.parent.name)] = (
-            name,
-            (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"),
-        )
+        found[int(stat.parent.name)] = _stat(text)
     return found
 
 

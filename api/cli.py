@@ -185,8 +185,8 @@ def cmd_worker(args: argparse.Namespace) -> None:
     health_port = settings.processor.health_port if args.health_port is None else args.health_port
     if health_port is not None:
         signal.signal(signal.SIGTERM, _exit_cleanly)  # as for serve: uvicorn re-raises it
-    # uvloop, as `serve` runs on: the webhook dispatcher's sockets cost about a third less
-    # CPU than on asyncio's own loop (bench/WEBHOOKS.md).
+    # uvloop, as `serve` runs on: the webhook dispatcher's sockets cost less CPU on it than on
+    # asyncio's own loop (bench/WEBHOOKS.md).
     uvloop.run(
         run_worker(
             url,

@@ -3,12 +3,12 @@
     python -m bench.read_probe PORT RATE SECONDS QUERY KEY [KEY ...]
 
 reads for SECONDS or until SIGTERM, then prints one JSON line: how many reads, and their p50 /
-p90 / p99 / max in ms. bench/webhooks.py
-runs it beside a webhook drain and without one. Each read is due at start + n / RATE whatever
-the answers' speed and is timed from then (no coordinated omission). The requests are built
-once and written to keep-alive sockets, a few microseconds of this process's CPU each, so that
-the figures are the API's and not this client's: the bench's own httpx client took over a
-millisecond of CPU per read, and its event loop's delays were counted as the API's."""
+p90 / p99 / max in ms. bench/webhooks.py runs it beside a webhook drain and without one. Each
+read is due at start + n / RATE whatever the answers' speed and is timed from then (no
+coordinated omission). The requests are built once and written to keep-alive sockets, little of
+this process's CPU each, so that the figures are the API's and not this client's: the bench's
+own httpx client cost far more per read, and its event loop's delays were counted as the API's
+(bench/WEBHOOKS.md)."""
 
 from __future__ import annotations
 

@@ -63,8 +63,9 @@ class WebhookDispatcher:
         self._claiming: asyncio.Task[None] | None = None
         self._gauge_read = 0.0
         # Claimed rows wait here for a send slot. The rows held (waiting, being sent, being
-        # recorded) stay under CLAIM_AHEAD times `concurrency`: claims run in a task of their
-        # own, ahead of the sends, so that the slots stay busy while the next claim is made.
+        # recorded), each endpoint's counted up to ENDPOINT_COUNTED times its concurrency, stay
+        # under CLAIM_AHEAD times `concurrency`: claims run in a task of their own, ahead of
+        # the sends, so that the slots stay busy while the next claim is made.
         self._queue = SendQueue(settings.endpoint_concurrency)
         self._hold_at_most = CLAIM_AHEAD * settings.concurrency
         self._counted_per_endpoint = ENDPOINT_COUNTED * settings.endpoint_concurrency

@@ -10,13 +10,21 @@ import asyncio
 import os
 import re
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Error, Page, Route, async_playwright
+from playwright.async_api import (
+    Browser,
+    ConsoleMessage,
+    Error,
+    Page,
+    Route,
+    async_playwright,
+    expect,
+)
 
 from tests.api.serve_process import ADMIN_TOKEN, Served, running
 from tests.processing.live import metrics_subscribers
@@ -27,12 +35,26 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # long enough to see PENDING first, short enough for a quick test.
 SERVE_ENV = {"REFUNDS_PROCESSOR": "on", "REFUNDS_GATEWAY_DELAY_SCALE": "0.25"}
 WAIT_MS = 15_000  # a guard against hanging, never a measured bound
+expect.set_options(timeout=WAIT_MS)  # its own default (5 s) would be a bound on a loaded machine
 
 
 @pytest.fixture(scope="module")
 def served(database_url: str) -> Iterator[Served]:
     with running(database_url, settings=SERVE_ENV) as served:
         yield served
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test's report shows what its `refunds serve` wrote meanwhile (WARNING and up, so
+    the processor's faults): the page alone cannot tell a slow refund from a lost update."""
+    report: pytest.TestReport = yield
+    served = getattr(item, "funcargs", {}).get("served")
+    if report.failed and isinstance(served, Served):
+        report.sections.append(("refunds serve's log", served.new_log()))
+    return report
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +143,7 @@ async def tab(browser: Browser, served: Served) -> AsyncIterator[Tab]:
 
     page.on("console", on_console)
     page.on("pageerror", on_page_error)
+    served.new_log()  # what the server wrote before this test is not this test's
     yield tab
     await context.close()
     assert tab.unexpected_problems() == []

@@ -3,9 +3,10 @@ sign-in, balance, the refund dialog, live status, the ACTION_REQUIRED form."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Locator, Page, Route, WebSocket, expect
 
 from tests.browser.conftest import WAIT_MS, Tab, subscribed
 from tests.support import Api, Merchant
@@ -83,7 +84,7 @@ async def test_a_partial_refund_of_123_45_rupees_is_12345_paise_and_goes_live_to
 
     refund = page.get_by_role("article")
     await expect(refund).to_contain_text("₹123.45")
-    await expect(refund.get_by_text("PROCESSED", exact=True).first).to_be_visible(timeout=WAIT_MS)
+    await expect(refund.get_by_text("PROCESSED", exact=True).first).to_be_visible()
     await expect(balance(page)).to_contain_text("₹876.55")
     assert await still_same_document(page)
     await tab.screenshot("transaction-detail")
@@ -203,6 +204,61 @@ async def api_order_ids(
     )
     page = data["transactions"]
     return [e["node"]["orderId"] for e in page["edges"]], page["pageInfo"]["endCursor"]
+
+
+async def test_a_change_pushed_while_the_page_re_reads_is_shown_not_painted_over(
+    tab: Tab, api: Api
+) -> None:
+    """After a new destination is saved the page re-reads the transaction; the refund is paid
+    while that read's answer is on its way (held back here until the page has heard PROCESSED
+    on its socket). The older answer must not leave the page at PROCESSING."""
+    merchant, payment = await shop(
+        api, "Late Answers", amount=60_00, orderId="order_late_1", source="frozen@okaxis"
+    )
+    heard_paid = asyncio.Event()
+
+    def on_socket(socket: WebSocket) -> None:
+        def on_frame(payload: str | bytes) -> None:
+            text = payload if isinstance(payload, str) else payload.decode()
+            if '"PROCESSED"' in text:
+                heard_paid.set()
+
+        socket.on("framereceived", on_frame)
+
+    tab.page.on("websocket", on_socket)
+    page = await tab.sign_in(merchant)
+    await page.get_by_role("link", name="order_late_1").click()
+    await page.get_by_role("button", name="Refund", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Refund")
+    await dialog.get_by_role("button", name="Confirm refund").click()
+    refund = page.get_by_role("article")
+    await expect(refund.get_by_text("ACTION_REQUIRED", exact=True).first).to_be_visible()
+    await refund.get_by_role("button", name="Update destination").click()
+    # "flaky": two transient errors before the bank pays (processor/sandbox.py), so the payment
+    # comes seconds after the re-read that follows the save.
+    await refund.get_by_role("textbox", name="UPI ID").fill("late.flaky@okicici")
+
+    held: list[str] = []
+    holding = False
+
+    async def hold_the_first_read(route: Route) -> None:
+        nonlocal holding
+        if holding or "query Transaction(" not in (route.request.post_data or ""):
+            await route.fallback()
+            return
+        holding = True  # before any await: the reads that follow pass while this one is held
+        answer = await route.fetch()
+        held.append(await answer.text())
+        await asyncio.wait_for(heard_paid.wait(), WAIT_MS / 1000)
+        await route.fulfill(response=answer)
+
+    await page.route("**/graphql", hold_the_first_read)
+    await refund.get_by_role("button", name="Save destination").click()
+    await expect(refund.get_by_text("PROCESSED", exact=True).first).to_be_visible()
+    assert len(held) == 1
+    assert "PROCESSED" not in held[0]  # the held answer was the older one
+    seen = await refunds_of(api, merchant, payment["id"])
+    assert [r["status"] for r in seen["refunds"]] == ["PROCESSED"]
 
 
 async def test_paging_and_each_filter_show_what_the_api_returns(tab: Tab, api: Api) -> None:

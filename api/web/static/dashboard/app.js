@@ -329,13 +329,23 @@ function table(caption, headings, rows) {
 }
 
 // Reads overlap (a live change, a filter, a page): only the newest one's answer is shown.
+// `busy()`: a read is on its way. A change patched into the page meanwhile would be painted over
+// by that read's older answer, so a view then reads again instead of patching.
 function newestOnly() {
   let newest = 0;
-  return async (read) => {
+  let onTheirWay = 0;
+  const newestAnswer = async (read) => {
     const mine = ++newest;
-    const answer = await read();
-    return mine === newest ? answer : null;
+    onTheirWay += 1;
+    try {
+      const answer = await read();
+      return mine === newest ? answer : null;
+    } finally {
+      onTheirWay -= 1;
+    }
   };
+  newestAnswer.busy = () => onTheirWay > 0;
+  return newestAnswer;
 }
 
 // Runs `load`, showing progress, then its result or its error (nothing fails silently).
@@ -432,7 +442,8 @@ function transactionsView(container) {
     refresh,
     onRefundChange: (refund) => {
       // refunded / refundable amounts move with a refund's status: re-read the rows on show
-      if (results.querySelector(`[data-transaction-id="${CSS.escape(refund.transaction.id)}"]`)) refresh();
+      const onShow = results.querySelector(`[data-transaction-id="${CSS.escape(refund.transaction.id)}"]`);
+      if (onShow || newest.busy()) refresh();
     },
   };
 }
@@ -635,7 +646,8 @@ function transactionView(container, id) {
     refresh,
     onRefundChange: (refund) => {
       if (!transaction || refund.transaction.id !== transaction.id) return;
-      if (editing || document.querySelector("dialog[open]")) patchStatus(refund);
+      const keepInput = editing || document.querySelector("dialog[open]");
+      if (keepInput && !newest.busy()) patchStatus(refund);
       else refresh();
     },
   };
@@ -842,9 +854,10 @@ function refundsView(container) {
     refresh,
     onRefundChange: (refund) => {
       const status = new FormData(filters).get("status");
-      // a row on show changes in place; a refund not on show (a new one) needs the list again
-      if (!status && patchStatus(refund)) return;
-      if (paging.onFirstPage() || status) refresh();
+      // a row on show changes in place (unless a read on its way would paint over it); a refund
+      // not on show (a new one) needs the list again
+      if (!newest.busy() && !status && patchStatus(refund)) return;
+      if (newest.busy() || paging.onFirstPage() || status) refresh();
     },
   };
 }

@@ -200,8 +200,10 @@ class PausedBeforeCommit(SqlUnitOfWork):
 
 
 async def _waiting_for_a_lock(engine: AsyncEngine, statement: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30  # a guard against hanging, never a measured bound
     async with engine.connect() as conn:
-        for _ in range(500):
+        while loop.time() < deadline:
             waiting = await conn.scalar(
                 text(
                     "SELECT count(*) FROM pg_stat_activity "
@@ -211,6 +213,8 @@ async def _waiting_for_a_lock(engine: AsyncEngine, statement: str) -> None:
             )
             if waiting:
                 return
+            # pg_stat_activity is read once per transaction: the next look needs a new one
+            await conn.rollback()
             await asyncio.sleep(0.01)
     raise AssertionError("nobody waited for the lock")
 

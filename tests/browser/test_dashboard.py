@@ -9,6 +9,7 @@ from typing import Any
 from playwright.async_api import Locator, Page, Route, WebSocket, expect
 
 from tests.browser.conftest import WAIT_MS, Tab, subscribed
+from tests.processing.live import wait_until
 from tests.support import Api, Merchant
 
 REFUNDS_OF = """query($id: ID!) { transaction(id: $id) {
@@ -261,6 +262,63 @@ async def test_a_change_pushed_while_the_page_re_reads_is_shown_not_painted_over
     assert [r["status"] for r in seen["refunds"]] == ["PROCESSED"]
 
 
+BURST = 12
+
+
+async def test_a_burst_of_changes_costs_the_open_page_two_reads_not_one_each(
+    tab: Tab, api: Api
+) -> None:
+    """Refunds made through the API at once while the Refunds list is open: each one's changes
+    (made, PROCESSING, PROCESSED) are pushed to the page, which re-reads the list and the
+    balance once while they come and once after, not once a change: a batch's thousands would
+    otherwise spend the merchant's rate limit. Every read is held back until the page has heard
+    the last PROCESSED, so that all the changes come while the first reads are on their way."""
+    merchant = await api.create_merchant("Burst Bazaar")
+    await api.recharge(merchant, 1_000_00)
+    payments = [await api.record_transaction(merchant, amount=10_00) for _ in range(BURST)]
+    heard_paid = 0
+    all_paid = asyncio.Event()
+
+    def on_socket(socket: WebSocket) -> None:
+        def on_frame(payload: str | bytes) -> None:
+            nonlocal heard_paid
+            text = payload if isinstance(payload, str) else payload.decode()
+            if '"status":"PROCESSED"' in text:
+                heard_paid += 1
+                if heard_paid == BURST:
+                    all_paid.set()
+
+        socket.on("framereceived", on_frame)
+
+    tab.page.on("websocket", on_socket)
+    page = await tab.sign_in(merchant)
+    await page.get_by_role("link", name="Refunds").click()
+    table = page.get_by_role("table", name="Refunds")
+    await expect(table).to_be_visible()
+    await subscribed(api)
+    reads = {"Refunds": 0, "Viewer": 0}
+
+    async def hold_reads(route: Route) -> None:
+        body = route.request.post_data or ""
+        read = next((name for name in reads if f"query {name}" in body), None)
+        if read is None:
+            await route.fallback()
+            return
+        reads[read] += 1
+        answer = await route.fetch()
+        await asyncio.wait_for(all_paid.wait(), WAIT_MS / 1000)
+        await route.fulfill(response=answer)
+
+    await page.route("**/graphql", hold_reads)
+    made = await asyncio.gather(
+        *(api.initiate_refund(merchant, transactionId=p["id"], amount=10_00) for p in payments)
+    )
+    assert all(m["userErrors"] == [] for m in made)
+    await expect(table.locator("tbody tr td:nth-child(5)")).to_have_text(["PROCESSED"] * BURST)
+    await expect(balance(page)).to_contain_text("₹880.00")
+    assert reads == {"Refunds": 2, "Viewer": 2}
+
+
 async def test_paging_and_each_filter_show_what_the_api_returns(tab: Tab, api: Api) -> None:
     merchant = await api.create_merchant("Many Orders")
     methods = ["UPI", "CARD", "NET_BANKING", "WALLET"]
@@ -493,6 +551,24 @@ REFUND_IDS = """query($filter: RefundFilter) { refunds(first: 20, filter: $filte
   edges { node { id status } } } }"""
 
 
+async def refunds_listed(
+    api: Api, merchant: Merchant, status: str, count: int
+) -> list[dict[str, Any]]:
+    """The API's refunds with this status ("": all), once there are `count` of them (the
+    processor settles them in about a second)."""
+    edges: list[dict[str, Any]] = []
+
+    async def listed() -> bool:
+        nonlocal edges
+        filter_ = {"status": [status]} if status else {}
+        data = await api.gql(REFUND_IDS, {"filter": filter_}, token=merchant.key)
+        edges = data["refunds"]["edges"]
+        return len(edges) == count
+
+    await wait_until(listed, f"{count} refunds {status or 'in all'}")
+    return edges
+
+
 async def test_the_refunds_status_filter_shows_what_the_api_returns(tab: Tab, api: Api) -> None:
     merchant = await api.create_merchant("Status Stall")
     await api.recharge(merchant, 1_000_00)
@@ -506,13 +582,7 @@ async def test_the_refunds_status_filter_shows_what_the_api_returns(tab: Tab, ap
     ids = table.locator("tbody tr td:nth-child(2)")
     for status in ["PROCESSED", "ACTION_REQUIRED", "CANCELLED", ""]:
         expected_count = {"PROCESSED": 2, "ACTION_REQUIRED": 1, "CANCELLED": 0, "": 3}[status]
-        filter_ = {"status": [status]} if status else {}
-        for _ in range(100):  # the processor settles them in about a second
-            data = await api.gql(REFUND_IDS, {"filter": filter_}, token=merchant.key)
-            edges = data["refunds"]["edges"]
-            if len(edges) == expected_count:
-                break
-            await page.wait_for_timeout(100)
+        edges = await refunds_listed(api, merchant, status, expected_count)
         await page.get_by_role("combobox", name="Status").select_option(status)
         await expect(ids).to_have_text([e["node"]["id"] for e in edges])
 

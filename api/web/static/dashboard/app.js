@@ -231,7 +231,10 @@ function startSession(viewer) {
   route(false);
 }
 
-async function refreshBalance() {
+// Live changes ask for it once each: see oneAtATime.
+const refreshBalance = oneAtATime(readBalance);
+
+async function readBalance() {
   try {
     const { viewer } = await api(Q.VIEWER);
     session.merchant = viewer;
@@ -348,6 +351,31 @@ function newestOnly() {
   return newestAnswer;
 }
 
+// A re-read that live changes ask for: one on its way at a time, and one more after it when
+// asked meanwhile. A burst of changes (a batch's thousands) then costs two reads, not one each,
+// which the merchant's rate limit would count, and the last read starts after the last change.
+function oneAtATime(read) {
+  let running = null;
+  let again = false;
+  return () => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          await read();
+        } while (again);
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  };
+}
+
 // Runs `load`, showing progress, then its result or its error (nothing fails silently).
 async function loading(target, load) {
   target.setAttribute("aria-busy", "true");
@@ -384,6 +412,7 @@ function transactionsView(container) {
   );
   const results = h("div", { class: "results" });
   const newest = newestOnly();
+  const liveRefresh = oneAtATime(refresh); // what live changes call
   const paging = pager(() => refresh());
   filters.addEventListener("change", (event) => {
     if (event.target.tagName === "SELECT") {
@@ -443,7 +472,7 @@ function transactionsView(container) {
     onRefundChange: (refund) => {
       // refunded / refundable amounts move with a refund's status: re-read the rows on show
       const onShow = results.querySelector(`[data-transaction-id="${CSS.escape(refund.transaction.id)}"]`);
-      if (onShow || newest.busy()) refresh();
+      if (onShow || newest.busy()) liveRefresh();
     },
   };
 }
@@ -455,6 +484,7 @@ function transactionView(container, id) {
   container.replaceChildren(body);
   let transaction = null;
   const newest = newestOnly();
+  const liveRefresh = oneAtATime(refresh); // what live changes call
   let editing = false; // a destination form is open: a re-read would throw its input away
 
   async function refresh() {
@@ -648,7 +678,7 @@ function transactionView(container, id) {
       if (!transaction || refund.transaction.id !== transaction.id) return;
       const keepInput = editing || document.querySelector("dialog[open]");
       if (keepInput && !newest.busy()) patchStatus(refund);
-      else refresh();
+      else liveRefresh();
     },
   };
 }
@@ -808,6 +838,7 @@ function refundsView(container) {
   );
   const results = h("div", { class: "results" });
   const newest = newestOnly();
+  const liveRefresh = oneAtATime(refresh); // what live changes call
   const paging = pager(() => refresh());
   filters.addEventListener("change", () => {
     paging.reset();
@@ -857,7 +888,7 @@ function refundsView(container) {
       // a row on show changes in place (unless a read on its way would paint over it); a refund
       // not on show (a new one) needs the list again
       if (!newest.busy() && !status && patchStatus(refund)) return;
-      if (newest.busy() || paging.onFirstPage() || status) refresh();
+      if (newest.busy() || paging.onFirstPage() || status) liveRefresh();
     },
   };
 }
@@ -867,6 +898,7 @@ function refundsView(container) {
 function ledgerView(container) {
   const results = h("div", { class: "results" });
   const newest = newestOnly();
+  const liveRefresh = oneAtATime(refresh); // what live changes call
   const paging = pager(() => refresh());
   container.replaceChildren(h("h1", {}, "Ledger"), results, paging.element);
 
@@ -904,7 +936,7 @@ function ledgerView(container) {
   return {
     refresh,
     onRefundChange: () => {
-      if (paging.onFirstPage()) refresh();
+      if (paging.onFirstPage()) liveRefresh();
     },
   };
 }

@@ -25,15 +25,16 @@ RUNNING = RefundBatchStatus.RUNNING.value
 class BatchClaim:
     batch_id: UUID
     merchant_id: UUID
+    holder: str  # what this claim wrote in claimed_by (db/claims.py, Leases)
 
 
 class BatchClaims(Leases[BatchClaim]):
     table = refund_batches
     queued = b.status == RUNNING
-    returning = rows.columns(refund_batches, BatchClaim, batch_id="id")
+    returning = rows.columns(refund_batches, BatchClaim, batch_id="id", holder="claimed_by")
 
-    def _row_of(self, claim: BatchClaim) -> tuple[UUID, UUID]:
-        return claim.merchant_id, claim.batch_id
+    def _row_of(self, claim: BatchClaim) -> tuple[UUID, UUID, str]:
+        return claim.merchant_id, claim.batch_id, claim.holder
 
     def _claimed(self, row: Any) -> BatchClaim:
         return rows.record(BatchClaim, row._mapping)

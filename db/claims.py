@@ -20,6 +20,7 @@ SKIP LOCKED then finds other rows, so it can claim more than n.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -46,6 +47,7 @@ class Claim:
     merchant_id: UUID
     status: RefundStatus  # when claimed: PENDING (fresh) or PROCESSING (re-driven)
     attempts: int  # gateway calls this processing run, this one included
+    holder: str  # what this claim wrote in claimed_by (Leases)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,10 @@ async def share_out(
 class Leases(Generic[Claimed]):
     """A queue in a table (merchant_id, id, claimed_by, claim_expires_at, next_attempt_at): claim
     due rows, merchant by merchant, and what a worker does with the rows it claimed: renew the
-    lease, give the row back for later, or release it, each only while this worker holds it."""
+    lease, give the row back for later, or release it, each only while this claim holds it.
+    Each claim writes a holder of its own (the worker id and a number) in `claimed_by`: a row
+    claimed again by the same worker (a refund given a new destination within moments of its
+    ACTION_REQUIRED) belongs to the new claim, which the old claim's release must not undo."""
 
     table: ClassVar[Table]
     queued: ClassVar[ColumnElement[bool]]  # which rows are in the queue, due now or later
@@ -100,9 +105,10 @@ class Leases(Generic[Claimed]):
     def __init__(self, engine: AsyncEngine, worker_id: str) -> None:
         self.engine = engine
         self.worker_id = worker_id
+        self._claims_made = itertools.count(1)
 
-    def _row_of(self, claim: Claimed) -> tuple[UUID, UUID]:
-        """The claimed row's (merchant_id, id)."""
+    def _row_of(self, claim: Claimed) -> tuple[UUID, UUID, str]:
+        """The claimed row's (merchant_id, id), and the holder the claim wrote."""
         raise NotImplementedError
 
     def _claimed(self, row: Any) -> Claimed:
@@ -138,11 +144,12 @@ class Leases(Generic[Claimed]):
             .prefix_with("MATERIALIZED")
         )
         until = func.now() + timedelta(seconds=lease_seconds)
+        holder = f"{self.worker_id}/{next(self._claims_made)}"
         stmt = (
             update(self.table)
             .where(c.merchant_id == merchant_id, c.id == due.c.id)
             .values(
-                claimed_by=self.worker_id,
+                claimed_by=holder,
                 claim_expires_at=until,
                 next_attempt_at=until,
                 **self.on_claim,
@@ -167,11 +174,11 @@ class Leases(Generic[Claimed]):
         return await self._mine(claim, claimed_by=None, claim_expires_at=None)
 
     async def _mine(self, claim: Claimed, **values: Any) -> bool:
-        merchant_id, row_id = self._row_of(claim)
+        merchant_id, row_id, holder = self._row_of(claim)
         c = self.table.c
         stmt = (
             update(self.table)
-            .where(c.merchant_id == merchant_id, c.id == row_id, c.claimed_by == self.worker_id)
+            .where(c.merchant_id == merchant_id, c.id == row_id, c.claimed_by == holder)
             .values(**values)
         )
         async with self.engine.begin() as conn:
@@ -181,7 +188,7 @@ class Leases(Generic[Claimed]):
 class RefundClaims(Leases[Claim]):
     table = refunds
     queued = refunds.c.status.in_(CLAIMABLE)
-    returning = rows.columns(refunds, Claim, refund_id="id")
+    returning = rows.columns(refunds, Claim, refund_id="id", holder="claimed_by")
     on_claim = {
         # A PENDING refund starts a new run of attempts (e.g. after a new destination).
         "attempts": case(
@@ -189,8 +196,8 @@ class RefundClaims(Leases[Claim]):
         ),
     }
 
-    def _row_of(self, claim: Claim) -> tuple[UUID, UUID]:
-        return claim.merchant_id, claim.refund_id
+    def _row_of(self, claim: Claim) -> tuple[UUID, UUID, str]:
+        return claim.merchant_id, claim.refund_id, claim.holder
 
     def _claimed(self, row: Any) -> Claim:
         return rows.record(Claim, row._mapping)

@@ -90,7 +90,7 @@ async def test_the_applier_leaves_a_batch_to_the_cancellation_holding_it_quietly
         # and the applier takes the batch meanwhile (the cancellation commits only after the
         # applier returns, so the applier's lock timeout runs out)
         async with asyncio.timeout(WAIT_SECONDS):  # a guard against hanging, not a bound
-            await applier.apply(BatchClaim(batch_id, merchant_id))
+            await applier.apply(BatchClaim(batch_id, merchant_id, "cancel-race-test/1"))
         await cancelling.commit()
     # then it said so in one quiet line, with no ERROR and no traceback
     said = [r for r in caplog.records if r.name.startswith("refunds")]

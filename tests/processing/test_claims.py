@@ -1,13 +1,22 @@
 """Claims taken merchant by merchant (db/claims.py): a merchant's backlog does not hold up
-another merchant's refunds, and a claim never takes more than it was asked for."""
+another merchant's refunds, a claim never takes more than it was asked for, and a claim's
+release is its own."""
 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.claims import RefundClaims
+from db.tables import refunds
+from db.uow import SqlUnitOfWork
+from domain.destinations import upi_vpa
+from domain.model import RefundStatus
+from domain.use_cases.processing import RailOutcome, record_outcome, start_processing
+from domain.use_cases.refund_actions import update_refund_destination
 from tests.processing import seed
 
 
@@ -40,3 +49,32 @@ async def test_a_claim_takes_no_more_than_asked_and_the_oldest_due_merchants_fir
         claimed += await claims.claim(2, lease_seconds=30)
     everything = first.refund_ids + second.refund_ids + third.refund_ids
     assert sorted(c.refund_id for c in claimed) == sorted(everything)
+
+
+async def test_an_earlier_claims_release_leaves_the_same_workers_new_claim_of_the_row(
+    own_engine: AsyncEngine,
+) -> None:
+    # given a refund claimed, sent to ACTION_REQUIRED, given a new UPI ID, and claimed again by
+    # the same worker before the first claim was released
+    seeded = await seed.refunds(own_engine, 1, source="frozen@okaxis")
+    merchant_id, refund_id = seeded.merchant_id, seeded.refund_ids[0]
+    claims = RefundClaims(own_engine, "w")
+    [first] = await claims.claim(1, lease_seconds=30)
+    now = datetime.now(UTC)
+    await start_processing(SqlUnitOfWork(own_engine), merchant_id, refund_id, now)
+    frozen = RailOutcome(RefundStatus.ACTION_REQUIRED, "CUSTOMER_ACCOUNT_FROZEN", "Frozen.")
+    await record_outcome(SqlUnitOfWork(own_engine), merchant_id, refund_id, frozen, now)
+    new_account = upi_vpa("customer@okicici")
+    await update_refund_destination(
+        SqlUnitOfWork(own_engine), merchant_id, refund_id, new_account, now
+    )
+    [second] = await claims.claim(1, lease_seconds=30)
+    assert second.refund_id == refund_id
+    # when the first claim's holder releases it
+    released = await claims.release(first)
+    # then nothing changed: the row is the second claim's, which can still renew its lease
+    assert released is False
+    async with own_engine.connect() as conn:
+        holder = await conn.scalar(select(refunds.c.claimed_by).where(refunds.c.id == refund_id))
+    assert holder == second.holder != first.holder
+    assert await claims.extend(second, lease_seconds=30) is True

@@ -74,18 +74,20 @@ class SecretBox:
         return self.sealed_prefix() + base64.urlsafe_b64encode(nonce + sealed).decode()
 
     def open(self, stored: str, merchant_id: UUID, endpoint_id: UUID) -> str:
+        """The secret; UnreadableSecret for any value the listed keys do not open for this
+        endpoint, a damaged one included (the dispatcher skips that row, not its whole claim)."""
         if not stored.startswith(f"{VERSION}:"):
             return stored  # stored before secrets were encrypted
-        _, key_id, encoded = stored.split(":", 2)
+        key_id, _, encoded = stored.removeprefix(f"{VERSION}:").partition(":")
         key = dict(self.keys).get(key_id)
         if key is None:
             raise UnreadableSecret(f"key {key_id!r} is not in REFUNDS_WEBHOOK_SECRET_KEYS")
-        blob = base64.urlsafe_b64decode(encoded)
         try:
+            blob = base64.urlsafe_b64decode(encoded)
             plain: bytes = AESGCM(key).decrypt(
                 blob[:NONCE_BYTES], blob[NONCE_BYTES:], _bound_to(merchant_id, endpoint_id)
             )
-        except InvalidTag:
+        except (ValueError, InvalidTag):  # ValueError: not base64 (binascii.Error), too short
             raise UnreadableSecret(f"key {key_id!r} does not decrypt it here") from None
         return plain.decode()
 

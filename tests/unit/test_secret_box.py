@@ -5,6 +5,7 @@ and keys that are missing or malformed refuse startup."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from pathlib import Path
 from uuid import uuid4
 
@@ -44,6 +45,25 @@ def test_the_first_key_seals_and_every_listed_key_opens() -> None:
     # once the old key is dropped, what it sealed no longer opens
     with pytest.raises(UnreadableSecret, match="not in REFUNDS_WEBHOOK_SECRET_KEYS"):
         SecretBox.parse(new_entry).open(under_old, merchant, endpoint)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda stored: stored.rpartition(":")[0],  # no ciphertext part
+        lambda stored: stored[: stored.rindex(":") + 9],  # cut to 9 characters: not base64
+        lambda stored: stored[: stored.rindex(":") + 8],  # 6 bytes: shorter than a nonce
+        lambda stored: stored[:-2] + ("A" if stored[-2] != "A" else "B") + stored[-1],  # altered
+    ],
+)
+def test_a_damaged_stored_value_is_unreadable_not_an_error_of_another_kind(
+    damage: Callable[[str], str],
+) -> None:
+    # the dispatcher skips an unreadable row; any other error would fail its whole claim
+    box = SecretBox.parse(new_key_entry())
+    merchant, endpoint = uuid4(), uuid4()
+    with pytest.raises(UnreadableSecret, match="does not decrypt it here"):
+        box.open(damage(box.seal(SECRET, merchant, endpoint)), merchant, endpoint)
 
 
 def test_a_secret_stored_before_encryption_is_read_as_it_is() -> None:

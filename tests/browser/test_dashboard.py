@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from playwright.async_api import Locator, Page, Route, WebSocket, expect
+from playwright.async_api import Locator, Page, Route, expect
 
 from tests.browser.conftest import WAIT_MS, Tab, subscribed
 from tests.processing.live import wait_until
@@ -207,6 +207,24 @@ async def api_order_ids(
     return [e["node"]["orderId"] for e in page["edges"]], page["pageInfo"]["endCursor"]
 
 
+def processed_heard(page: Page, times: int = 1) -> asyncio.Event:
+    """Set once the page's socket has been pushed a PROCESSED refund `times` times: the moment
+    after which a test lets a held-back read answer."""
+    heard = asyncio.Event()
+    count = 0
+
+    def on_frame(payload: str | bytes) -> None:
+        nonlocal count
+        text = payload if isinstance(payload, str) else payload.decode()
+        if '"status":"PROCESSED"' in text:
+            count += 1
+            if count >= times:
+                heard.set()
+
+    page.on("websocket", lambda socket: socket.on("framereceived", on_frame))
+    return heard
+
+
 async def test_a_change_pushed_while_the_page_re_reads_is_shown_not_painted_over(
     tab: Tab, api: Api
 ) -> None:
@@ -216,17 +234,7 @@ async def test_a_change_pushed_while_the_page_re_reads_is_shown_not_painted_over
     merchant, payment = await shop(
         api, "Late Answers", amount=60_00, orderId="order_late_1", source="frozen@okaxis"
     )
-    heard_paid = asyncio.Event()
-
-    def on_socket(socket: WebSocket) -> None:
-        def on_frame(payload: str | bytes) -> None:
-            text = payload if isinstance(payload, str) else payload.decode()
-            if '"PROCESSED"' in text:
-                heard_paid.set()
-
-        socket.on("framereceived", on_frame)
-
-    tab.page.on("websocket", on_socket)
+    heard_paid = processed_heard(tab.page)
     page = await tab.sign_in(merchant)
     await page.get_by_role("link", name="order_late_1").click()
     await page.get_by_role("button", name="Refund", exact=True).click()
@@ -276,21 +284,7 @@ async def test_a_burst_of_changes_costs_the_open_page_two_reads_not_one_each(
     merchant = await api.create_merchant("Burst Bazaar")
     await api.recharge(merchant, 1_000_00)
     payments = [await api.record_transaction(merchant, amount=10_00) for _ in range(BURST)]
-    heard_paid = 0
-    all_paid = asyncio.Event()
-
-    def on_socket(socket: WebSocket) -> None:
-        def on_frame(payload: str | bytes) -> None:
-            nonlocal heard_paid
-            text = payload if isinstance(payload, str) else payload.decode()
-            if '"status":"PROCESSED"' in text:
-                heard_paid += 1
-                if heard_paid == BURST:
-                    all_paid.set()
-
-        socket.on("framereceived", on_frame)
-
-    tab.page.on("websocket", on_socket)
+    all_paid = processed_heard(tab.page, times=BURST)
     page = await tab.sign_in(merchant)
     await page.get_by_role("link", name="Refunds").click()
     table = page.get_by_role("table", name="Refunds")
